@@ -1,0 +1,345 @@
+//! pthread_attr_* exports: the attributes object of pthread_create.
+//!
+//! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_attr_init.html>
+//! and its sibling pages. Every getter and setter returns EINVAL for a null or uninitialized
+//! attr object.
+
+use libc::c_int;
+use super::{nonnull_mut, ret};
+use crate::errno::{Errno, Result};
+use crate::thread::attr::{validate_sched, Attr, STACK_MIN};
+use libc::{pthread_attr_t, sched_param};
+
+/// The attr object behind a C pointer, if initialized.
+///
+/// # Safety
+/// `p` must be null or point to a `pthread_attr_t`.
+pub(super) unsafe fn attr_ref<'a>(p: *const pthread_attr_t) -> Result<&'a Attr> {
+    // SAFETY: Attr fits in pthread_attr_t and has no stricter alignment.
+    let a = unsafe { p.cast::<Attr>().as_ref() }.ok_or(Errno::EINVAL)?;
+    a.check()?;
+    Ok(a)
+}
+
+/// # Safety
+/// As [`attr_ref`], with exclusive access.
+unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
+    // SAFETY: as in attr_ref.
+    let a = unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)?;
+    a.check()?;
+    Ok(a)
+}
+
+/// Runs a setter on an initialized attr object.
+///
+/// # Safety
+/// `p` must be null or point to a `pthread_attr_t` nobody else accesses.
+unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { attr_mut(p) }.and_then(f))
+}
+
+/// Runs a getter on an initialized attr object, storing into a non-null `out`.
+///
+/// # Safety
+/// `p` as in [`set`]; `out` null or writable.
+unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) -> T) -> c_int {
+    // SAFETY: forwarded.
+    let r = unsafe { attr_ref(p) }.and_then(|a| {
+        *unsafe { nonnull_mut(out) }? = f(a);
+        Ok(())
+    });
+    ret(r)
+}
+
+/// Initializes an attr object with the defaults: joinable, inherited scheduling, system
+/// scope, default stack size, one page of guard.
+///
+/// # Safety
+/// `attr` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
+    if attr.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: Attr fits in pthread_attr_t.
+    unsafe { attr.cast::<Attr>().write(Attr::initial()) };
+    0
+}
+
+/// Destroys an attr object (frees its CPU set); it must be re-initialized before reuse.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            a.drop_ext();
+            a.magic = 0;
+            Ok(())
+        })
+    }
+}
+
+/// PTHREAD_CREATE_JOINABLE (0) or PTHREAD_CREATE_DETACHED (1); anything else is EINVAL.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, state: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| match state {
+            0 | 1 => {
+                a.detached = state == 1;
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        })
+    }
+}
+
+/// Reads the detach state.
+///
+/// # Safety
+/// `attr` initialized; `state` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t, state: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, state, |a| a.detached as c_int) }
+}
+
+/// Sets the stack size: EINVAL below PTHREAD_STACK_MIN (16384).
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, size: usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            if size < STACK_MIN {
+                return Err(Errno::EINVAL);
+            }
+            a.stack_size = size;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the stack size (the process default if none was set).
+///
+/// # Safety
+/// `attr` initialized; `size` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, size, Attr::effective_stack_size) }
+}
+
+/// Uses the caller's memory `[addr, addr + size)` as the stack: EINVAL if `size` is below
+/// PTHREAD_STACK_MIN or the range wraps. The thread's TCB and TLS are placed at its top, as
+/// glibc does.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: *mut libc::c_void, size: usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            let top = (addr as usize).checked_add(size).ok_or(Errno::EINVAL)?;
+            if size < STACK_MIN {
+                return Err(Errno::EINVAL);
+            }
+            a.stack_size = size;
+            a.stack_top = top;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the stack: lowest address and size.
+///
+/// # Safety
+/// `attr` initialized; `addr` and `size` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getstack(
+    attr: *const pthread_attr_t,
+    addr: *mut *mut libc::c_void,
+    size: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded.
+    let r = unsafe { attr_ref(attr) }.and_then(|a| {
+        let sz = a.effective_stack_size();
+        *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(sz) as *mut libc::c_void;
+        *unsafe { nonnull_mut(size) }? = sz;
+        Ok(())
+    });
+    ret(r)
+}
+
+/// Obsolete form of setstack: `addr` is the stack's top (stacks grow down), as in glibc; the
+/// size is the attr's stack size.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, addr: *mut libc::c_void) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            a.stack_top = addr as usize;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the stack address set with setstackaddr (the top), or null.
+///
+/// # Safety
+/// `attr` initialized; `addr` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, addr: *mut *mut libc::c_void) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, addr, |a| a.stack_top as *mut libc::c_void) }
+}
+
+/// Sets the guard size (rounded up to whole pages when the thread is created; ignored for
+/// caller-supplied stacks).
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, size: usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            a.guard_size = size;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the guard size.
+///
+/// # Safety
+/// `attr` initialized; `size` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, size, |a| a.guard_size) }
+}
+
+/// PTHREAD_SCOPE_SYSTEM is the only scope Linux has: PTHREAD_SCOPE_PROCESS is ENOTSUP,
+/// anything else EINVAL.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |_| match scope {
+            0 => Ok(()),
+            1 => Err(Errno::ENOTSUP),
+            _ => Err(Errno::EINVAL),
+        })
+    }
+}
+
+/// Always PTHREAD_SCOPE_SYSTEM.
+///
+/// # Safety
+/// `attr` initialized; `scope` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scope: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, scope, |_| 0) }
+}
+
+/// PTHREAD_INHERIT_SCHED (0) or PTHREAD_EXPLICIT_SCHED (1); anything else is EINVAL.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t, inherit: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| match inherit {
+            0 | 1 => {
+                a.explicit_sched = inherit == 1;
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        })
+    }
+}
+
+/// Reads the inherit-scheduler attribute.
+///
+/// # Safety
+/// `attr` initialized; `inherit` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_t, inherit: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, inherit, |a| a.explicit_sched as c_int) }
+}
+
+/// SCHED_OTHER, SCHED_FIFO or SCHED_RR; anything else is EINVAL. Takes effect only with
+/// PTHREAD_EXPLICIT_SCHED.
+///
+/// # Safety
+/// `attr` must be an initialized attr object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, policy: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&policy) {
+                return Err(Errno::EINVAL);
+            }
+            a.policy = policy;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the scheduling policy.
+///
+/// # Safety
+/// `attr` initialized; `policy` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t, policy: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, policy, |a| a.policy) }
+}
+
+/// Sets the priority: EINVAL if outside the range of the attr's policy.
+///
+/// # Safety
+/// `attr` initialized; `param` readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, param: *const sched_param) -> c_int {
+    // SAFETY: forwarded.
+    unsafe {
+        set(attr, |a| {
+            let p = param.as_ref().ok_or(Errno::EINVAL)?;
+            validate_sched(a.policy, p.sched_priority)?;
+            a.priority = p.sched_priority;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the priority.
+///
+/// # Safety
+/// `attr` initialized; `param` writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getschedparam(attr: *const pthread_attr_t, param: *mut sched_param) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, param, |a| sched_param { sched_priority: a.priority }) }
+}

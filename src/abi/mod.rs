@@ -1,0 +1,62 @@
+//! The C ABI: `#[no_mangle] extern "C"` exports, thin: check and convert the C arguments,
+//! call the domain module, convert the result. Plain unversioned names: ld.so binds a
+//! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
+
+mod attr;
+mod thread;
+
+use libc::c_int;
+use crate::errno::{Errno, Result};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// 0 = not started, 1 = running, 2 = done.
+static INIT_STATE: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn constructor() {
+    ensure_init();
+}
+
+// The library constructor: glibc must be switched to multi-threaded mode before main().
+#[used]
+#[link_section = ".init_array"]
+static CONSTRUCTOR: extern "C" fn() = constructor;
+
+/// Runs the one-time set-up if it has not run yet: another library's constructor may create
+/// a thread before ours ran.
+#[inline]
+pub fn ensure_init() {
+    if INIT_STATE.load(Ordering::Acquire) != 2 {
+        init_slow();
+    }
+}
+
+#[cold]
+fn init_slow() {
+    if INIT_STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        // SAFETY: first and only call; no thread of ours exists yet.
+        unsafe { crate::glibc::init() };
+        crate::fork::init();
+        crate::stats::init();
+        INIT_STATE.store(2, Ordering::Release);
+    } else {
+        while INIT_STATE.load(Ordering::Acquire) != 2 {
+            crate::sys::sched_yield();
+        }
+    }
+}
+
+/// Converts a domain result to the pthread return convention.
+#[inline]
+fn ret(r: Result<()>) -> c_int {
+    crate::errno::code(r)
+}
+
+/// A mutable reference from a C pointer that must not be null (EINVAL if it is).
+///
+/// # Safety
+/// As for [`nonnull`], and no other reference to `*p` may be live.
+#[inline]
+unsafe fn nonnull_mut<'a, T>(p: *mut T) -> Result<&'a mut T> {
+    // SAFETY: forwarded.
+    unsafe { p.as_mut() }.ok_or(Errno::EINVAL)
+}

@@ -1,0 +1,53 @@
+//! fork(): keep our own tables consistent across glibc's fork.
+//!
+//! glibc's fork() runs the handlers registered with its `__register_atfork`; ours are
+//! registered once at load. Before fork we take every internal lock (so the child never
+//! inherits a table half-updated by a thread that does not exist there); after it, the parent
+//! releases them and the child also forgets the other threads and recycles their memory.
+
+use crate::glibc::{symbols::syms, tcb, tls};
+use crate::thread::{registry, stack, LIVE};
+use core::sync::atomic::Ordering;
+
+unsafe extern "C" fn prepare() {
+    tls::lock_for_fork();
+    stack::lock_for_fork();
+    registry::lock_for_fork();
+}
+
+unsafe extern "C" fn parent() {
+    registry::unlock_after_fork();
+    stack::unlock_after_fork();
+    tls::unlock_after_fork();
+}
+
+unsafe extern "C" fn child() {
+    // SAFETY: fork child: single-threaded; the locks are held by us (prepare).
+    unsafe { parent() };
+    let me = crate::thread::current();
+    LIVE.store(1, Ordering::Relaxed);
+    // SAFETY: fork child, registry lock released and only this thread exists.
+    let others = unsafe { registry::retain_only(me.handle()) };
+    for t in others {
+        // SAFETY: the thread does not exist in the child: no kernel will clear its tid, so we
+        // do; its memory is then free for reuse.
+        unsafe {
+            if (*t).adopted {
+                continue;
+            }
+            tcb::tid_word((*t).tcb).store(0, Ordering::Relaxed);
+            stack::release(t);
+        }
+    }
+}
+
+/// Registers our handlers with glibc's fork.
+pub fn init() {
+    // SAFETY: glibc's registration function with static handlers and no DSO handle.
+    let rc = unsafe {
+        (syms().real_register_atfork)(Some(prepare), Some(parent), Some(child), core::ptr::null_mut())
+    };
+    if rc != 0 {
+        crate::glibc::fatal("cannot register fork handlers with glibc");
+    }
+}

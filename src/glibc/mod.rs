@@ -1,0 +1,49 @@
+//! THE ONLY module that knows glibc's internals.
+//!
+//! A thread created with raw `clone` has no glibc thread control block, yet glibc's own code
+//! reads one through `%fs` all the time (stack canary, `errno`, malloc's per-thread cache,
+//! locale, the thread id, rseq). This module builds one that glibc accepts, registers it where
+//! glibc looks for threads, and switches glibc into multi-threaded mode. Offsets come from the
+//! `_thread_db_*` descriptors libc exports for debuggers and are checked at load: on a layout we
+//! do not know, the library refuses to start instead of corrupting memory.
+//!
+//! - [`layout`]: struct pthread / tcbhead_t offsets and the load-time check.
+//! - [`symbols`]: the GLIBC_PRIVATE functions and variables we call, found with `dlsym`.
+//! - [`tcb`]: building and reading a TCB (the `pthread_t` of every thread is its TCB address).
+//! - [`tls`]: static TLS and DTV allocation, and the malloc-cache hand-over on reuse.
+//! - [`stacklist`]: glibc's `_dl_stack_user` list (setxid and dlopen'ed static TLS walk it).
+//! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode.
+
+pub mod bootstrap;
+pub mod layout;
+pub mod stacklist;
+pub mod symbols;
+pub mod tcb;
+pub mod tls;
+
+/// Prints `msg` on stderr and aborts: used when glibc is not what we can safely live in.
+pub fn fatal(msg: &str) -> ! {
+    let prefix = b"rpthread: fatal: ";
+    // SAFETY: write(2) on fd 2 with valid buffers; abort never returns.
+    unsafe {
+        libc::write(2, prefix.as_ptr().cast(), prefix.len());
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::write(2, b"\n".as_ptr().cast(), 1);
+        libc::abort()
+    }
+}
+
+/// Sets up everything glibc-related, once, from the library constructor: resolve symbols,
+/// check the layout, measure static TLS, switch glibc to multi-threaded mode.
+///
+/// # Safety
+/// Must be called once, from the library's constructor, before any thread of ours exists.
+pub unsafe fn init() {
+    // SAFETY: called once before any other use, as the functions below require.
+    unsafe {
+        symbols::resolve();
+        layout::check();
+        tls::init();
+        bootstrap::switch_to_multithreaded();
+    }
+}

@@ -1,0 +1,21 @@
+//! rpthread: POSIX threads for x86_64 Linux over raw `clone` and `futex`, a drop-in for
+//! glibc's pthreads (see DESIGN.md for the architecture).
+//!
+//! The flow: `abi` (C types in, thin) → domain modules (`thread`, `sync`, ...) → `sys` (raw
+//! system calls) and `glibc` (the one module that knows glibc's internals).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+#[cfg(not(any(target_arch = "x86_64")))]
+compile_error!("rpthread supports x86_64 Linux only");
+
+pub mod errno;
+pub mod fork;
+pub mod glibc;
+pub mod stats;
+pub mod sync;
+pub mod sys;
+pub mod thread;
+
+#[cfg(not(test))]
+mod abi;

@@ -1,0 +1,4 @@
+//! Synchronization objects over futex: mutex, condition variable, rwlock, once, barrier,
+//! spinlock, semaphore. Each file states its lock-word protocol once.
+
+pub mod lock;

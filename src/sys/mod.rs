@@ -1,0 +1,9 @@
+//! Raw Linux system calls: no glibc function is called from here.
+//!
+//! Everything is x86_64; the per-architecture asm lives in `syscall.rs` and `clone.rs`.
+
+pub mod clone;
+pub mod futex;
+pub mod syscall;
+
+pub use syscall::*;

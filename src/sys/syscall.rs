@@ -1,0 +1,132 @@
+//! The `syscall` instruction, wrapped, and the handful of calls the library makes directly.
+
+use crate::errno::{from_syscall, Result};
+use core::arch::asm;
+
+/// Performs a system call with up to six arguments and returns the kernel's raw value
+/// (negative errno on failure).
+///
+/// # Safety
+/// The arguments must be valid for system call `nr`: pointers must point where the kernel will
+/// read or write, with the sizes the call expects.
+#[inline(always)]
+pub unsafe fn raw6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the caller guarantees the arguments are valid for `nr`; the kernel clobbers only
+    // rax (return), rcx and r11 (return address and flags).
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e, in("r9") f,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack, preserves_flags)
+        );
+    }
+    ret
+}
+
+/// `syscall` with fewer arguments: the unused registers are passed as zero.
+///
+/// # Safety
+/// As for [`raw6`].
+#[inline(always)]
+pub unsafe fn raw(nr: i64, args: &[usize]) -> isize {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    // SAFETY: forwarded from the caller.
+    unsafe { raw6(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+/// The calling thread's kernel thread id.
+#[inline]
+pub fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { raw(libc::SYS_gettid, &[]) as i32 }
+}
+
+/// The process id.
+#[inline]
+pub fn getpid() -> i32 {
+    // SAFETY: getpid takes no arguments and cannot fail.
+    unsafe { raw(libc::SYS_getpid, &[]) as i32 }
+}
+
+/// Sends `sig` to thread `tid` of this process.
+pub fn tgkill(tid: i32, sig: i32) -> Result<()> {
+    // SAFETY: tgkill takes plain integers.
+    from_syscall(unsafe { raw(libc::SYS_tgkill, &[getpid() as usize, tid as usize, sig as usize]) })
+        .map(drop)
+}
+
+/// Maps anonymous private memory.
+pub fn mmap_anon(len: usize, prot: i32, extra_flags: i32) -> Result<*mut u8> {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra_flags;
+    // SAFETY: an anonymous mapping at an address of the kernel's choosing touches no existing memory.
+    let r = unsafe {
+        raw(libc::SYS_mmap, &[0, len, prot as usize, flags as usize, usize::MAX, 0])
+    };
+    from_syscall(r).map(|a| a as *mut u8)
+}
+
+/// Unmaps `[addr, addr + len)`.
+///
+/// # Safety
+/// Nothing may use the range afterwards.
+pub unsafe fn munmap(addr: *mut u8, len: usize) -> Result<()> {
+    // SAFETY: the caller owns the range.
+    from_syscall(unsafe { raw(libc::SYS_munmap, &[addr as usize, len]) }).map(drop)
+}
+
+/// Changes the protection of `[addr, addr + len)`.
+///
+/// # Safety
+/// The range must be a mapping the caller owns.
+pub unsafe fn mprotect(addr: *mut u8, len: usize, prot: i32) -> Result<()> {
+    // SAFETY: the caller owns the range.
+    from_syscall(unsafe { raw(libc::SYS_mprotect, &[addr as usize, len, prot as usize]) }).map(drop)
+}
+
+/// Gives the pages of `[addr, addr + len)` back to the kernel (they read as zero afterwards).
+///
+/// # Safety
+/// The range must be a private anonymous mapping whose contents the caller no longer needs.
+pub unsafe fn madvise_dontneed(addr: *mut u8, len: usize) {
+    // SAFETY: the caller no longer needs the contents. Failure only means the memory stays resident.
+    unsafe { raw(libc::SYS_madvise, &[addr as usize, len, libc::MADV_DONTNEED as usize]) };
+}
+
+/// Replaces the signal mask of the calling thread, returning the old one.
+pub fn sigprocmask(how: i32, set: Option<&libc::sigset_t>) -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data.
+    let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
+    let setp = set.map_or(0, |s| s as *const _ as usize);
+    // SAFETY: the kernel reads 8 bytes from `setp` (if non-null) and writes 8 bytes to `old`.
+    unsafe {
+        raw(libc::SYS_rt_sigprocmask, &[how as usize, setp, &mut old as *mut _ as usize, 8])
+    };
+    old
+}
+
+/// A signal set with every signal in it.
+pub fn full_sigset() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; all bits set = all signals (the kernel ignores
+    // SIGKILL/SIGSTOP in masks).
+    unsafe { core::mem::transmute([!0u64; 16]) }
+}
+
+/// Ends the calling thread (not the process). The kernel clears and wakes the thread's
+/// `CLONE_CHILD_CLEARTID` word.
+pub fn exit_thread(code: i32) -> ! {
+    loop {
+        // SAFETY: exit ends only this thread; it never returns.
+        unsafe { raw(libc::SYS_exit, &[code as usize]) };
+    }
+}
+
+/// Yields the processor.
+#[inline]
+pub fn sched_yield() {
+    // SAFETY: no arguments.
+    unsafe { raw(libc::SYS_sched_yield, &[]) };
+}

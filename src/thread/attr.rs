@@ -1,0 +1,226 @@
+//! Thread attributes: the Rust view of a `pthread_attr_t` (56 bytes, our own layout inside
+//! glibc's size) and the process-wide defaults (`pthread_{get,set}attr_default_np`).
+
+use crate::errno::{Errno, Result};
+use crate::sync::lock::Locked;
+
+/// `PTHREAD_STACK_MIN` on x86_64 glibc.
+pub const STACK_MIN: usize = 16384;
+/// Default stack size when RLIMIT_STACK is unlimited (glibc's ARCH_STACK_DEFAULT_SIZE).
+const STACK_DEFAULT_UNLIMITED: usize = 2 * 1024 * 1024;
+/// Page size (x86_64 Linux).
+pub const PAGE: usize = 4096;
+
+/// Where the thread's stack comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackSource {
+    /// The library maps (or reuses) one of `Attr::stack_size` bytes plus guard.
+    Library,
+    /// The caller's memory: `[top - size, top)` (`pthread_attr_setstack`), or only a top
+    /// address (`pthread_attr_setstackaddr`, size taken from `stack_size`).
+    User {
+        /// Highest address (exclusive) of the caller's stack.
+        top: usize,
+    },
+}
+
+/// Attributes of a thread to create. `#[repr(C)]` and at most 56 bytes: it is stored inside
+/// the caller's `pthread_attr_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attr {
+    /// Marks an initialized attr object (catches use of an uninitialized or destroyed one).
+    pub magic: u32,
+    /// PTHREAD_CREATE_DETACHED?
+    pub detached: bool,
+    /// PTHREAD_EXPLICIT_SCHED?
+    pub explicit_sched: bool,
+    /// Spare flag bytes (keep the layout explicit).
+    pub _spare: [u8; 2],
+    /// Scheduling policy (SCHED_OTHER, SCHED_FIFO, SCHED_RR).
+    pub policy: i32,
+    /// Scheduling priority.
+    pub priority: i32,
+    /// Guard size requested (rounded up to pages at creation).
+    pub guard_size: usize,
+    /// Stack size requested; 0 = the process default at creation time.
+    pub stack_size: usize,
+    /// Stack top if the caller supplies the stack (0 = library stack).
+    pub stack_top: usize,
+    /// Rarely used attributes (signal mask, CPU set), boxed as glibc does; null if none.
+    pub ext: *mut AttrExt,
+}
+
+/// The attributes that do not fit in `pthread_attr_t` itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttrExt {
+    /// Signal mask for the new thread (kernel 64-bit set), if set.
+    pub sigmask: Option<u64>,
+    /// CPU affinity of the new thread (`cpu_set_t` bytes), if set.
+    pub cpuset: Option<Vec<u8>>,
+}
+
+const _: () = assert!(core::mem::size_of::<Attr>() <= 56);
+const _: () = assert!(core::mem::align_of::<Attr>() <= 8);
+
+/// The value in `magic` of a live attr object.
+pub const MAGIC: u32 = 0x7274_6872; // "rthr"
+
+// SAFETY: the cpuset pointer is owned by the attr object and only read.
+unsafe impl Send for Attr {}
+
+static DEFAULTS: Locked<Option<Attr>> = Locked::new(None);
+
+fn builtin_default_stack() -> usize {
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } == 0;
+    if !ok || rl.rlim_cur == libc::RLIM_INFINITY {
+        return STACK_DEFAULT_UNLIMITED;
+    }
+    (rl.rlim_cur as usize).max(STACK_MIN).next_multiple_of(PAGE)
+}
+
+impl Attr {
+    /// The attributes a thread gets with `attr == NULL`: the process defaults.
+    pub fn defaults() -> Attr {
+        DEFAULTS.with(|d| {
+            *d.get_or_insert_with(|| Attr {
+                magic: MAGIC,
+                detached: false,
+                explicit_sched: false,
+                _spare: [0; 2],
+                policy: libc::SCHED_OTHER,
+                priority: 0,
+                guard_size: PAGE,
+                stack_size: builtin_default_stack(),
+                stack_top: 0,
+                ext: core::ptr::null_mut(),
+            })
+        })
+    }
+
+    /// Replaces the process defaults (`pthread_setattr_default_np`): no stack address and no
+    /// CPU set may be given, the stack size must be 0 (keep) or at least STACK_MIN.
+    pub fn set_defaults(new: &Attr) -> Result<()> {
+        new.check()?;
+        if new.stack_top != 0 || new.ext().is_some_and(|e| e.cpuset.is_some()) {
+            return Err(Errno::EINVAL);
+        }
+        if new.stack_size != 0 && new.stack_size < STACK_MIN {
+            return Err(Errno::EINVAL);
+        }
+        validate_sched(new.policy, new.priority)?;
+        let mut d = Attr::defaults();
+        let size = if new.stack_size == 0 { d.stack_size } else { new.stack_size };
+        d = Attr { stack_size: size, ext: core::ptr::null_mut(), ..*new };
+        DEFAULTS.with(|v| *v = Some(d));
+        Ok(())
+    }
+
+    /// Fails with EINVAL on an object that pthread_attr_init did not set up.
+    pub fn check(&self) -> Result<()> {
+        if self.magic == MAGIC {
+            Ok(())
+        } else {
+            Err(Errno::EINVAL)
+        }
+    }
+
+    /// The stack size a thread created now gets (0 resolves to the process default).
+    pub fn effective_stack_size(&self) -> usize {
+        if self.stack_size != 0 {
+            self.stack_size
+        } else {
+            Attr::defaults().stack_size
+        }
+    }
+
+    /// What pthread_attr_init produces: zero, guard one page, stack size "default".
+    pub fn initial() -> Attr {
+        Attr { guard_size: PAGE, stack_size: 0, ..Attr::defaults() }
+            .with_flags_cleared()
+    }
+
+    fn with_flags_cleared(self) -> Attr {
+        Attr {
+            detached: false,
+            explicit_sched: false,
+            policy: libc::SCHED_OTHER,
+            priority: 0,
+            stack_top: 0,
+            ext: core::ptr::null_mut(),
+            ..self
+        }
+    }
+
+    /// The extension, if any attribute in it was set.
+    pub fn ext(&self) -> Option<&AttrExt> {
+        // SAFETY: `ext` is null or a Box owned by this attr object (freed by destroy).
+        unsafe { self.ext.as_ref() }
+    }
+
+    /// The extension, created on first use.
+    pub fn ext_mut(&mut self) -> &mut AttrExt {
+        if self.ext.is_null() {
+            self.ext = Box::into_raw(Box::default());
+        }
+        // SAFETY: just ensured non-null; owned by this attr object.
+        unsafe { &mut *self.ext }
+    }
+
+    /// Frees the extension (pthread_attr_destroy).
+    pub fn drop_ext(&mut self) {
+        if !self.ext.is_null() {
+            // SAFETY: created by Box::into_raw in ext_mut and not freed since.
+            drop(unsafe { Box::from_raw(self.ext) });
+            self.ext = core::ptr::null_mut();
+        }
+    }
+
+    /// Where the stack comes from.
+    pub fn stack(&self) -> StackSource {
+        if self.stack_top != 0 {
+            StackSource::User { top: self.stack_top }
+        } else {
+            StackSource::Library
+        }
+    }
+}
+
+/// Validates a policy and priority pair as glibc does (priority within the policy's range).
+pub fn validate_sched(policy: i32, priority: i32) -> Result<()> {
+    if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&policy) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: plain queries.
+    let (min, max) = unsafe {
+        (libc::sched_get_priority_min(policy), libc::sched_get_priority_max(policy))
+    };
+    if priority < min || priority > max {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_sane() {
+        let d = Attr::defaults();
+        assert!(d.stack_size >= STACK_MIN);
+        assert_eq!(d.stack_size % PAGE, 0);
+        assert_eq!(d.guard_size, PAGE);
+        assert!(d.check().is_ok());
+    }
+
+    #[test]
+    fn sched_validation() {
+        assert!(validate_sched(libc::SCHED_OTHER, 0).is_ok());
+        assert_eq!(validate_sched(libc::SCHED_OTHER, 5), Err(Errno::EINVAL));
+        assert!(validate_sched(libc::SCHED_FIFO, 1).is_ok());
+        assert_eq!(validate_sched(99, 0), Err(Errno::EINVAL));
+    }
+}

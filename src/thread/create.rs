@@ -1,0 +1,139 @@
+//! pthread_create: memory, descriptor, and the clone into `start`.
+
+use super::attr::Attr;
+use super::{registry, stack, stats, state, StartFn, Thread, LIVE};
+use crate::errno::{Errno, Result};
+use crate::glibc::{stacklist::StackListGuard, tcb};
+use crate::sys;
+use core::ffi::c_void;
+use core::sync::atomic::Ordering;
+
+/// Creates a thread running `start(arg)`; returns its `pthread_t`.
+pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
+    attr.check()?;
+    let t = stack::obtain(attr)?;
+    // SAFETY: `obtain` returns a fresh descriptor nobody else sees yet.
+    let th = unsafe { &mut *t };
+    th.start = Some(start);
+    th.arg = arg;
+    if attr.detached {
+        th.state.store(state::DETACHED, Ordering::Relaxed);
+    }
+    if attr.explicit_sched {
+        th.start_sched = Some((attr.policy, attr.priority));
+    }
+    let ext = attr.ext();
+    if let Some(set) = ext.and_then(|e| e.cpuset.as_ref()) {
+        th.start_cpuset = (set.as_ptr(), set.len());
+    }
+    let all = sys::full_sigset();
+    let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&all));
+    th.start_sigmask = match ext.and_then(|e| e.sigmask) {
+        Some(m) => m,
+        // SAFETY: sigset_t starts with the kernel's 64-bit set.
+        None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
+    };
+
+    let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
+    stats::note_live(n);
+    registry::insert(t);
+    let tid_ptr = th.tcb.wrapping_add(crate::glibc::layout::TID).cast::<i32>();
+    let rc = {
+        // Holding glibc's stack list lock across clone: no setxid() can run between the
+        // clone (which inherits credentials) and the thread's appearance on the list.
+        let list = StackListGuard::lock();
+        // SAFETY: the TCB is built and not yet on any list.
+        unsafe { list.add(th.tcb) };
+        // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
+        // `start_thread` never returns.
+        let rc = unsafe {
+            sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
+        };
+        if rc < 0 {
+            // SAFETY: we added it above and no thread runs on it.
+            unsafe { list.remove(th.tcb) };
+        }
+        rc
+    };
+    sys::sigprocmask(libc::SIG_SETMASK, Some(&old));
+    if rc < 0 {
+        registry::remove(th.handle());
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: no thread ran; mark the tid word free so the memory can be recycled.
+        unsafe {
+            tcb::tid_word(th.tcb).store(0, Ordering::Relaxed);
+            stack::release(t);
+        }
+        return Err(Errno::EAGAIN);
+    }
+    stats::CREATED.fetch_add(1, Ordering::Relaxed);
+    let handle = th.handle();
+    if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
+        // The thread applies its explicit attributes first and reports; failure means it
+        // ends without running `start`, and pthread_create reports the error (as glibc).
+        let status = wait_start_status(th);
+        if status != 1 {
+            super::join::reap_failed_start(t);
+            return Err(Errno((status - 1) as i32));
+        }
+    }
+    Ok(handle)
+}
+
+fn wait_start_status(th: &Thread) -> u32 {
+    loop {
+        let s = th.start_status.load(Ordering::Acquire);
+        if s != 0 {
+            return s;
+        }
+        let _ = sys::futex::wait(&th.start_status, 0, None, sys::futex::Scope::Private);
+    }
+}
+
+/// Applies explicit scheduling and affinity in the new thread; Err(errno) on failure.
+fn apply_start_attrs(th: &Thread) -> Result<()> {
+    if let Some((policy, prio)) = th.start_sched {
+        let p = libc::sched_param { sched_priority: prio };
+        // SAFETY: sched_setscheduler on ourselves with a valid param.
+        let r = unsafe {
+            sys::raw(libc::SYS_sched_setscheduler, &[0, policy as usize, &p as *const _ as usize])
+        };
+        crate::errno::from_syscall(r)?;
+    }
+    let (set, size) = th.start_cpuset;
+    if !set.is_null() {
+        // SAFETY: the attr's cpuset bytes, valid for the creator's call which is waiting.
+        let r = unsafe { sys::raw(libc::SYS_sched_setaffinity, &[0, size, set as usize]) };
+        crate::errno::from_syscall(r)?;
+    }
+    Ok(())
+}
+
+/// First code of every thread of ours, on its new stack with its TCB in %fs.
+unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
+    // SAFETY: `arg` is the descriptor `create` prepared for this thread.
+    let th = unsafe { &mut *arg.cast::<Thread>() };
+    // SAFETY: first thing in the thread, on its own TCB.
+    unsafe { tcb::enter_thread(th.tcb) };
+    if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
+        let status = match apply_start_attrs(th) {
+            Ok(()) => 1,
+            Err(e) => e.0 as u32 + 1,
+        };
+        th.start_status.store(status, Ordering::Release);
+        sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
+        if status != 1 {
+            // The creator reaps us; no user code ran.
+            sys::exit_thread(0);
+        }
+    }
+    // SAFETY: the kernel reads the first 8 bytes; sigset_t is larger.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { *(&mut set as *mut _ as *mut u64) = th.start_sigmask };
+    sys::sigprocmask(libc::SIG_SETMASK, Some(&set));
+    let start = th.start.expect("create sets the start routine");
+    // SAFETY: the user's start routine with the user's argument.
+    let result = unsafe { start(th.arg) };
+    super::exit::exit_current(result)
+}

@@ -1,0 +1,66 @@
+//! What pthread_getattr_np reports about a running thread.
+
+use super::attr::{Attr, PAGE};
+use super::{registry, state};
+use crate::errno::{from_syscall, Errno, Result};
+use crate::glibc::symbols::syms;
+use crate::sys;
+use core::sync::atomic::Ordering;
+
+/// The attributes of live thread `handle`, as a fresh attr object.
+pub fn attributes(handle: usize) -> Result<Attr> {
+    let (lo, hi, guard, detached, tid) = registry::with_thread(handle, |t| {
+        let detached = t.state.load(Ordering::Acquire) & state::DETACHED != 0;
+        (t.stack_lo, t.stack_hi, t.guard, detached, t.tid())
+    })?;
+    let (lo, hi, guard) = if hi == 0 { main_stack()? } else { (lo, hi, guard) };
+    let mut a = Attr::initial();
+    a.detached = detached;
+    a.guard_size = guard;
+    a.stack_top = hi;
+    a.stack_size = hi - lo;
+    let (policy, priority) = sched_of(tid)?;
+    a.policy = policy;
+    a.priority = priority;
+    Ok(a)
+}
+
+fn sched_of(tid: i32) -> Result<(i32, i32)> {
+    // SAFETY: plain queries about thread `tid`.
+    let policy = from_syscall(unsafe { sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]) })?;
+    let mut p = libc::sched_param { sched_priority: 0 };
+    // SAFETY: the kernel writes one sched_param.
+    from_syscall(unsafe {
+        sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize])
+    })?;
+    Ok(((policy as i32) & !libc::SCHED_RESET_ON_FORK, p.sched_priority))
+}
+
+/// The main thread's stack as glibc reports it: the mapping holding `__libc_stack_end`,
+/// topped at the page above it, as deep as RLIMIT_STACK allows but not into the mapping
+/// below.
+fn main_stack() -> Result<(usize, usize, usize)> {
+    // SAFETY: ld.so's variable, set at start-up.
+    let end = unsafe { *syms().libc_stack_end } as usize;
+    let maps = std::fs::read_to_string("/proc/self/maps").map_err(|_| Errno::ENOMEM)?;
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } != 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let top = (end & !(PAGE - 1)) + PAGE;
+    let mut last_to = 0usize;
+    for line in maps.lines() {
+        let range = line.split(' ').next().unwrap_or("");
+        let mut it = range.split('-').map(|x| usize::from_str_radix(x, 16).unwrap_or(0));
+        let (from, to) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+        if from <= end && end < to {
+            let limit = if rl.rlim_cur == libc::RLIM_INFINITY { usize::MAX } else { rl.rlim_cur as usize };
+            let mut size = limit.saturating_sub(to - top) & !(PAGE - 1);
+            size = size.min(top - last_to);
+            return Ok((top - size, top, 0));
+        }
+        last_to = to;
+    }
+    Err(Errno::ENOMEM)
+}

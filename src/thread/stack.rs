@@ -1,0 +1,248 @@
+//! Thread memory: one mapping per thread, and the cache that recycles them.
+//!
+//! ```text
+//!  base                                                                 base + len
+//!  | guard (PROT_NONE) | stack (grows down) ... | Thread | static TLS | TCB |
+//!                                             ^ stack top (16-aligned)      ^ 64-aligned
+//! ```
+//! A finished thread's mapping goes to the cache (its TCB, TLS and descriptor included) and is
+//! handed to the next thread asking for the same size and guard, once the kernel has cleared
+//! the old thread's tid (the thread is then fully gone). Like glibc's stack cache, the cache
+//! keeps at most [`CACHE_MAX_BYTES`]; beyond that the oldest mappings are unmapped.
+
+use super::attr::{Attr, StackSource, PAGE};
+use super::Thread;
+use crate::errno::{Errno, Result};
+use crate::glibc::{layout, tcb, tls};
+use crate::sync::lock::Locked;
+use crate::sys;
+
+/// glibc's default stack cache size (40 MiB).
+pub const CACHE_MAX_BYTES: usize = 40 << 20;
+/// The least stack a user-supplied stack must leave after TLS and descriptor (glibc's
+/// MINIMAL_REST_STACK).
+const MIN_REST: usize = 2048;
+
+/// A thread's memory, if the library mapped it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// Start of the mapping (guard included); 0 if the memory is not ours.
+    pub base: usize,
+    /// Length of the mapping.
+    pub len: usize,
+    /// Guard bytes at `base`.
+    pub guard: usize,
+}
+
+impl Mapping {
+    /// No mapping (adopted threads, user stacks).
+    pub const fn none() -> Mapping {
+        Mapping { base: 0, len: 0, guard: 0 }
+    }
+
+    /// Does the library own (and unmap) this memory?
+    pub fn owned(&self) -> bool {
+        self.base != 0
+    }
+}
+
+fn round_up(n: usize, to: usize) -> Result<usize> {
+    n.checked_next_multiple_of(to).ok_or(Errno::EINVAL)
+}
+
+/// Bytes above the stack: descriptor, static TLS, TCB, and alignment slack.
+fn top_reserve() -> usize {
+    tls::static_size() + tls::static_align() + core::mem::size_of::<Thread>() + 64
+}
+
+/// Addresses of TCB and descriptor for a thread memory ending at `top`.
+fn carve(top: usize) -> (*mut u8, *mut Thread) {
+    let tcb = (top - layout::SIZE) & !(tls::static_align() - 1);
+    let tls_lo = tcb + layout::SIZE - tls::static_size();
+    let desc = (tls_lo - core::mem::size_of::<Thread>()) & !63;
+    (tcb as *mut u8, desc as *mut Thread)
+}
+
+struct Cache {
+    entries: Vec<*mut Thread>,
+    bytes: usize,
+}
+// SAFETY: cached descriptors belong to the cache; only the lock holder touches the list.
+unsafe impl Send for Cache {}
+
+static CACHE: Locked<Cache> = Locked::new(Cache { entries: Vec::new(), bytes: 0 });
+
+/// Memory and a fresh descriptor for a new thread with these attributes. The TCB and TLS are
+/// initialized; the descriptor's start fields are for the caller to fill.
+pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
+    match attr.stack() {
+        StackSource::Library => {
+            let guard = round_up(attr.guard_size, PAGE)?;
+            let len = guard
+                .checked_add(round_up(attr.effective_stack_size(), PAGE)?)
+                .and_then(|n| n.checked_add(round_up(top_reserve(), PAGE).ok()?))
+                .ok_or(Errno::EINVAL)?;
+            let map = Mapping { base: 0, len, guard };
+            match take_cached(len, guard) {
+                Some(t) => {
+                    super::stats::REUSED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    // SAFETY: the cached thread has exited (tid == 0); its TLS is reusable.
+                    unsafe { tls::reinit((*t).tcb) };
+                    // SAFETY: `t` is the descriptor slot of that mapping.
+                    Ok(unsafe { setup(t, (*t).tcb, (*t).mapping) })
+                }
+                None => map_new(map),
+            }
+        }
+        StackSource::User { top } => {
+            let lo = top.checked_sub(attr.effective_stack_size()).ok_or(Errno::EINVAL)?;
+            let (tcb, desc) = carve(top & !63);
+            if (desc as usize) < lo + MIN_REST {
+                return Err(Errno::EINVAL);
+            }
+            // SAFETY: the caller lent us `[lo, top)`; the TCB/TLS area lies inside it.
+            if !unsafe { tls::allocate(tcb) } {
+                return Err(Errno::EAGAIN);
+            }
+            // SAFETY: `desc` lies inside the lent memory.
+            let t = unsafe { setup(desc, tcb, Mapping::none()) };
+            // SAFETY: just initialized.
+            unsafe {
+                (*t).stack_lo = lo;
+                (*t).stack_hi = top;
+            }
+            Ok(t)
+        }
+    }
+}
+
+fn map_new(mut map: Mapping) -> Result<*mut Thread> {
+    let base = sys::mmap_anon(
+        map.len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_STACK | libc::MAP_NORESERVE,
+    )
+    .map_err(|_| Errno::EAGAIN)?;
+    map.base = base as usize;
+    if map.guard > 0 {
+        // SAFETY: the first `guard` bytes of our fresh mapping.
+        if unsafe { sys::mprotect(base, map.guard, libc::PROT_NONE) }.is_err() {
+            // SAFETY: nothing uses the fresh mapping.
+            let _ = unsafe { sys::munmap(base, map.len) };
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let (tcb, desc) = carve(map.base + map.len);
+    // SAFETY: the TCB and static TLS area lie at the top of our mapping.
+    if !unsafe { tls::allocate(tcb) } {
+        // SAFETY: nothing uses the fresh mapping.
+        let _ = unsafe { sys::munmap(base, map.len) };
+        return Err(Errno::EAGAIN);
+    }
+    // SAFETY: `desc` is the descriptor slot inside the mapping.
+    Ok(unsafe { setup(desc, tcb, map) })
+}
+
+/// Writes a fresh descriptor at `desc` and (re)builds the TCB `tcb` above it.
+///
+/// # Safety
+/// `desc` and `tcb` must be the descriptor slot and TCB of thread memory whose TLS is set up.
+unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping) -> *mut Thread {
+    let block = tcb::StackBlock { base: map.base as *mut u8, size: map.len, guard: map.guard };
+    // SAFETY: `tcb` has SIZE bytes reserved; `desc` is ours to overwrite.
+    unsafe {
+        tcb::init_new(tcb, &block);
+        desc.write(Thread::new(tcb, map));
+        if map.owned() {
+            (*desc).stack_lo = map.base + map.guard;
+            (*desc).stack_hi = map.base + map.len;
+            (*desc).guard = map.guard;
+        }
+        super::set_slot(tcb, desc);
+    }
+    desc
+}
+
+fn take_cached(len: usize, guard: usize) -> Option<*mut Thread> {
+    CACHE.with(|c| {
+        // Newest first: its pages are the most likely to be resident.
+        let i = c.entries.iter().rposition(|&t| {
+            // SAFETY: cached descriptors stay valid while in the cache.
+            let t = unsafe { &*t };
+            t.mapping.len == len && t.mapping.guard == guard && t.tid() == 0
+        })?;
+        let t = c.entries.swap_remove(i);
+        // SAFETY: as above.
+        c.bytes -= unsafe { (*t).mapping.len };
+        Some(t)
+    })
+}
+
+/// Returns a finished thread's memory: to the cache for library mappings, to the user for
+/// user stacks (after releasing the DTV). The thread may still be running its last
+/// instructions (detached self-release); the cache only reuses it once its tid is 0.
+///
+/// # Safety
+/// The thread must have finished running user code and must be out of the registry; for
+/// user stacks it must have fully ended (tid == 0).
+pub unsafe fn release(t: *mut Thread) {
+    // SAFETY: per contract the descriptor is valid.
+    let map = unsafe { (*t).mapping };
+    if !map.owned() {
+        // SAFETY: the thread is gone; its DTV can go.
+        unsafe { tls::deallocate((*t).tcb) };
+        return;
+    }
+    let evicted = CACHE.with(|c| {
+        c.entries.push(t);
+        c.bytes += map.len;
+        let mut out = Vec::new();
+        let mut i = 0;
+        while c.bytes > CACHE_MAX_BYTES && i < c.entries.len() {
+            // SAFETY: cached descriptors are valid.
+            let e = unsafe { &*c.entries[i] };
+            if e.tid() == 0 {
+                c.bytes -= e.mapping.len;
+                out.push(c.entries.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    });
+    for e in evicted {
+        // SAFETY: evicted threads have ended (tid == 0) and nobody references them.
+        unsafe {
+            let m = (*e).mapping;
+            tls::deallocate((*e).tcb);
+            let _ = sys::munmap(m.base as *mut u8, m.len);
+        }
+    }
+}
+
+/// Lets the kernel drop the pages of the exiting thread's stack below its current frame,
+/// keeping the last STACK_MIN bytes (as glibc's `advise_stack_range`).
+///
+/// # Safety
+/// Call from the exiting thread itself, with no live data below its stack pointer.
+pub unsafe fn advise_unused(t: &Thread) {
+    if !t.mapping.owned() {
+        return;
+    }
+    let sp = &t as *const _ as usize; // an address in the current frame
+    let free = (sp - t.mapping.base) & !(PAGE - 1);
+    if free > super::attr::STACK_MIN {
+        // SAFETY: below sp nothing is live; the range is inside our mapping.
+        unsafe { sys::madvise_dontneed(t.mapping.base as *mut u8, free - super::attr::STACK_MIN) };
+    }
+}
+
+/// Locks the cache around fork().
+pub fn lock_for_fork() {
+    CACHE.lock_raw();
+}
+
+/// Releases the cache lock after fork().
+pub fn unlock_after_fork() {
+    CACHE.unlock_raw();
+}
