@@ -1,0 +1,42 @@
+# rpthread: `make demo` and `make test` do all set-up on a fresh machine (see README.md).
+SHELL := /bin/bash
+CARGO ?= cargo
+LIB := target/release/librpthread.so
+
+.PHONY: all build demo test unit loom header-check ctest stress bench coverage realworld clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Builds everything and runs every document example both ways, with a summary table.
+demo: build
+	python3 scripts/docs.py
+
+# Unit tests, model checking, header check, document examples, conformance and stress tests.
+test: build header-check unit loom
+	python3 scripts/docs.py --check
+	python3 scripts/ctest.py
+
+unit:
+	$(CARGO) test --release --lib
+
+loom:
+	RUSTFLAGS="--cfg loom" $(CARGO) test --release --lib --target-dir target/loom -- loom
+
+# The header in git must be what build.rs generates from the exports.
+header-check: build
+	@git diff --exit-code -- include/pthread.h >/dev/null 2>&1 || \
+	  { echo "include/pthread.h differs from the generated header: commit the regenerated file"; \
+	    git --no-pager diff --stat -- include/pthread.h; exit 1; }
+
+ctest: build
+	python3 scripts/ctest.py
+
+bench: build
+	python3 bench/run.py
+
+clean:
+	$(CARGO) clean
+	rm -rf build

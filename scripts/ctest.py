@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Runs the C/C++ conformance tests in c-tests/conformance, each built and run both ways.
+
+A test is one self-checking program: it exits 0 when every check passed and prints what
+failed otherwise. Directives in comment lines of the source tune the harness:
+
+    // rpthread-test: expect=signal:SIGSEGV   the program must die of this signal
+    // rpthread-test: flags=-lrt              extra compiler/linker flags
+    // rpthread-test: timeout=120             seconds (default 60)
+    // rpthread-test: xfail=<why>             known failure (an issue number); a pass is
+                                              reported so the mark gets removed
+    // rpthread-test: modes=preload           only these modes
+    // rpthread-test: args=100                command-line arguments
+
+Both ways must run on rpthread: the harness reads ld.so's binding log and fails a test in
+which no pthread-family symbol bound to librpthread.so, or one bound to glibc.
+Usage: ctest.py [substring filters...]
+"""
+import glob
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+
+
+def directives(src):
+    d = {}
+    with open(src, errors="replace") as f:
+        for line in f:
+            if "rpthread-test:" in line:
+                for part in line.split("rpthread-test:", 1)[1].split(";"):
+                    if "=" in part:
+                        k, v = part.strip().split("=", 1)
+                        d[k.strip()] = v.strip()
+    return d
+
+
+def check(src, mode, d):
+    name = os.path.splitext(os.path.basename(src))[0]
+    out = os.path.join(H.BUILD, "ct", mode, name)
+    ok, log = H.build(src, mode, out, d.get("flags", "").split())
+    if not ok:
+        return False, "build failed:\n" + log
+    r = H.run(out, mode, d.get("args", "").split(), timeout=int(d.get("timeout", "60")))
+    if r["timed_out"]:
+        return False, "timed out\n" + r["out"][-2000:] + r["err"][-2000:]
+    expect = d.get("expect", "exit:0")
+    if expect.startswith("signal:"):
+        want = expect.split(":", 1)[1]
+        if H.signame(r["signal"]) != want:
+            return False, f"expected death by {want}, got rc={r['rc']}\n" + r["out"][-2000:] + r["err"][-2000:]
+    elif r["rc"] != 0:
+        how = f"signal {H.signame(r['signal'])}" if r["signal"] else f"exit {r['rc']}"
+        return False, f"{how}\n" + r["out"][-3000:] + r["err"][-3000:]
+    if not H.ours_bound(r):
+        return False, "no pthread symbol bound to librpthread.so: the test did not run on rpthread"
+    leaked = H.libc_bound(r)
+    if leaked:
+        return False, "bound to glibc instead of rpthread: " + ", ".join(leaked)
+    return True, ""
+
+
+def main():
+    filters = sys.argv[1:]
+    srcs = sorted(glob.glob(os.path.join(H.ROOT, "c-tests", "conformance", "*.c"))
+                  + glob.glob(os.path.join(H.ROOT, "c-tests", "conformance", "*.cc")))
+    if filters:
+        srcs = [s for s in srcs if any(f in os.path.basename(s) for f in filters)]
+    passed = failed = xfailed = 0
+    for src in srcs:
+        d = directives(src)
+        for mode in d.get("modes", "link,preload").split(","):
+            label = f"{os.path.basename(src)} [{mode}]"
+            ok, why = check(src, mode, d)
+            if "xfail" in d:
+                if ok:
+                    print(f"XPASS {label}: remove the xfail mark ({d['xfail']})")
+                    failed += 1
+                else:
+                    print(f"XFAIL {label} ({d['xfail']})")
+                    xfailed += 1
+                continue
+            if ok:
+                print(f"PASS  {label}", flush=True)
+                passed += 1
+            else:
+                print(f"FAIL  {label}: {why}", flush=True)
+                failed += 1
+    print(f"conformance: {passed} passed, {failed} failed" + (f", {xfailed} skipped" if xfailed else ""))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Shared machinery of rpthread's C test harnesses: build a C/C++ program both ways (linked
+against our header and library, or as an ordinary glibc build run under LD_PRELOAD), run it,
+and prove from ld.so's own binding log that our library served the pthread calls.
+
+Used by scripts/ctest.py (c-tests/conformance) and scripts/docs.py (c-tests/docs).
+"""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBDIR = os.path.join(ROOT, "target", "release")
+LIB = os.path.join(LIBDIR, "librpthread.so")
+INCLUDE = os.path.join(ROOT, "include")
+BUILD = os.path.join(ROOT, "build")
+MODES = ("link", "preload")
+
+# Symbols whose binding proves a program runs on us.
+OUR_PREFIXES = ("pthread_", "sem_", "thrd_", "mtx_", "cnd_", "tss_", "call_once",
+                "__pthread_", "_pthread_", "__register_atfork")
+
+
+def compiler(src):
+    return "g++" if src.endswith((".cc", ".cpp")) else "gcc"
+
+
+def build(src, mode, out, extra_flags=(), objects=()):
+    """Compiles `src` (plus `objects`) for `mode`; returns (ok, compiler output)."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cmd = [compiler(src), "-O2", "-g", "-Wall", "-Wno-unused-result"]
+    if mode == "link":
+        cmd += ["-I", INCLUDE, src, *objects, "-o", out, "-L", LIBDIR, "-lrpthread",
+                "-Wl,-rpath," + LIBDIR]
+    else:
+        cmd += [src, *objects, "-o", out, "-pthread"]
+    cmd += list(extra_flags)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode == 0, p.stdout + p.stderr
+
+
+def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
+    """Runs a built program; returns dict(rc, signal, out, err, bound, timed_out).
+
+    `bound` is the set of (symbol, object) bindings ld.so reports for pthread-family symbols
+    the program and its libraries looked up.
+    """
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if mode == "preload":
+        env["LD_PRELOAD"] = LIB
+    if env_extra:
+        env.update(env_extra)
+    with tempfile.TemporaryDirectory() as tmp:
+        env["LD_DEBUG"] = "bindings"
+        env["LD_DEBUG_OUTPUT"] = os.path.join(tmp, "ld")
+        try:
+            p = subprocess.run([binary, *args], capture_output=True, text=True, env=env,
+                               timeout=timeout, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                               errors="replace")
+            rc, out, err, timed_out = p.returncode, p.stdout, p.stderr, False
+        except subprocess.TimeoutExpired as e:
+            rc, timed_out = None, True
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        bound = set()
+        for name in os.listdir(tmp):
+            with open(os.path.join(tmp, name), errors="replace") as f:
+                for line in f:
+                    m = re.search(r"to (\S+) \[\d+\]: normal symbol `([^'`]+)'", line)
+                    if m and m.group(2).startswith(OUR_PREFIXES):
+                        bound.add((m.group(2), os.path.basename(m.group(1))))
+    sig = -rc if rc is not None and rc < 0 else 0
+    return dict(rc=rc, signal=sig, out=out, err=err, bound=bound, timed_out=timed_out)
+
+
+def ours_bound(result):
+    """True if at least one pthread-family symbol bound to librpthread and none to libc."""
+    objs = {obj for _, obj in result["bound"]}
+    return "librpthread.so" in objs
+
+
+def libc_bound(result):
+    """The pthread-family symbols that still bound to glibc (gaps in our exports)."""
+    return sorted(sym for sym, obj in result["bound"] if obj.startswith("libc.so"))
+
+
+def signame(n):
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return str(n)
