@@ -2,3 +2,4 @@
 //! spinlock, semaphore. Each file states its lock-word protocol once.
 
 pub mod lock;
+pub mod model;
