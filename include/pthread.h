@@ -121,6 +121,109 @@ int pthread_attr_setschedparam(pthread_attr_t *attr, const struct sched_param *p
 
 int pthread_attr_getschedparam(const pthread_attr_t *attr, struct sched_param *param);
 
+int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr);
+
+int pthread_cond_destroy(pthread_cond_t *cond);
+
+int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
+
+int pthread_cond_timedwait(pthread_cond_t *cond,
+                           pthread_mutex_t *mutex,
+                           const struct timespec *abstime);
+
+int pthread_cond_clockwait(pthread_cond_t *cond,
+                           pthread_mutex_t *mutex,
+                           clockid_t clockid,
+                           const struct timespec *abstime);
+
+int pthread_cond_signal(pthread_cond_t *cond);
+
+int pthread_cond_broadcast(pthread_cond_t *cond);
+
+int pthread_condattr_init(pthread_condattr_t *attr);
+
+int pthread_condattr_destroy(pthread_condattr_t *attr);
+
+int pthread_condattr_getclock(const pthread_condattr_t *attr, clockid_t *clock_id);
+
+int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock_id);
+
+int pthread_condattr_getpshared(const pthread_condattr_t *attr, int *pshared);
+
+int pthread_condattr_setpshared(pthread_condattr_t *attr, int pshared);
+
+int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
+
+int pthread_mutex_destroy(pthread_mutex_t *mutex);
+
+int pthread_mutex_lock(pthread_mutex_t *mutex);
+
+int pthread_mutex_trylock(pthread_mutex_t *mutex);
+
+int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime);
+
+int pthread_mutex_clocklock(pthread_mutex_t *mutex,
+                            clockid_t clockid,
+                            const struct timespec *abstime);
+
+int pthread_mutex_unlock(pthread_mutex_t *mutex);
+
+int pthread_mutex_consistent(pthread_mutex_t *mutex);
+
+int pthread_mutex_consistent_np(pthread_mutex_t *mutex);
+
+int pthread_mutex_getprioceiling(const pthread_mutex_t *mutex, int *prioceiling);
+
+int pthread_mutex_setprioceiling(pthread_mutex_t *mutex, int prioceiling, int *old_ceiling);
+
+int __pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
+
+int __pthread_mutex_destroy(pthread_mutex_t *mutex);
+
+int __pthread_mutex_lock(pthread_mutex_t *mutex);
+
+int __pthread_mutex_trylock(pthread_mutex_t *mutex);
+
+int __pthread_mutex_unlock(pthread_mutex_t *mutex);
+
+int pthread_mutexattr_init(pthread_mutexattr_t *attr);
+
+int pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
+
+int pthread_mutexattr_gettype(const pthread_mutexattr_t *attr, int *kind);
+
+int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
+
+int pthread_mutexattr_getkind_np(const pthread_mutexattr_t *attr, int *kind);
+
+int pthread_mutexattr_setkind_np(pthread_mutexattr_t *attr, int kind);
+
+int pthread_mutexattr_getpshared(const pthread_mutexattr_t *attr, int *pshared);
+
+int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared);
+
+int pthread_mutexattr_getrobust(const pthread_mutexattr_t *attr, int *robust);
+
+int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust);
+
+int pthread_mutexattr_getrobust_np(const pthread_mutexattr_t *attr, int *robust);
+
+int pthread_mutexattr_setrobust_np(pthread_mutexattr_t *attr, int robust);
+
+int pthread_mutexattr_getprotocol(const pthread_mutexattr_t *attr, int *protocol);
+
+int pthread_mutexattr_setprotocol(pthread_mutexattr_t *attr, int protocol);
+
+int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t *attr, int *prioceiling);
+
+int pthread_mutexattr_setprioceiling(pthread_mutexattr_t *attr, int prioceiling);
+
+int __pthread_mutexattr_init(pthread_mutexattr_t *attr);
+
+int __pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
+
+int __pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
+
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,
                    void *(*start_routine)(void*),

@@ -3,6 +3,8 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod cond;
+mod mutex;
 mod thread;
 
 use libc::c_int;

@@ -3,3 +3,7 @@
 
 pub mod lock;
 pub mod model;
+pub mod cond;
+pub mod condattr;
+pub mod mutex;
+pub mod mutexattr;
