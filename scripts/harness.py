@@ -68,9 +68,12 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
         for name in os.listdir(tmp):
             with open(os.path.join(tmp, name), errors="replace") as f:
                 for line in f:
-                    m = re.search(r"to (\S+) \[\d+\]: normal symbol `([^'`]+)'", line)
-                    if m and m.group(2).startswith(OUR_PREFIXES):
-                        bound.add((m.group(2), os.path.basename(m.group(1))))
+                    m = re.search(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: normal symbol `([^'`]+)'", line)
+                    # Our own library's lookups of glibc's functions (dlsym RTLD_NEXT) are
+                    # not the program's bindings.
+                    if m and m.group(3).startswith(OUR_PREFIXES) \
+                            and os.path.basename(m.group(1)) != "librpthread.so":
+                        bound.add((m.group(3), os.path.basename(m.group(2))))
     sig = -rc if rc is not None and rc < 0 else 0
     return dict(rc=rc, signal=sig, out=out, err=err, bound=bound, timed_out=timed_out)
 
