@@ -51,6 +51,9 @@ pub struct Syms {
         Option<unsafe extern "C" fn()>,
         *mut c_void,
     ) -> i32,
+    /// `__cxa_thread_atexit_impl(dtor, obj, dso)`: runs `dtor(obj)` when the calling thread
+    /// exits (glibc runs it from `__call_tls_dtors`, for glibc's threads and ours).
+    pub cxa_thread_atexit_impl: unsafe extern "C" fn(unsafe extern "C" fn(*mut c_void), *mut c_void, *mut c_void) -> i32,
     /// `_thread_db_sizeof_pthread`.
     pub db_sizeof_pthread: *const u32,
     /// `_thread_db_pthread_list`.
@@ -128,6 +131,7 @@ pub unsafe fn resolve() {
         real_pthread_join: f!(n, c"pthread_join"),
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_register_atfork: f!(n, c"__register_atfork"),
+        cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
         db_sizeof_pthread: required(d, c"_thread_db_sizeof_pthread").cast(),
         db_pthread_list: required(d, c"_thread_db_pthread_list").cast(),
         db_pthread_tid: required(d, c"_thread_db_pthread_tid").cast(),
