@@ -18,6 +18,7 @@ demo: build
 test: build header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
+	python3 scripts/coverage.py
 
 unit:
 	$(CARGO) test --release --lib
@@ -36,6 +37,9 @@ ctest: build
 
 bench: build
 	python3 bench/run.py
+
+coverage: build
+	python3 scripts/coverage.py
 
 clean:
 	$(CARGO) clean

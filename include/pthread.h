@@ -12,6 +12,7 @@
 #include <bits/setjmp.h>
 #include <bits/wordsize.h>
 #include <bits/types/struct_timespec.h>
+#include <bits/types/__sigset_t.h>
 
 /* Constants and initializers: glibc's x86_64 values, so objects are interchangeable. */
 enum { PTHREAD_CREATE_JOINABLE, PTHREAD_CREATE_DETACHED };
@@ -152,6 +153,8 @@ int pthread_condattr_getpshared(const pthread_condattr_t *attr, int *pshared);
 
 int pthread_condattr_setpshared(pthread_condattr_t *attr, int pshared);
 
+int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
 
 int pthread_mutex_destroy(pthread_mutex_t *mutex);
@@ -223,6 +226,46 @@ int __pthread_mutexattr_init(pthread_mutexattr_t *attr);
 int __pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
 
 int __pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
+
+int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
+
+int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param);
+
+int pthread_setschedprio(pthread_t thread, int prio);
+
+#if defined(__USE_GNU)
+int pthread_setaffinity_np(pthread_t thread, size_t cpusetsize, const cpu_set_t *cpuset);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_getaffinity_np(pthread_t thread, size_t cpusetsize, cpu_set_t *cpuset);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_attr_setaffinity_np(pthread_attr_t *attr, size_t cpusetsize, const cpu_set_t *cpuset);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_attr_getaffinity_np(const pthread_attr_t *attr, size_t cpusetsize, cpu_set_t *cpuset);
+#endif
+
+int pthread_attr_setsigmask_np(pthread_attr_t *attr, const __sigset_t *sigmask);
+
+int pthread_attr_getsigmask_np(const pthread_attr_t *attr, __sigset_t *sigmask);
+
+int pthread_setname_np(pthread_t thread, const char *name);
+
+int pthread_getname_np(pthread_t thread, char *buf, size_t len);
+
+int pthread_getcpuclockid(pthread_t thread, clockid_t *clock_id);
+
+int pthread_yield(void);
+
+int pthread_setconcurrency(int level);
+
+int pthread_getconcurrency(void);
+
+void pthread_kill_other_threads_np(void);
 
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,

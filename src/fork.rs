@@ -51,3 +51,16 @@ pub fn init() {
         crate::glibc::fatal("cannot register fork handlers with glibc");
     }
 }
+
+/// A fork handler as pthread_atfork takes it.
+pub type Handler = Option<unsafe extern "C" fn()>;
+
+/// Registers user fork handlers. They go into glibc's own list, which its fork() runs:
+/// prepare handlers in reverse order of registration, parent and child handlers in order.
+/// Ours were registered first at load, so our prepare runs after every user prepare (user
+/// handlers may still take their locks) and our child handler runs before user child
+/// handlers (the library is consistent when they run).
+pub fn register(prepare: Handler, parent: Handler, child: Handler, dso: *mut core::ffi::c_void) -> i32 {
+    // SAFETY: glibc's registration function; the handlers are the caller's.
+    unsafe { (syms().real_register_atfork)(prepare, parent, child, dso) }
+}

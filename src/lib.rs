@@ -9,9 +9,12 @@
 #[cfg(not(any(target_arch = "x86_64")))]
 compile_error!("rpthread supports x86_64 Linux only");
 
+pub mod c11;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
+pub mod sched;
+pub mod signal;
 pub mod stats;
 pub mod sync;
 pub mod sys;

@@ -23,7 +23,7 @@ pub(super) unsafe fn attr_ref<'a>(p: *const pthread_attr_t) -> Result<&'a Attr> 
 
 /// # Safety
 /// As [`attr_ref`], with exclusive access.
-unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
+pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
     // SAFETY: as in attr_ref.
     let a = unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)?;
     a.check()?;

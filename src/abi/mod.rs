@@ -3,8 +3,12 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod c11;
 mod cond;
+mod fork;
 mod mutex;
+mod sched;
+mod signal;
 mod thread;
 
 use libc::c_int;
@@ -38,6 +42,7 @@ fn init_slow() {
         // SAFETY: first and only call; no thread of ours exists yet.
         unsafe { crate::glibc::init() };
         crate::fork::init();
+        crate::thread::current(); // adopt the main thread: other threads may name it
         crate::stats::init();
         INIT_STATE.store(2, Ordering::Release);
     } else {

@@ -11,6 +11,12 @@ pub fn exit_current(result: *mut c_void) -> ! {
     let th = super::current();
     // SAFETY: only the thread itself writes its result, before EXITED is published.
     unsafe { (*(th as *const Thread as *mut Thread)).result = result };
+    if th.adopted && sys::gettid() != sys::getpid() {
+        // A thread glibc created (a SIGEV_THREAD timer callback, say): glibc's own exit path
+        // releases what glibc allocated for it. It is not in our live count.
+        // SAFETY: glibc's pthread_exit on one of glibc's threads.
+        unsafe { (syms().real_pthread_exit)(result) }
+    }
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
 
@@ -20,8 +26,8 @@ pub fn exit_current(result: *mut c_void) -> ! {
         unsafe { libc::exit(0) };
     }
     if th.adopted {
-        // The main thread (or a thread glibc created) leaves quietly: its memory is not ours,
-        // and the process goes on with the others.
+        // The main thread leaves quietly: its memory is not ours, and the process goes on
+        // with the other threads.
         sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
         sys::exit_thread(0);
     }

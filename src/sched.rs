@@ -1,0 +1,137 @@
+//! Per-thread scheduling, CPU affinity, names and CPU-time clocks.
+
+use crate::errno::{from_syscall, Errno, Result};
+use crate::sys;
+use crate::thread::registry;
+
+/// Kernel tid of a live thread (ESRCH if unknown or ended).
+fn live_tid(handle: usize) -> Result<i32> {
+    match registry::with_thread(handle, |t| t.tid())? {
+        0 => Err(Errno::ESRCH),
+        tid => Ok(tid),
+    }
+}
+
+/// Sets policy and priority of thread `handle` (pthread_setschedparam).
+pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
+    let tid = live_tid(handle)?;
+    let p = libc::sched_param { sched_priority: priority };
+    // SAFETY: the kernel reads one sched_param.
+    from_syscall(unsafe {
+        sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize])
+    })
+    .map(drop)
+}
+
+/// Policy and priority of thread `handle`.
+pub fn get_param(handle: usize) -> Result<(i32, i32)> {
+    let tid = live_tid(handle)?;
+    // SAFETY: no pointer arguments.
+    let policy = from_syscall(unsafe { sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]) })?;
+    let mut p = libc::sched_param { sched_priority: 0 };
+    // SAFETY: the kernel writes one sched_param.
+    from_syscall(unsafe {
+        sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize])
+    })?;
+    Ok(((policy as i32) & !libc::SCHED_RESET_ON_FORK, p.sched_priority))
+}
+
+/// Sets only the priority (pthread_setschedprio).
+pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
+    let tid = live_tid(handle)?;
+    let p = libc::sched_param { sched_priority: priority };
+    // SAFETY: the kernel reads one sched_param.
+    from_syscall(unsafe { sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]) })
+        .map(drop)
+}
+
+/// Binds thread `handle` to the CPUs in `set`.
+pub fn set_affinity(handle: usize, set: &[u8]) -> Result<()> {
+    let tid = live_tid(handle)?;
+    // SAFETY: the kernel reads `set.len()` bytes.
+    from_syscall(unsafe {
+        sys::raw(libc::SYS_sched_setaffinity, &[tid as usize, set.len(), set.as_ptr() as usize])
+    })
+    .map(drop)
+}
+
+/// Reads thread `handle`'s CPU set into `set` (bytes beyond the kernel's mask are zeroed).
+pub fn get_affinity(handle: usize, set: &mut [u8]) -> Result<()> {
+    let tid = live_tid(handle)?;
+    // SAFETY: the kernel writes at most `set.len()` bytes.
+    let n = from_syscall(unsafe {
+        sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, set.len(), set.as_mut_ptr() as usize])
+    })?;
+    set[n..].fill(0);
+    Ok(())
+}
+
+/// Longest thread name the kernel keeps, without the NUL.
+pub const NAME_MAX: usize = 15;
+
+fn comm_path(tid: i32) -> String {
+    format!("/proc/self/task/{tid}/comm")
+}
+
+/// Names thread `handle` (ERANGE if longer than 15 bytes).
+pub fn set_name(handle: usize, name: &[u8]) -> Result<()> {
+    if name.len() > NAME_MAX {
+        return Err(Errno::ERANGE);
+    }
+    let tid = live_tid(handle)?;
+    if tid == sys::gettid() {
+        let mut buf = [0u8; 16];
+        buf[..name.len()].copy_from_slice(name);
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+        return from_syscall(unsafe { sys::raw(libc::SYS_prctl, &[libc::PR_SET_NAME as usize, buf.as_ptr() as usize]) })
+            .map(drop);
+    }
+    std::fs::write(comm_path(tid), name).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// Reads thread `handle`'s name into `buf` with a NUL (ERANGE if `buf` is shorter than 16).
+pub fn get_name(handle: usize, buf: &mut [u8]) -> Result<()> {
+    if buf.len() < NAME_MAX + 1 {
+        return Err(Errno::ERANGE);
+    }
+    let tid = live_tid(handle)?;
+    let name = if tid == sys::gettid() {
+        let mut b = [0u8; 16];
+        // SAFETY: PR_GET_NAME writes at most 16 bytes.
+        from_syscall(unsafe { sys::raw(libc::SYS_prctl, &[libc::PR_GET_NAME as usize, b.as_mut_ptr() as usize]) })?;
+        let n = b.iter().position(|&c| c == 0).unwrap_or(16);
+        b[..n].to_vec()
+    } else {
+        let mut s = std::fs::read(comm_path(tid)).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        if s.last() == Some(&b'\n') {
+            s.pop();
+        }
+        s
+    };
+    let n = name.len().min(NAME_MAX);
+    buf[..n].copy_from_slice(&name[..n]);
+    buf[n] = 0;
+    Ok(())
+}
+
+/// The CPU-time clock of thread `handle` (the kernel's per-thread CPUCLOCK_SCHED encoding).
+pub fn cpu_clock(handle: usize) -> Result<libc::clockid_t> {
+    let tid = live_tid(handle)?;
+    Ok((!tid << 3) | 6)
+}
+
+static CONCURRENCY: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+/// pthread_setconcurrency: only remembered (1:1 threads need no hint); EINVAL if negative.
+pub fn set_concurrency(level: i32) -> Result<()> {
+    if level < 0 {
+        return Err(Errno::EINVAL);
+    }
+    CONCURRENCY.store(level, core::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// The level last set by pthread_setconcurrency (0 initially).
+pub fn concurrency() -> i32 {
+    CONCURRENCY.load(core::sync::atomic::Ordering::Relaxed)
+}

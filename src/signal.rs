@@ -1,0 +1,105 @@
+//! Signals aimed at threads: pthread_kill, pthread_sigqueue, pthread_sigmask.
+//!
+//! Signals 32 (SIGCANCEL) and 33 (SIGSETXID) are glibc's internal signals: glibc uses 33 to
+//! run setuid() in every thread and rpthread uses 32 for cancellation, so (as in glibc) they can
+//! be neither sent with pthread_kill nor blocked with pthread_sigmask.
+
+use crate::errno::{from_syscall, Errno, Result};
+use crate::sys;
+use crate::thread::registry;
+
+/// glibc's internal signals.
+pub const SIGCANCEL: i32 = 32;
+/// See [`SIGCANCEL`].
+pub const SIGSETXID: i32 = 33;
+
+fn internal(sig: i32) -> bool {
+    sig == SIGCANCEL || sig == SIGSETXID
+}
+
+fn valid(sig: i32) -> bool {
+    (0..=64).contains(&sig)
+}
+
+/// The kernel tid of live thread `handle`; `Ok(0)` if it has ended but not been joined
+/// (then sending succeeds without effect, as glibc 2.34+ and POSIX's thread-ID lifetime say).
+fn tid_of(handle: usize) -> Result<i32> {
+    registry::with_thread(handle, |t| t.tid())
+}
+
+/// Sends `sig` to thread `handle` (0 only checks the thread exists).
+pub fn kill(handle: usize, sig: i32) -> Result<()> {
+    if !valid(sig) || internal(sig) {
+        return Err(Errno::EINVAL);
+    }
+    let tid = tid_of(handle)?;
+    if tid == 0 || sig == 0 {
+        return Ok(());
+    }
+    match sys::tgkill(tid, sig) {
+        // The thread ended between the lookup and the signal: treat like an ended thread.
+        Err(Errno::ESRCH) => Ok(()),
+        r => r,
+    }
+}
+
+/// Queues `sig` with `value` to thread `handle` (SI_QUEUE, as sigqueue(3) does for processes).
+pub fn queue(handle: usize, sig: i32, value: libc::sigval) -> Result<()> {
+    if !valid(sig) || internal(sig) {
+        return Err(Errno::EINVAL);
+    }
+    let tid = tid_of(handle)?;
+    if tid == 0 || sig == 0 {
+        return Ok(());
+    }
+    // SAFETY: siginfo_t is plain data; the fields set are those of an SI_QUEUE signal.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    info.si_signo = sig;
+    info.si_code = libc::SI_QUEUE;
+    // SAFETY: the _rt layout of siginfo_t: si_pid @16, si_uid @20, si_value @24.
+    unsafe {
+        let p = (&mut info as *mut libc::siginfo_t).cast::<u8>();
+        *p.add(16).cast::<i32>() = sys::getpid();
+        *p.add(20).cast::<u32>() = libc::getuid();
+        *p.add(24).cast::<libc::sigval>() = value;
+    }
+    // SAFETY: the kernel reads one siginfo_t.
+    from_syscall(unsafe {
+        sys::raw(
+            libc::SYS_rt_tgsigqueueinfo,
+            &[sys::getpid() as usize, tid as usize, sig as usize, &info as *const _ as usize],
+        )
+    })
+    .map(drop)
+}
+
+/// Changes the calling thread's signal mask; `how` is SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK
+/// (EINVAL otherwise, when `set` is given). The internal signals are never blocked.
+pub fn sigmask(how: i32, set: Option<&libc::sigset_t>, old: Option<&mut libc::sigset_t>) -> Result<()> {
+    let mut filtered;
+    let set = match set {
+        Some(s) => {
+            if ![libc::SIG_BLOCK, libc::SIG_UNBLOCK, libc::SIG_SETMASK].contains(&how) {
+                return Err(Errno::EINVAL);
+            }
+            filtered = *s;
+            // SAFETY: sigdelset on a valid set with valid signal numbers.
+            unsafe {
+                libc::sigdelset(&mut filtered, SIGCANCEL);
+                libc::sigdelset(&mut filtered, SIGSETXID);
+            }
+            &filtered as *const libc::sigset_t as usize
+        }
+        None => 0,
+    };
+    // SAFETY: sigset_t is plain data.
+    let mut prev: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: the kernel reads 8 bytes from `set` (if non-null) and writes 8 to `prev`.
+    from_syscall(unsafe {
+        sys::raw(libc::SYS_rt_sigprocmask, &[how as usize, set, &mut prev as *mut _ as usize, 8])
+    })?;
+    if let Some(o) = old {
+        *o = prev;
+    }
+    Ok(())
+}
