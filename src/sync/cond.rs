@@ -165,8 +165,11 @@ impl Cond {
                 break;
             }
         }
+        // Only a broadcast requeues, and it bumps `bcast` first: a waiter that leaves with
+        // `bcast` unchanged never slept on the mutex word.
+        let requeued = self.bcast.load(Ordering::Relaxed) != t.bcast;
         self.leave_locked(&t, how, scope);
-        let relock = m.lock_after_wait();
+        let relock = m.lock_after_wait(requeued);
         match (how, relock) {
             (_, Err(e)) => Err(e),
             (Leave::TimedOut, Ok(())) => Err(Errno::ETIMEDOUT),
@@ -244,8 +247,9 @@ impl Cond {
     pub fn abandon(&self, t: &Ticket, m: &Mutex) {
         let scope = self.scope();
         self.ilock(scope);
+        let requeued = self.bcast.load(Ordering::Relaxed) != t.bcast;
         self.leave_locked(t, Leave::Cancelled, scope);
-        let _ = m.lock_after_wait();
+        let _ = m.lock_after_wait(requeued);
     }
 
     /// Wakes at least one waiter, if any.
