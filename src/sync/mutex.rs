@@ -50,8 +50,10 @@ const TID_MASK: u32 = 0x3fff_ffff;
 const INCONSISTENT: i32 = i32::MAX;
 const NOTRECOVERABLE: i32 = i32::MAX - 1;
 
-/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`, about
-/// 1 µs in all: `pause` takes ~35 ns on current Xeons).
+/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`; about
+/// 1 µs in all where `pause` takes ~35 ns, as on current Xeons). 100 measured no better on
+/// bench/sync_mutex.c (within the noise of a shared 2-core machine) and burns more CPU when
+/// threads outnumber cores.
 const SPINS: u32 = if cfg!(loom) { 1 } else { 30 };
 
 /// A mutex as it lies in the caller's `pthread_mutex_t`.
