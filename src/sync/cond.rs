@@ -145,12 +145,10 @@ impl Cond {
                 return Err(Errno::EINVAL);
             }
         }
-        let t = self.enter(m)?;
+        let (t, mut fv) = self.enter(m)?;
         let scope = self.scope();
         let mut how = Leave::Woken;
         loop {
-            let fv = self.futex.load(Ordering::Relaxed);
-            self.iunlock(scope);
             let r = self.block(fv, deadline, scope);
             self.ilock(scope);
             if self.bcast.load(Ordering::Relaxed) != t.bcast {
@@ -164,6 +162,8 @@ impl Cond {
                 how = Leave::TimedOut;
                 break;
             }
+            fv = self.futex.load(Ordering::Relaxed);
+            self.iunlock(scope);
         }
         // Only a broadcast requeues, and it bumps `bcast` first: a waiter that leaves with
         // `bcast` unchanged never slept on the mutex word.
@@ -177,32 +177,34 @@ impl Cond {
         }
     }
 
-    /// Registers the caller as a waiter and releases `m`; returns with the internal lock held.
-    /// On error nothing changed (and the internal lock is released).
-    fn enter(&self, m: &Mutex) -> Result<Ticket> {
-        let flags = self.flags.load(Ordering::Relaxed);
-        if flags & DESTROYING != 0 {
+    /// Registers the caller as a waiter, then releases `m` (outside the internal lock: the
+    /// unlock may make a system call, and signallers must not wait for it). Returns the ticket
+    /// and the `futex` value to sleep on. On error (EPERM: a checked mutex the caller does not
+    /// hold; EINVAL: destroyed cond) nothing changed.
+    fn enter(&self, m: &Mutex) -> Result<(Ticket, u32)> {
+        if self.flags.load(Ordering::Relaxed) & DESTROYING != 0 {
             return Err(Errno::EINVAL);
         }
+        m.check_owner()?;
         let scope = self.scope();
-        self.ilock(scope);
-        // Counted before the mutex is released, so a signaller that takes the mutex after us
-        // sees us (and its lock-free "no waiters" check in `signal` is sound).
-        self.total.store(self.total.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        self.futex.fetch_add(1, Ordering::Relaxed);
-        self.nwaiters.store(self.nwaiters.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        if let Err(e) = m.unlock() {
-            self.total.store(self.total.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Relaxed);
-            self.nwaiters.store(self.nwaiters.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
-            self.iunlock(scope);
-            return Err(e);
-        }
         let target = match m.requeue_target() {
             Some((w, s)) if s == scope => w as *const AtomicU32 as usize,
             _ => NO_REQUEUE,
         };
+        self.ilock(scope);
+        // Counted before the mutex is released, so a signaller that takes the mutex after us
+        // sees us (and its lock-free "no waiters" check in `signal` is sound).
+        self.total.store(self.total.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let fv = self.futex.load(Ordering::Relaxed).wrapping_add(1);
+        self.futex.store(fv, Ordering::Relaxed);
+        self.nwaiters.store(self.nwaiters.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         self.mutex.store(target, Ordering::Relaxed);
-        Ok(Ticket { seq: self.wakeup.load(Ordering::Relaxed), bcast: self.bcast.load(Ordering::Relaxed) })
+        let t = Ticket { seq: self.wakeup.load(Ordering::Relaxed), bcast: self.bcast.load(Ordering::Relaxed) };
+        self.iunlock(scope);
+        // Cannot fail: ownership was checked (a recursive mutex held more than once is only
+        // stepped down, as on glibc).
+        let _ = m.unlock();
+        Ok((t, fv))
     }
 
     /// The one place a waiter blocks: sleeps on `futex` while it still reads `expected`, until

@@ -624,6 +624,28 @@ impl Mutex {
 
     // ---- what the condition variable needs -----------------------------------------------
 
+    /// Checks, without changing anything, that the caller may unlock the mutex: EPERM for the
+    /// checked kinds (errorcheck, recursive, robust, PI, priority-protect) it does not hold,
+    /// EINVAL for an invalid mutex. What a condition wait verifies before it registers.
+    pub(crate) fn check_owner(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let held = if kind & (ROBUST | PI) != 0 {
+            self.word.load(Ordering::Relaxed) & TID_MASK == self_tid() as u32
+        } else if kind & PP != 0 || matches!(kind & TYPE_MASK, RECURSIVE | ERRORCHECK) {
+            self.owner.load(Ordering::Relaxed) == self_tid()
+        } else {
+            true
+        };
+        if held {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
     /// The lock word and scope a condition variable may requeue its waiters onto: only the
     /// plain 3-state kinds (not robust, PI or priority-protect), whose waiters re-lock with
     /// [`Mutex::lock_after_wait`].
