@@ -483,4 +483,37 @@ mod loom_tests {
     fn loom_cond_broadcast_requeue_two_waiters() {
         model(2, true);
     }
+
+    /// Broadcast requeue with a plain locker of the same mutex in the mix: the hand-over
+    /// chain of the requeued waiters must not strand the plain sleeper (or vice versa).
+    #[test]
+    fn loom_cond_broadcast_requeue_with_plain_locker() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let s = Arc::new(Shared { m: Mutex::with_kind(0), c: Cond::new_for_test(), v: UnsafeCell::new(0) });
+            let mut hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = s.clone();
+                    loom::thread::spawn(move || {
+                        s.m.lock().unwrap();
+                        while s.v.with(|p| unsafe { *p }) == 0 {
+                            s.c.wait(&s.m, None).unwrap();
+                        }
+                        s.m.unlock().unwrap();
+                    })
+                })
+                .collect();
+            let p = s.clone();
+            hs.push(loom::thread::spawn(move || {
+                p.m.lock().unwrap();
+                p.m.unlock().unwrap();
+            }));
+            s.m.lock().unwrap();
+            s.v.with_mut(|p| unsafe { *p = 1 });
+            s.c.broadcast();
+            s.m.unlock().unwrap();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+        });
+    }
 }

@@ -10,8 +10,9 @@
 //! - Plain kinds (normal, adaptive, recursive, errorcheck; also priority-protect): 0 unlocked,
 //!   1 locked, 2 locked and maybe sleepers. Lock: CAS 0→1, else spin briefly on a relaxed
 //!   load (only while the word is 1), then `swap(2)` + FUTEX_WAIT(2) until the swap returns 0.
-//!   Unlock: `swap(0)`, FUTEX_WAKE(1) if it was 2. A thread that has slept (or was requeued
-//!   here by a condvar broadcast) always locks with 2, so the sleepers behind it are woken.
+//!   Unlock: `swap(0)`, FUTEX_WAKE(1) if it was 2. A thread that has slept locks with 2, so
+//!   the sleepers behind it are woken; one a condvar broadcast may have requeued here wakes
+//!   the next sleeper as soon as it holds the lock (`word::lock_requeued`).
 //! - Robust and priority-inherit kinds: the kernel's encoding, owner tid | FUTEX_WAITERS |
 //!   FUTEX_OWNER_DIED. Robust: CAS 0→tid, else set WAITERS and FUTEX_WAIT; the holder is on
 //!   the thread's kernel robust list, so the kernel marks OWNER_DIED when it dies. PI: CAS
@@ -129,6 +130,37 @@ pub(crate) mod word {
         while w.swap(2, Ordering::Acquire) != 0 {
             let _ = futex_wait(w, 2, None, scope);
         }
+    }
+
+    /// Locks for a condition waiter that left with a broadcast, i.e. that may have been
+    /// requeued onto this word with others still asleep behind it. Spins briefly (taking a
+    /// free lock as contended, 0→2), else sleeps as [`lock_contended`]. Once it holds the lock
+    /// it wakes the next sleeper at once, so that one is awake and spinning when this thread
+    /// unlocks: a broadcast's waiters then pass the mutex on without paying a wake-up latency
+    /// per hand-over. If a sleeper was woken, it becomes the one responsible for the sleepers
+    /// behind it (it will lock the same way, or sleep with the word at 2), so the word goes
+    /// back to 1 first and our unlock needs no system call.
+    pub fn lock_requeued(w: &AtomicU32, scope: Scope) {
+        let mut got = false;
+        for _ in 0..SPINS {
+            if w.load(Ordering::Relaxed) == 0
+                && w.compare_exchange(0, 2, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                got = true;
+                break;
+            }
+            spin_hint();
+        }
+        if !got {
+            lock_contended(w, scope);
+        }
+        // First 2→1, then the wake: whoever slept before the CAS is still asleep at the wake,
+        // so either the wake reaches one of them, and that thread (awake now) will lock the
+        // same way or sleep with the word at 2 again, or there was no sleeper to answer for.
+        // Anyone who goes to sleep after the CAS sets 2 itself. (The other order loses a
+        // wake-up: the woken thread may sleep again, with 2, before a late 2→1.)
+        let _ = w.compare_exchange(2, 1, Ordering::Relaxed, Ordering::Relaxed);
+        futex_wake(w, 1, scope);
     }
 
     /// Releases the lock; wakes one sleeper if there may be any. Release: publishes the
@@ -669,7 +701,7 @@ impl Mutex {
         }
         let scope = Self::scope(kind);
         if requeued {
-            word::lock_contended(&self.word, scope);
+            word::lock_requeued(&self.word, scope);
         } else if !word::try_lock(&self.word) {
             let _ = word::lock_slow(&self.word, scope, None);
         }
