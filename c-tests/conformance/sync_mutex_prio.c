@@ -72,6 +72,46 @@ static void *pi_other(void *arg) {
     return (void *)(long)pthread_mutex_trylock(arg);
 }
 
+static struct timespec in_ms(clockid_t clk, long ms) {
+    struct timespec t;
+    clock_gettime(clk, &t);
+    t.tv_nsec += ms * 1000000L;
+    while (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
+    return t;
+}
+
+/* Another thread's timed locks of a mutex we hold time out on either clock (FUTEX_LOCK_PI
+ * for CLOCK_REALTIME, FUTEX_LOCK_PI2 for CLOCK_MONOTONIC; robust: FUTEX_WAIT). */
+static void *timed_other(void *arg) {
+    pthread_mutex_t *m = arg;
+    struct timespec ts = in_ms(CLOCK_MONOTONIC, 20);
+    int a = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+    ts = in_ms(CLOCK_REALTIME, 20);
+    int b = pthread_mutex_timedlock(m, &ts);
+    return (void *)(long)(a == ETIMEDOUT && b == ETIMEDOUT);
+}
+
+static void timed_kinds(void) {
+    int protos[] = { PTHREAD_PRIO_INHERIT, PTHREAD_PRIO_NONE };
+    for (int i = 0; i < 2; i++) {
+        pthread_mutexattr_t a;
+        pthread_mutex_t m;
+        pthread_t t;
+        void *rv;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_setprotocol(&a, protos[i]);
+        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+        CHECK(pthread_mutex_init(&m, &a), 0);
+        pthread_mutexattr_destroy(&a);
+        CHECK(pthread_mutex_lock(&m), 0);
+        pthread_create(&t, NULL, timed_other, &m);
+        pthread_join(t, &rv);
+        CHECK((int)(long)rv, 1);
+        CHECK(pthread_mutex_unlock(&m), 0);
+        CHECK(pthread_mutex_destroy(&m), 0);
+    }
+}
+
 int main(void) {
     pthread_t t;
     pthread_create(&t, NULL, pp_thread, NULL);
@@ -107,6 +147,7 @@ int main(void) {
     CHECK(pthread_mutex_unlock(&m), 0);
     CHECK(pthread_mutex_destroy(&m), 0);
     pthread_mutexattr_destroy(&a);
+    timed_kinds();
 
     if (failures) { printf("%d failures\n", failures); return 1; }
     printf("ok\n");
