@@ -51,11 +51,15 @@ const TID_MASK: u32 = 0x3fff_ffff;
 const INCONSISTENT: i32 = i32::MAX;
 const NOTRECOVERABLE: i32 = i32::MAX - 1;
 
-/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`; about
-/// 1 µs in all where `pause` takes ~35 ns, as on current Xeons). 100 measured no better on
-/// bench/sync_mutex.c (within the noise of a shared 2-core machine) and burns more CPU when
-/// threads outnumber cores.
-const SPINS: u32 = if cfg!(loom) { 1 } else { 30 };
+/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`, ~35 ns on
+/// current Xeons: ~350 ns in all). Kept short on measurement: on bench/sync_mutex.c (2 shared
+/// cores) spins of 0, 10, 30 and 100 all landed within the noise of glibc's non-spinning
+/// mutex, and longer spins burn CPU that preempted holders need when threads outnumber cores.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 10 };
+
+/// Spin of a broadcast waiter woken ahead of its turn (`word::lock_requeued`): long enough
+/// (~3.5 µs) to cover the current holder's critical section, so the hand-over needs no sleep.
+const HANDOVER_SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
 
 /// A mutex as it lies in the caller's `pthread_mutex_t`.
 #[repr(C)]
@@ -142,7 +146,7 @@ pub(crate) mod word {
     /// back to 1 first and our unlock needs no system call.
     pub fn lock_requeued(w: &AtomicU32, scope: Scope) {
         let mut got = false;
-        for _ in 0..SPINS {
+        for _ in 0..HANDOVER_SPINS {
             if w.load(Ordering::Relaxed) == 0
                 && w.compare_exchange(0, 2, Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
