@@ -2,6 +2,8 @@
  * 1) Bounded producer/consumer queue with several producers and consumers (signal).
  * 2) Broadcast rounds with 64 waiters (requeue path): every waiter sees every round.
  * 3) Timed waits mixed with signals: every item is consumed.
+ * 4) Broadcast rounds whose waiters use short timed waits (some time out while requeued on
+ *    the mutex) while plain threads keep locking the same mutex.
  * A lost wake-up shows as a hang: a watchdog alarm turns it into a failure. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -117,10 +119,50 @@ static void *round_waiter(void *arg) {
     return NULL;
 }
 
+static int timed_rounds;
+static volatile int hammer_stop;
+
+static void *round_waiter_timed(void *arg) {
+    (void)arg;
+    int mine = 0;
+    pthread_mutex_lock(&m);
+    while (mine < ROUNDS) {
+        while (round_no == mine) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 100000;
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+            int r = pthread_cond_clockwait(&go, &m, CLOCK_MONOTONIC, &ts);
+            if (r != 0 && r != ETIMEDOUT) { printf("clockwait: %s\n", strerror(r)); violations++; }
+        }
+        enter();
+        mine++;
+        seen++;
+        if (++arrived == WAITERS) pthread_cond_signal(&done_cv);
+        leave();
+    }
+    pthread_mutex_unlock(&m);
+    return NULL;
+}
+
+static void *hammer(void *arg) {
+    (void)arg;
+    while (!hammer_stop) {
+        pthread_mutex_lock(&m);
+        enter();
+        leave();
+        pthread_mutex_unlock(&m);
+    }
+    return NULL;
+}
+
 static int run_rounds(void) {
-    pthread_t t[WAITERS];
+    pthread_t t[WAITERS], h[2];
+    hammer_stop = 0;
+    if (timed_rounds) for (int i = 0; i < 2; i++) pthread_create(&h[i], NULL, hammer, NULL);
     round_no = arrived = 0; seen = 0;
-    for (int i = 0; i < WAITERS; i++) pthread_create(&t[i], NULL, round_waiter, NULL);
+    for (int i = 0; i < WAITERS; i++)
+        pthread_create(&t[i], NULL, timed_rounds ? round_waiter_timed : round_waiter, NULL);
     for (int r = 0; r < ROUNDS; r++) {
         pthread_mutex_lock(&m);
         arrived = 0;
@@ -130,6 +172,8 @@ static int run_rounds(void) {
         pthread_mutex_unlock(&m);
     }
     for (int i = 0; i < WAITERS; i++) pthread_join(t[i], NULL);
+    hammer_stop = 1;
+    if (timed_rounds) for (int i = 0; i < 2; i++) pthread_join(h[i], NULL);
     if (seen != (long)WAITERS * ROUNDS) {
         printf("FAIL rounds: %ld wake-ups seen, want %ld\n", seen, (long)WAITERS * ROUNDS);
         return 1;
@@ -150,6 +194,8 @@ int main(void) {
     int bad = 0;
     bad |= run_queue(0);
     bad |= run_queue(1);
+    bad |= run_rounds();
+    timed_rounds = 1;
     bad |= run_rounds();
     if (violations) { printf("FAIL: %ld violations\n", violations); bad = 1; }
     if (bad) return 1;
