@@ -15,6 +15,11 @@
 //! as the mutex is released instead of stampeding (they re-lock with the contended state, so
 //! each unlock wakes the next). A timed-out waiter counts itself as granted and consumed.
 //!
+//! Orderings: the counters, `bcast`, `nwaiters` and `mutex` are only read and written under
+//! `lock`, whose Acquire/Release orders them, so they use Relaxed; `futex` is also read by the
+//! kernel, which compares it under its own lock. Only `signal`/`broadcast`'s lock-free
+//! "anyone waiting?" check reads counters outside the lock (SeqCst loads, see there).
+//!
 //! Waiters block in exactly one place, [`Cond::block`] (the cancellation point).
 
 use super::model::{futex_cmp_requeue, futex_wait, futex_wake, AtomicU32, AtomicUsize, Ordering};
@@ -442,10 +447,12 @@ mod loom_tests {
                     let s = s.clone();
                     loom::thread::spawn(move || {
                         s.m.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
                         while s.v.with(|p| unsafe { *p }) == 0 {
                             s.c.wait(&s.m, None).unwrap();
                         }
                         if !broadcast {
+                            // SAFETY: the cell is only touched with the mutex held (or after the joins).
                             s.v.with_mut(|p| unsafe { *p -= 1 });
                         }
                         s.m.unlock().unwrap();
@@ -454,12 +461,14 @@ mod loom_tests {
                 .collect();
             if broadcast {
                 s.m.lock().unwrap();
+                // SAFETY: the cell is only touched with the mutex held (or after the joins).
                 s.v.with_mut(|p| unsafe { *p = 1 });
                 s.c.broadcast();
                 s.m.unlock().unwrap();
             } else {
                 for _ in 0..waiters {
                     s.m.lock().unwrap();
+                    // SAFETY: the cell is only touched with the mutex held (or after the joins).
                     s.v.with_mut(|p| unsafe { *p += 1 });
                     s.c.signal();
                     s.m.unlock().unwrap();
@@ -497,6 +506,7 @@ mod loom_tests {
                     let s = s.clone();
                     loom::thread::spawn(move || {
                         s.m.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
                         while s.v.with(|p| unsafe { *p }) == 0 {
                             s.c.wait(&s.m, None).unwrap();
                         }
@@ -510,6 +520,7 @@ mod loom_tests {
                 p.m.unlock().unwrap();
             }));
             s.m.lock().unwrap();
+            // SAFETY: the cell is only touched with the mutex held (or after the joins).
             s.v.with_mut(|p| unsafe { *p = 1 });
             s.c.broadcast();
             s.m.unlock().unwrap();

@@ -18,6 +18,12 @@
 //!   the thread's kernel robust list, so the kernel marks OWNER_DIED when it dies. PI: CAS
 //!   0→tid, else FUTEX_LOCK_PI; unlock CAS tid→0, else FUTEX_UNLOCK_PI.
 //!
+//! Orderings: `word` carries the Acquire (lock) / Release (unlock) that orders critical
+//! sections. `count`, `owner` and `ceiling` are written by the holder while it holds the lock
+//! (so the lock word orders them for the next holder) and are otherwise only compared with the
+//! caller's own tid, which only the caller stores: Relaxed suffices. `kind` is fixed from init
+//! to destroy (published by whatever shares the object): Relaxed.
+//!
 //! Priority protect (PTHREAD_PRIO_PROTECT) does what glibc does: before taking the lock the
 //! thread's priority is raised (under its current policy) to the highest ceiling of the
 //! priority-protect mutexes it holds, and lowered again on unlock; a thread whose priority is
@@ -1035,12 +1041,14 @@ mod loom_tests {
                     let m = m.clone();
                     loom::thread::spawn(move || {
                         m.0.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
                         m.1.with_mut(|p| unsafe { *p += 1 });
                         m.0.unlock().unwrap();
                     })
                 })
                 .collect();
             hs.into_iter().for_each(|h| h.join().unwrap());
+            // SAFETY: the cell is only touched with the mutex held (or after the joins).
             m.1.with(|p| assert_eq!(unsafe { *p }, threads as u32));
         });
     }
@@ -1061,12 +1069,14 @@ mod loom_tests {
                     let m = m.clone();
                     loom::thread::spawn(move || {
                         m.0.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
                         m.1.with_mut(|p| unsafe { *p += 1 });
                         m.0.unlock().unwrap();
                     })
                 })
                 .collect();
             hs.into_iter().for_each(|h| h.join().unwrap());
+            // SAFETY: the cell is only touched with the mutex held (or after the joins).
             m.1.with(|p| assert_eq!(unsafe { *p }, 3));
         });
     }
