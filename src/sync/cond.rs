@@ -493,6 +493,52 @@ mod loom_tests {
         model(2, true);
     }
 
+    #[test]
+    fn loom_cond_broadcast_requeue_three_waiters() {
+        model(3, true);
+    }
+
+    /// A timed-out wait (the model's deadlines expire at once) must not swallow or owe a
+    /// wake-up: one waiter times out first and then waits plainly, another waits plainly,
+    /// two signals must release both.
+    #[test]
+    fn loom_cond_timeout_then_signals() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let s = Arc::new(Shared { m: Mutex::with_kind(0), c: Cond::new_for_test(), v: UnsafeCell::new(0) });
+            let hs: Vec<_> = (0..2)
+                .map(|i| {
+                    let s = s.clone();
+                    loom::thread::spawn(move || {
+                        let ts = libc::timespec { tv_sec: 1, tv_nsec: 0 };
+                        s.m.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                        if i == 0 && s.v.with(|p| unsafe { *p }) == 0 {
+                            let r = s.c.wait(&s.m, Some((&ts, Clock::Monotonic)));
+                            assert!(r == Ok(()) || r == Err(Errno::ETIMEDOUT));
+                        }
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                        while s.v.with(|p| unsafe { *p }) == 0 {
+                            s.c.wait(&s.m, None).unwrap();
+                        }
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                        s.v.with_mut(|p| unsafe { *p -= 1 });
+                        s.m.unlock().unwrap();
+                    })
+                })
+                .collect();
+            for _ in 0..2 {
+                s.m.lock().unwrap();
+                // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                s.v.with_mut(|p| unsafe { *p += 1 });
+                s.c.signal();
+                s.m.unlock().unwrap();
+            }
+            hs.into_iter().for_each(|h| h.join().unwrap());
+        });
+    }
+
     /// Broadcast requeue with a plain locker of the same mutex in the mix: the hand-over
     /// chain of the requeued waiters must not strand the plain sleeper (or vice versa).
     #[test]
