@@ -25,7 +25,7 @@ Directives in a comment line of a source (optional):
     // rpthread-bench: args=100         command-line arguments
     // rpthread-bench: timeout=60       seconds per run (default 60)
 
-Usage: bench/run.py [--rounds N] [--quick] [--filter SUBSTR]... [--pin CPU_LIST]
+Usage: bench/run.py [--rounds N] [--quick] [--filter SUBSTR]... [--pin CPU_LIST] [--lib SO]
 """
 import argparse
 import datetime
@@ -127,7 +127,7 @@ def machine_info(pin):
 BIND_RE = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: normal symbol `([^'`]+)'")
 
 
-def run_program(binary, side, args, timeout, env_extra):
+def run_program(binary, side, args, timeout, env_extra, lib):
     """Runs `binary` (side: glibc or ours) with ld.so's binding log on.
 
     Returns dict(rc, signal, out, err, timed_out, bindings) where bindings is the set of
@@ -136,7 +136,7 @@ def run_program(binary, side, args, timeout, env_extra):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if side == "ours":
-        env["LD_PRELOAD"] = H.LIB
+        env["LD_PRELOAD"] = lib
     env.update(env_extra)
     with tempfile.TemporaryDirectory() as tmp:
         env["LD_DEBUG"] = "bindings"
@@ -161,8 +161,8 @@ def run_program(binary, side, args, timeout, env_extra):
     return dict(rc=rc, signal=sig, out=out, err=err, timed_out=timed_out, bindings=bindings)
 
 
-def run_once(binary, side, args, timeout, env_extra):
-    r = run_program(binary, side, args, timeout, env_extra)
+def run_once(binary, side, args, timeout, env_extra, lib):
+    r = run_program(binary, side, args, timeout, env_extra, lib)
     metrics = {}
     notes = []
     for line in r["out"].splitlines():
@@ -184,7 +184,7 @@ def run_once(binary, side, args, timeout, env_extra):
         failure = None
     if failure and r["err"].strip():
         failure += ": " + r["err"].strip().splitlines()[-1][:200]
-    lib = os.path.basename(H.LIB)
+    lib = os.path.basename(lib)
     # Lookups made by librpthread itself (it finds glibc's own functions) do not count.
     foreign = [(frm, to, sym) for frm, to, sym in r["bindings"] if frm != lib]
     ours = any(to == lib for _, to, _ in foreign)
@@ -326,7 +326,10 @@ def main():
     ap.add_argument("--pin", metavar="CPU_LIST", help="run the benchmarks on these CPUs only (taskset -c syntax)")
     ap.add_argument("--seconds", type=float, default=None,
                     help="BENCH_SECONDS for the programs' timed loops (default 0.5; --quick: 0.2)")
+    ap.add_argument("--lib", default=H.LIB,
+                    help="the librpthread.so to preload (default target/release/librpthread.so)")
     args = ap.parse_args()
+    args.lib = os.path.abspath(args.lib)
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
     if args.seconds is None:
@@ -334,8 +337,8 @@ def main():
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
 
-    if not os.path.exists(H.LIB):
-        print(f"{H.LIB} is missing: run `cargo build --release` (or `make bench`)", file=sys.stderr)
+    if not os.path.exists(args.lib):
+        print(f"{args.lib} is missing: run `cargo build --release` (or `make bench`)", file=sys.stderr)
         return 2
     os.makedirs(OUT_DIR, exist_ok=True)
     srcs = sorted(glob.glob(os.path.join(BENCH_DIR, "*.c")) + glob.glob(os.path.join(BENCH_DIR, "*.cc")))
@@ -365,6 +368,8 @@ def main():
             ap.error(f"--pin {args.pin}: {e}")
 
     info = machine_info(args.pin)
+    if args.lib != os.path.abspath(H.LIB):
+        info["rpthread_commit"] = "library " + args.lib
     env_extra = {"BENCH_SECONDS": str(args.seconds)}
     runs = {name: {s: [] for s in SIDES} for name, _, _ in benches}
     print(f"{len(benches)} benchmarks, {args.rounds} rounds, BENCH_SECONDS={args.seconds}"
@@ -373,7 +378,7 @@ def main():
     for rnd in range(args.rounds):
         for name, binary, d in benches:
             for side in SIDES:
-                r = run_once(binary, side, d.get("args", "").split(), int(d.get("timeout", "60")), env_extra)
+                r = run_once(binary, side, d.get("args", "").split(), int(d.get("timeout", "60")), env_extra, args.lib)
                 runs[name][side].append(r)
                 status = "ok" if not r["failure"] else r["failure"]
                 if not r["verified"]:
@@ -402,7 +407,7 @@ def main():
         print(f"PROBLEM {b}: build failed")
 
     result = dict(machine=info, rounds=args.rounds, bench_seconds=args.seconds,
-                  library=H.LIB, rows=rows, leaked_to_glibc=leaked, notes=notes,
+                  library=args.lib, rows=rows, leaked_to_glibc=leaked, notes=notes,
                   build_failed=build_failed)
     with open(os.path.join(OUT_DIR, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
