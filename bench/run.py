@@ -16,7 +16,8 @@ Reported per metric: median under glibc, median under rpthread, ours/glibc, and 
 normalised so that > 1 always means rpthread is better (glibc/ours for lower-is-better
 metrics, ours/glibc for higher-is-better), with each side's min-max spread. The verdict says
 "faster"/"slower" only when the two spreads do not overlap, "~same" otherwise ("n<3"
-with fewer than 3 runs a side).
+with fewer than 3 runs a side; "FAILED" if a run crashed or failed: medians then cover the
+runs that completed).
 
 Outputs: a table on stdout, build/bench/results.json, build/bench/results.md.
 
@@ -210,7 +211,7 @@ def fmt(v):
     return f"{v:.3f}"
 
 
-def summarize(bench, per_side, runs):
+def summarize(bench, runs):
     """Rows for one benchmark: per metric medians, ratios and verdicts."""
     rows = []
     names = []
@@ -250,6 +251,8 @@ def summarize(bench, per_side, runs):
                 row["verdict"] = "~same"
         else:
             row["verdict"] = "n/a"
+        if any(r["failure"] for s in SIDES for r in runs[s]):
+            row["verdict"] = "FAILED"
         row["problems"] = problems
         rows.append(row)
     if not names:
@@ -387,7 +390,7 @@ def main():
 
     rows = []
     for name, _, _ in benches:
-        rows.extend(summarize(name, None, runs[name]))
+        rows.extend(summarize(name, runs[name]))
     leaked = sorted({sym for name in runs for r in runs[name]["ours"] for sym in r["leaked"]})
     notes = sorted({f"{name} [{side}]: {n}" for name in runs for side in SIDES
                     for r in runs[name][side] for n in r["notes"]})
