@@ -3,6 +3,11 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod barrier;
+mod once;
+mod rwlock;
+mod sem;
+mod spin;
 mod thread;
 
 use libc::c_int;

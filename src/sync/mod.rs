@@ -3,3 +3,11 @@
 
 pub mod lock;
 pub mod model;
+pub mod barrier;
+pub mod caller;
+pub mod once;
+pub mod rwlock;
+pub mod sem;
+#[cfg(not(loom))]
+pub mod sem_named;
+pub mod spin;
