@@ -103,7 +103,10 @@ impl Barrier {
             return Err(Errno::EBUSY);
         }
         while self.inside.load(Ordering::Acquire) != 0 {
+            #[cfg(not(loom))]
             crate::sys::sched_yield();
+            #[cfg(loom)]
+            loom::thread::yield_now();
         }
         self.count.store(0, Ordering::Relaxed);
         Ok(())

@@ -1,19 +1,25 @@
 //! Counting semaphore (`sem_t`, 32 bytes).
 //!
-//! Word `value` (bytes 0..4) is the count, 0..=SEM_VALUE_MAX; waiters sleep on it while it is
-//! 0. `waiters` (bytes 4..8) counts threads in the sleeping section, so a post makes a futex
-//! call only when someone may sleep: post is one CAS plus one load, and async-signal-safe
-//! (atomics and a futex wake, nothing else). `shared` (bytes 8..12) selects shared futexes.
+//! Word `value` (bytes 0..4): bits 0..30 are the count (0..=SEM_VALUE_MAX), bit 31
+//! `SLEEPERS` says waiters may sleep on the word. A post is one CAS that adds 1 and reads the
+//! bit in the same atomic step, and wakes one sleeper if it was set: async-signal-safe
+//! (atomics and a futex wake, nothing else), and no store-buffering race with waiters.
 //!
-//! The waiter increments `waiters` before it re-checks `value` (inside FUTEX_WAIT); the
-//! poster changes `value` before it reads `waiters`. Both are sequentially consistent, so
-//! either the poster sees the waiter or the waiter's futex sees the new value.
+//! `waiters` (bytes 4..8) counts threads in the sleeping section; only they touch it. A
+//! waiter sets `SLEEPERS` before it sleeps (futex expects exactly `SLEEPERS`: count 0). The
+//! last waiter to leave clears the bit, then re-reads `waiters` after a SeqCst fence: if a
+//! new waiter came in meanwhile (it fenced after its increment, so one of the two sees the
+//! other), it wakes one so that sleeper sets the bit again. `shared` (bytes 8..12) selects
+//! shared futexes.
 
-use super::model::{futex_wait, futex_wake, AtomicU32, Deadline, Ordering, Scope};
+use super::model::{fence, futex_wait, futex_wake, AtomicU32, Deadline, Ordering, Scope};
 use crate::errno::{Errno, Result};
 
 /// `SEM_VALUE_MAX`.
 pub const VALUE_MAX: u32 = i32::MAX as u32;
+
+const COUNT: u32 = VALUE_MAX;
+const SLEEPERS: u32 = 1 << 31;
 
 /// A semaphore.
 #[repr(C)]
@@ -50,11 +56,11 @@ impl Semaphore {
         }
     }
 
-    /// Decrements the count if it is positive; false if it is 0.
+    /// Decrements the count if it is positive (keeping the bit); false if it is 0.
     #[inline]
     fn try_take(&self) -> bool {
         let mut v = self.value.load(Ordering::Relaxed);
-        while v > 0 {
+        while v & COUNT > 0 {
             // Acquire: the taker sees what the poster did before its post.
             match self.value.compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return true,
@@ -76,18 +82,39 @@ impl Semaphore {
 
     #[cold]
     fn wait_slow(&self, deadline: Deadline) -> Result<()> {
-        self.waiters.fetch_add(1, Ordering::SeqCst);
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        // Pairs with the fence in `leave`: that waiter sees us, or we see its cleared bit.
+        fence(Ordering::SeqCst);
         let r = loop {
             if self.try_take() {
                 break Ok(());
+            }
+            // Count 0: make sure the bit is set, then sleep while the word stays so.
+            if self.value.load(Ordering::Relaxed) == 0
+                && self.value.compare_exchange(0, SLEEPERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
+            {
+                continue;
             }
             match block(&self.value, deadline, self.scope()) {
                 Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) => break Err(e),
                 _ => {}
             }
         };
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        self.leave();
         r
+    }
+
+    /// A waiter leaves the sleeping section; the last one clears `SLEEPERS`.
+    fn leave(&self) {
+        if self.waiters.fetch_sub(1, Ordering::Relaxed) != 1 {
+            return;
+        }
+        self.value.fetch_and(!SLEEPERS, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            // A newcomer may have slept on the bit we cleared: it wakes and sets it again.
+            futex_wake(&self.value, 1, self.scope());
+        }
     }
 
     /// Decrements the count if it is positive. Errors: EAGAIN.
@@ -106,17 +133,16 @@ impl Semaphore {
     pub fn post(&self) -> Result<()> {
         let mut v = self.value.load(Ordering::Relaxed);
         loop {
-            if v >= VALUE_MAX {
+            if v & COUNT >= VALUE_MAX {
                 return Err(Errno::EOVERFLOW);
             }
-            // SeqCst: ordered before the load of `waiters` (see the module comment); it is
-            // also a Release for the taker.
-            match self.value.compare_exchange_weak(v, v + 1, Ordering::SeqCst, Ordering::Relaxed) {
+            // Release: the taker sees what we did before the post.
+            match self.value.compare_exchange_weak(v, v + 1, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(now) => v = now,
             }
         }
-        if self.waiters.load(Ordering::SeqCst) != 0 {
+        if v & SLEEPERS != 0 {
             futex_wake(&self.value, 1, self.scope());
         }
         Ok(())
@@ -124,12 +150,12 @@ impl Semaphore {
 
     /// The current count.
     pub fn value(&self) -> u32 {
-        self.value.load(Ordering::Relaxed)
+        self.value.load(Ordering::Relaxed) & COUNT
     }
 
     /// Checks that the semaphore can be destroyed. Errors: EBUSY while threads sleep on it.
     pub fn check_destroy(&self) -> Result<()> {
-        if self.waiters.load(Ordering::SeqCst) != 0 {
+        if self.waiters.load(Ordering::Relaxed) != 0 {
             return Err(Errno::EBUSY);
         }
         Ok(())
@@ -138,10 +164,11 @@ impl Semaphore {
 
 /// The one place a semaphore waiter sleeps: a cancellation point (sem_wait, sem_timedwait,
 /// sem_clockwait). Cancellation acting here must leave through the caller's bookkeeping:
-/// the waiter has incremented `waiters` and must decrement it (see [`Semaphore::wait_slow`]).
+/// the waiter is counted in `waiters` and must leave (`Semaphore::leave`, see
+/// [`Semaphore::wait_slow`]).
 #[inline(never)]
 fn block(value: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
-    futex_wait(value, 0, deadline, scope)
+    futex_wait(value, SLEEPERS, deadline, scope)
 }
 
 #[cfg(all(test, not(loom)))]
