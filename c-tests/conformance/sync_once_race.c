@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define THREADS 8
@@ -58,6 +59,21 @@ static pthread_once_t rec_once = PTHREAD_ONCE_INIT;
 static int rec_result = -1;
 static void init_rec(void) { rec_result = pthread_once(&rec_once, init_rec); }
 
+// fork() while another thread runs a once routine: the child's copy of the control says
+// "running" by a thread that does not exist in the child; the child must run it itself.
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static volatile int fork_in_routine, fork_release, fork_runs;
+static void init_slow(void) {
+    fork_runs++;
+    fork_in_routine = 1;
+    while (!fork_release) usleep(1000);
+}
+static void *fork_runner(void *arg) {
+    (void)arg;
+    pthread_once(&fork_once, init_slow);
+    return NULL;
+}
+
 int main(void) {
     pthread_t t[THREADS];
     pthread_barrier_init(&start, NULL, THREADS);
@@ -83,6 +99,22 @@ int main(void) {
     pthread_once(&rec_once, init_rec);
     if (rec_result != EDEADLK) { printf("recursive once returned %d, want EDEADLK\n", rec_result); fails++; }
     if (pthread_once(NULL, init_rec) != EINVAL) { printf("null control not EINVAL\n"); fails++; }
+
+    pthread_t fr;
+    pthread_create(&fr, NULL, fork_runner, NULL);
+    while (!fork_in_routine) usleep(1000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fork_release = 1; // the child's routine returns at once
+        pthread_once(&fork_once, init_slow);
+        _exit(fork_runs == 2 ? 0 : 1); // the parent's run (copied) + the child's own
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) { printf("once in fork child: status %d\n", st); fails++; }
+    fork_release = 1;
+    pthread_join(fr, NULL);
+    if (fork_runs != 1) { printf("parent: %d runs\n", fork_runs); fails++; }
 
     printf(fails ? "FAIL\n" : "ok\n");
     return fails != 0;

@@ -85,6 +85,36 @@ static void writer_preference(int kind) {
     CHECK(pthread_rwlock_destroy(&wl), 0);
 }
 
+// Writer preference keeps a writer from starving behind a stream of overlapping readers.
+static pthread_rwlock_t sl_lock;
+static volatile int writer_done;
+static void *stream_reader(void *arg) {
+    (void)arg;
+    while (!writer_done) {
+        if (pthread_rwlock_rdlock(&sl_lock) != 0) { fails++; return NULL; }
+        usleep(200);
+        pthread_rwlock_unlock(&sl_lock);
+    }
+    return NULL;
+}
+static void no_writer_starvation(int kind) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, kind);
+    pthread_rwlock_init(&sl_lock, &a);
+    writer_done = 0;
+    pthread_t r[4];
+    for (int i = 0; i < 4; i++) pthread_create(&r[i], NULL, stream_reader, NULL);
+    usleep(10000);
+    // Generous: readers never all leave at once, so only writer preference lets us in.
+    struct timespec t = in_ms(CLOCK_MONOTONIC, 10000);
+    CHECK(pthread_rwlock_clockwrlock(&sl_lock, CLOCK_MONOTONIC, &t), 0);
+    writer_done = 1;
+    pthread_rwlock_unlock(&sl_lock);
+    for (int i = 0; i < 4; i++) pthread_join(r[i], NULL);
+    pthread_rwlock_destroy(&sl_lock);
+}
+
 int main(void) {
     pthread_rwlock_t l;
     CHECK(pthread_rwlock_init(&l, NULL), 0);
@@ -152,6 +182,9 @@ int main(void) {
 
     writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NP);
     writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+
+    no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NP);
+    no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 
     if (fails) printf("%d failures\n", fails);
     else printf("ok\n");

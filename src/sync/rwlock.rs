@@ -510,4 +510,28 @@ mod loom_tests {
     fn loom_rwlock_writer_pref_two_writers_reader() {
         model(PREFER_WRITER, &[true, true, false]);
     }
+
+    /// A writer that gives up (timeout) must not leave readers queued behind it asleep.
+    #[test]
+    fn loom_rwlock_timed_writer_gives_up() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let l = lock(PREFER_WRITER_NONRECURSIVE);
+            let lw = l.clone();
+            let w = thread::spawn(move || {
+                let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                if lw.0.write(Some((&ts, super::super::model::Clock::Monotonic))).is_ok() {
+                    assert_eq!(lw.1.fetch_add(1000, Ordering::SeqCst), 0);
+                    lw.1.fetch_sub(1000, Ordering::SeqCst);
+                    lw.0.unlock().unwrap();
+                }
+            });
+            let lr = l.clone();
+            let r = thread::spawn(move || reader(&lr));
+            reader(&l);
+            w.join().unwrap();
+            r.join().unwrap();
+        });
+    }
 }

@@ -229,4 +229,28 @@ mod loom_tests {
             assert_eq!(s.value(), 0);
         });
     }
+
+    /// A waiter that times out must not strand a sleeper or swallow a post.
+    #[test]
+    fn loom_sem_timed_waiter_leaves_cleanly() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(|| {
+            let s = Arc::new((Semaphore::new(0, Scope::Private).unwrap(), AtomicU32::new(0)));
+            let s1 = s.clone();
+            let timed = loom::thread::spawn(move || {
+                let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                if s1.0.wait(Some((&ts, super::super::model::Clock::Monotonic))).is_ok() {
+                    s1.1.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let s2 = s.clone();
+            let plain = loom::thread::spawn(move || s2.0.wait(None).unwrap());
+            s.0.post().unwrap();
+            s.0.post().unwrap();
+            timed.join().unwrap();
+            plain.join().unwrap();
+            assert_eq!(s.0.value() + s.1.load(Ordering::Relaxed), 1);
+        });
+    }
 }
