@@ -8,6 +8,5 @@ pub mod caller;
 pub mod once;
 pub mod rwlock;
 pub mod sem;
-#[cfg(not(loom))]
 pub mod sem_named;
 pub mod spin;

@@ -151,6 +151,17 @@ fn map(fd: &Fd) -> Result<*mut Semaphore> {
     })
 }
 
+/// Holds the table across fork() (prepare handler), so the child never inherits it locked by
+/// a thread that does not exist there.
+pub fn lock_for_fork() {
+    TABLE.lock_raw();
+}
+
+/// Releases the table after fork(), in the parent and in the child.
+pub fn unlock_after_fork() {
+    TABLE.unlock_raw();
+}
+
 /// `sem_open`: opens (and with `O_CREAT` creates, with `mode` and `value`) the semaphore
 /// `name`. Errors: EINVAL (bad name, value above SEM_VALUE_MAX), ENAMETOOLONG, EEXIST
 /// (`O_CREAT|O_EXCL` and it exists), ENOENT (no `O_CREAT` and it does not exist), EACCES
