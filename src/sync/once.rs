@@ -4,11 +4,15 @@
 //! when a caller sleeps on the word: the tid of the thread running the routine.
 //!
 //! If the running thread ends inside the routine (pthread_exit, cancellation), the once must
-//! go back to 0 so that another caller runs it. Each running call is linked, from its own
-//! stack frame, on a per-thread list; the thread-exit path calls [`abandon_running`], which
-//! resets every once on the list and wakes its sleepers. As a second line of defence (the
-//! child of fork(), where the runner does not exist), a caller about to sleep checks that the
-//! runner's tid is still a thread of this process and takes over if it is not.
+//! go back to 0 so that another caller runs it. Each running call records its control on a
+//! per-thread stack; the thread-exit path calls [`abandon_running`], which resets every
+//! control on the stack still running by this thread and wakes its sleepers. As a second line
+//! of defence (the child of fork(), where the runner does not exist), a caller about to sleep
+//! checks that the runner's tid is still a thread of this process and takes over if not.
+//!
+//! A C++ exception thrown by the routine cannot pass through this Rust frame (the library is
+//! built with panic=abort): the process aborts, where glibc would reset the control and let
+//! the exception propagate.
 
 use super::caller::tid;
 use super::model::{futex_wait, futex_wake, AtomicU32, Ordering, Scope};
@@ -78,20 +82,34 @@ impl Once {
     }
 
     fn run(&self, init: impl FnOnce()) {
-        let node = running::Node::new(self);
-        running::push(&node);
+        running::push(self);
         init();
-        running::pop(&node);
+        running::pop();
         // Release: publishes init's writes to every caller that sees DONE.
         if self.0.swap(DONE, Ordering::Release) & WAITERS != 0 {
             futex_wake(&self.0, i32::MAX, Scope::Private);
         }
     }
 
-    /// Puts the once back to "not run" and wakes its sleepers: its runner is gone.
+    /// Puts the once back to "not run" and wakes its sleepers, if the caller is its runner
+    /// (the caller is ending).
     fn abandon(&self) {
-        if self.0.swap(0, Ordering::Release) & WAITERS != 0 {
-            futex_wake(&self.0, i32::MAX, Scope::Private);
+        let running = ((tid() as u32) << TID_SHIFT) | RUNNING;
+        let s = self.0.load(Ordering::Relaxed);
+        if s & !WAITERS != running {
+            return;
+        }
+        // Only the runner changes a running control, apart from waiters adding WAITERS.
+        match self.0.compare_exchange(s, 0, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) if s & WAITERS == 0 => {}
+            Ok(_) => {
+                futex_wake(&self.0, i32::MAX, Scope::Private);
+            }
+            Err(_) => {
+                // WAITERS was just added.
+                self.0.store(0, Ordering::Release);
+                futex_wake(&self.0, i32::MAX, Scope::Private);
+            }
         }
     }
 }
@@ -118,53 +136,48 @@ fn runner_alive(_tid: i32) -> bool {
     true
 }
 
-/// The per-thread list of once routines running (nested calls stack up).
+/// The per-thread stack of once controls whose routines are running (nested calls stack up).
+/// It holds the controls only, never pointers into frames: a routine left by longjmp leaves
+/// a stale entry, which is harmless (its control still says "running by us", and is reset at
+/// exit as it should be). Nesting deeper than `MAX` is not tracked.
 mod running {
     use super::Once;
     use std::cell::Cell;
 
-    /// A list node living in the frame of the running call.
-    pub struct Node {
-        once: *const Once,
-        prev: Cell<*const Node>,
-    }
+    const MAX: usize = 16;
 
     #[cfg(not(loom))]
-    std::thread_local!(static HEAD: Cell<*const Node> = const { Cell::new(core::ptr::null()) });
+    std::thread_local! {
+        static SLOTS: [Cell<*const Once>; MAX] = const { [const { Cell::new(core::ptr::null()) }; MAX] };
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    }
     #[cfg(loom)]
-    loom::thread_local!(static HEAD: Cell<*const Node> = Cell::new(core::ptr::null()));
+    loom::thread_local! {
+        static SLOTS: [Cell<*const Once>; MAX] = [(); MAX].map(|_| Cell::new(core::ptr::null()));
+        static DEPTH: Cell<usize> = Cell::new(0);
+    }
 
-    impl Node {
-        /// A node for `once`, not linked yet.
-        pub fn new(once: &Once) -> Node {
-            Node { once, prev: Cell::new(core::ptr::null()) }
+    /// Records that this thread starts running `once`'s routine.
+    pub fn push(once: &Once) {
+        let d = DEPTH.with(|d| d.replace(d.get() + 1));
+        if d < MAX {
+            SLOTS.with(|s| s[d].set(once));
         }
     }
 
-    /// Links `node` as the newest running call. It must stay in place until [`pop`].
-    pub fn push(node: &Node) {
-        node.prev.set(HEAD.with(|h| h.replace(node)));
+    /// Records that the newest routine returned.
+    pub fn pop() {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 
-    /// Unlinks the newest node, which must be `node`.
-    pub fn pop(node: &Node) {
-        HEAD.with(|h| {
-            debug_assert!(core::ptr::eq(h.get(), node));
-            h.set(node.prev.get())
-        });
-    }
-
-    /// Unlinks every node, calling `f` on its once (newest first).
+    /// Empties the stack, calling `f` on each control (newest first).
     pub fn drain(f: impl Fn(&Once)) {
-        let mut p = HEAD.with(|h| h.replace(core::ptr::null()));
-        while !p.is_null() {
-            // SAFETY: nodes on the list are owned by frames of this thread that have not
-            // returned (a returning call pops its node first); the thread is ending, so
-            // those frames will never run again and the nodes are leaked, not freed.
-            let n = unsafe { &*p };
-            // SAFETY: the once outlives the call that is running its routine.
-            f(unsafe { &*n.once });
-            p = n.prev.get();
+        let d = DEPTH.with(|d| d.replace(0)).min(MAX);
+        for i in (0..d).rev() {
+            let p = SLOTS.with(|s| s[i].get());
+            // SAFETY: the control of a routine that did not return normally is still live:
+            // POSIX forbids freeing a once control while its routine runs.
+            f(unsafe { &*p });
         }
     }
 }
@@ -190,11 +203,9 @@ mod tests {
     fn abandoned_once_runs_again() {
         let o = Once::new();
         // Simulate a routine that never returns: push, then abandon as thread exit would.
-        let node = running::Node::new(&o);
-        running::push(&node);
+        running::push(&o);
         o.0.store((tid() as u32) << TID_SHIFT | RUNNING, Ordering::Relaxed);
         abandon_running();
-        drop(node);
         let mut n = 0;
         o.call(|| n += 1).unwrap();
         assert_eq!(n, 1);
