@@ -123,7 +123,7 @@ pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_bar
     let r = unsafe { self::attr(attr) }
         .and_then(|a| scope_of(*a))
         // SAFETY: the caller's out-pointer.
-        .and_then(|s| Ok(*unsafe { nonnull_mut(pshared) }? = pshared_of(s)));
+        .and_then(|s| unsafe { nonnull_mut(pshared) }.map(|out| *out = pshared_of(s)));
     ret(r)
 }
 

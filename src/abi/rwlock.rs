@@ -320,7 +320,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockatt
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlockattr_t, pshared: *mut c_int) -> c_int {
     // SAFETY: forwarded.
-    ret(unsafe { self::attr(attr) }.and_then(|a| Ok(*unsafe { nonnull_mut(pshared) }? = a.pshared)))
+    ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pshared) }.map(|out| *out = a.pshared)))
 }
 
 /// Sets the process-shared setting (`PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`).
@@ -348,7 +348,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlock
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlockattr_t, pref: *mut c_int) -> c_int {
     // SAFETY: forwarded.
-    ret(unsafe { self::attr(attr) }.and_then(|a| Ok(*unsafe { nonnull_mut(pref) }? = a.kind)))
+    ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pref) }.map(|out| *out = a.kind)))
 }
 
 /// Sets the preference: `PTHREAD_RWLOCK_PREFER_READER_NP` (default), `_PREFER_WRITER_NP`

@@ -144,7 +144,7 @@ pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
 pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_int {
     // SAFETY: forwarded (the caller's pointers).
     let r = unsafe { self::sem(sem) }
-        .and_then(|s| Ok(*unsafe { super::nonnull_mut(sval) }? = s.value() as c_int));
+        .and_then(|s| unsafe { super::nonnull_mut(sval) }.map(|out| *out = s.value() as c_int));
     sem_ret(r)
 }
 

@@ -70,7 +70,7 @@ impl Barrier {
         // release sequence on `arrivals`) the serial thread's wake-up carries everyone's.
         let t = self.arrivals.fetch_add(1, Ordering::AcqRel);
         let round = t / count;
-        let r = if (t + 1) % count == 0 {
+        let r = if (t + 1).is_multiple_of(count) {
             if t + 1 >= WRAP_AT {
                 self.arrivals.fetch_sub(t + 1, Ordering::AcqRel);
             }
@@ -99,7 +99,7 @@ impl Barrier {
         if count == 0 {
             return Err(Errno::EINVAL);
         }
-        if self.arrivals.load(Ordering::Acquire) % count != 0 {
+        if !self.arrivals.load(Ordering::Acquire).is_multiple_of(count) {
             return Err(Errno::EBUSY);
         }
         while self.inside.load(Ordering::Acquire) != 0 {

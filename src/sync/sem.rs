@@ -95,9 +95,8 @@ impl Semaphore {
             {
                 continue;
             }
-            match block(&self.value, deadline, self.scope()) {
-                Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) => break Err(e),
-                _ => {}
+            if let Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) = block(&self.value, deadline, self.scope()) {
+                break Err(e);
             }
         };
         self.leave();
