@@ -36,7 +36,9 @@ static void *writer(void *arg) {
 }
 
 static void *try_reader(void *arg) {
-    return (void *)(long)pthread_rwlock_tryrdlock((pthread_rwlock_t *)arg);
+    int r = pthread_rwlock_tryrdlock((pthread_rwlock_t *)arg);
+    if (r == 0) pthread_rwlock_unlock((pthread_rwlock_t *)arg);
+    return (void *)(long)r;
 }
 
 static void *timed_reader(void *arg) {
@@ -63,8 +65,7 @@ static void writer_preference(int kind) {
     for (int i = 0; i < 2000; i++) {
         pthread_create(&r, NULL, try_reader, &wl);
         pthread_join(r, &res);
-        if ((long)res == 0) pthread_rwlock_unlock(&wl); // (unlock on behalf: reader lock count)
-        else break;
+        if ((long)res != 0) break;
         usleep(1000);
     }
     CHECK((int)(long)res, EBUSY);
