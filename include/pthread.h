@@ -122,6 +122,22 @@ int pthread_attr_setschedparam(pthread_attr_t *attr, const struct sched_param *p
 
 int pthread_attr_getschedparam(const pthread_attr_t *attr, struct sched_param *param);
 
+int pthread_barrier_init(pthread_barrier_t *barrier,
+                         const pthread_barrierattr_t *attr,
+                         unsigned int count);
+
+int pthread_barrier_destroy(pthread_barrier_t *barrier);
+
+int pthread_barrier_wait(pthread_barrier_t *barrier);
+
+int pthread_barrierattr_init(pthread_barrierattr_t *attr);
+
+int pthread_barrierattr_destroy(pthread_barrierattr_t *attr);
+
+int pthread_barrierattr_getpshared(const pthread_barrierattr_t *attr, int *pshared);
+
+int pthread_barrierattr_setpshared(pthread_barrierattr_t *attr, int pshared);
+
 int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr);
 
 int pthread_cond_destroy(pthread_cond_t *cond);
@@ -227,6 +243,62 @@ int __pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
 
 int __pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
 
+int pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
+
+int __pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
+
+int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
+
+int __pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
+
+int pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+
+int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock,
+                               clockid_t clockid,
+                               const struct timespec *abstime);
+
+int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+
+int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock,
+                               clockid_t clockid,
+                               const struct timespec *abstime);
+
+int pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlockattr_init(pthread_rwlockattr_t *attr);
+
+int pthread_rwlockattr_destroy(pthread_rwlockattr_t *attr);
+
+int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t *attr, int *pshared);
+
+int pthread_rwlockattr_setpshared(pthread_rwlockattr_t *attr, int pshared);
+
+int pthread_rwlockattr_getkind_np(const pthread_rwlockattr_t *attr, int *pref);
+
+int pthread_rwlockattr_setkind_np(pthread_rwlockattr_t *attr, int pref);
+
 int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
 
 int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param);
@@ -266,6 +338,16 @@ int pthread_setconcurrency(int level);
 int pthread_getconcurrency(void);
 
 void pthread_kill_other_threads_np(void);
+
+int pthread_spin_init(pthread_spinlock_t *lock, int pshared);
+
+int pthread_spin_destroy(pthread_spinlock_t *lock);
+
+int pthread_spin_lock(pthread_spinlock_t *lock);
+
+int pthread_spin_trylock(pthread_spinlock_t *lock);
+
+int pthread_spin_unlock(pthread_spinlock_t *lock);
 
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,

@@ -10,6 +10,7 @@ use crate::thread::{registry, stack, LIVE};
 use core::sync::atomic::Ordering;
 
 unsafe extern "C" fn prepare() {
+    crate::sync::sem_named::lock_for_fork();
     tls::lock_for_fork();
     stack::lock_for_fork();
     registry::lock_for_fork();
@@ -19,6 +20,7 @@ unsafe extern "C" fn parent() {
     registry::unlock_after_fork();
     stack::unlock_after_fork();
     tls::unlock_after_fork();
+    crate::sync::sem_named::unlock_after_fork();
 }
 
 unsafe extern "C" fn child() {

@@ -3,12 +3,17 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod barrier;
 mod c11;
 mod cond;
 mod fork;
 mod mutex;
+mod once;
+mod rwlock;
 mod sched;
+mod sem;
 mod signal;
+mod spin;
 mod thread;
 
 use libc::c_int;

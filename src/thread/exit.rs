@@ -9,6 +9,8 @@ use core::sync::atomic::Ordering;
 /// Ends the calling thread with `result` (pthread_exit, or return from the start routine).
 pub fn exit_current(result: *mut c_void) -> ! {
     let th = super::current();
+    // A pthread_once routine this thread is running will never finish: let another run it.
+    crate::sync::once::abandon_running();
     // SAFETY: only the thread itself writes its result, before EXITED is published.
     unsafe { (*(th as *const Thread as *mut Thread)).result = result };
     if th.adopted && sys::gettid() != sys::getpid() {
