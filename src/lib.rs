@@ -9,6 +9,7 @@
 #[cfg(not(any(target_arch = "x86_64")))]
 compile_error!("rpthread supports x86_64 Linux only");
 
+pub mod cancel;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
@@ -16,6 +17,7 @@ pub mod stats;
 pub mod sync;
 pub mod sys;
 pub mod thread;
+pub mod tsd;
 
 #[cfg(not(test))]
 mod abi;

@@ -3,7 +3,11 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod cancel;
+/// cbindgen:ignore
+mod cancel_points;
 mod thread;
+mod tsd;
 
 use libc::c_int;
 use crate::errno::{Errno, Result};

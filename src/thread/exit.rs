@@ -6,13 +6,28 @@ use crate::sys;
 use core::ffi::c_void;
 use core::sync::atomic::Ordering;
 
-/// Ends the calling thread with `result` (pthread_exit, or return from the start routine).
+/// Ends the calling thread with `result` (pthread_exit): runs its cleanup handlers and C++
+/// destructors by unwinding its stack, then [`finish`].
 pub fn exit_current(result: *mut c_void) -> ! {
-    let th = super::current();
+    crate::cancel::unwind::exit_unwinding(super::current(), result)
+}
+
+/// Ends the calling thread after its start routine returned `result` (no frames to unwind).
+pub fn exit_returned(th: &'static Thread, result: *mut c_void) -> ! {
     // SAFETY: only the thread itself writes its result, before EXITED is published.
     unsafe { (*(th as *const Thread as *mut Thread)).result = result };
+    finish(th)
+}
+
+/// The end of every thread once its cleanup handlers ran: C++ `thread_local` destructors,
+/// key destructors (glibc's order in its start_thread), then the thread count and the memory.
+pub fn finish(th: &Thread) -> ! {
+    // Cancellation stays disabled from here on (pthread_exit from a cleanup or a destructor
+    // must not be interrupted by a late request).
+    th.cancel.word.fetch_or(crate::cancel::DISABLED, Ordering::AcqRel);
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
+    crate::tsd::run_destructors(th);
 
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
         // The last thread: the process ends as if main had returned 0 (atexit, stdio flush).

@@ -1,0 +1,508 @@
+//! The C library's blocking calls as cancellation points. Under LD_PRELOAD these interpose
+//! glibc's functions of the same names, so each behaves exactly as glibc's does (return value,
+//! errno, EINTR) and is in addition a cancellation point that cannot miss a request: each is
+//! its system call through the cancellable window (`crate::cancel::syscall_cp`).
+//!
+//! Each function's POSIX page: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/NAME.html>;
+//! errors are those of the underlying system call, reported through `errno`.
+
+use crate::cancel::syscall_cp;
+use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
+use libc::{
+    clockid_t, iovec, mode_t, msghdr, nfds_t, off_t, pid_t, pollfd, siginfo_t, sigset_t, size_t,
+    sockaddr, socklen_t, ssize_t, timespec, timeval,
+};
+
+/// Converts a raw kernel return to the C convention: -1 with errno set on failure.
+#[inline]
+fn errno_ret(r: isize) -> isize {
+    if (-4095..0).contains(&r) {
+        // SAFETY: the calling thread's errno.
+        unsafe { *libc::__errno_location() = -r as c_int };
+        -1
+    } else {
+        r
+    }
+}
+
+/// A cancellable system call with C return convention.
+///
+/// # Safety
+/// The arguments must be valid for `nr`.
+#[inline]
+unsafe fn cp(nr: c_long, a: [usize; 6]) -> isize {
+    // SAFETY: forwarded.
+    errno_ret(unsafe { syscall_cp(nr, a, true) })
+}
+
+/// A sigset copy without SIGCANCEL, so that cancellation can reach a thread waiting on it.
+fn without_sigcancel(set: *const sigset_t) -> u64 {
+    // SAFETY: the caller passes a valid sigset (the kernel reads its first 8 bytes).
+    let s = unsafe { *(set as *const u64) };
+    s & !(1u64 << (crate::cancel::window::SIGCANCEL - 1))
+}
+
+/// read(2).
+///
+/// # Safety
+/// `buf` must be writable for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_read, [fd as usize, buf as usize, count, 0, 0, 0]) }
+}
+
+/// write(2).
+///
+/// # Safety
+/// `buf` must be readable for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_write, [fd as usize, buf as usize, count, 0, 0, 0]) }
+}
+
+/// readv(2).
+///
+/// # Safety
+/// `iov` must hold `iovcnt` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_readv, [fd as usize, iov as usize, iovcnt as usize, 0, 0, 0]) }
+}
+
+/// writev(2).
+///
+/// # Safety
+/// `iov` must hold `iovcnt` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_writev, [fd as usize, iov as usize, iovcnt as usize, 0, 0, 0]) }
+}
+
+/// pread(2).
+///
+/// # Safety
+/// `buf` must be writable for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_pread64, [fd as usize, buf as usize, count, offset as usize, 0, 0]) }
+}
+
+/// pread64 (the same call: off_t is 64-bit on x86_64).
+///
+/// # Safety
+/// As for [`pread`].
+#[no_mangle]
+pub unsafe extern "C" fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { pread(fd, buf, count, offset) }
+}
+
+/// pwrite(2).
+///
+/// # Safety
+/// `buf` must be readable for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pwrite(fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_pwrite64, [fd as usize, buf as usize, count, offset as usize, 0, 0]) }
+}
+
+/// pwrite64 (the same call: off_t is 64-bit on x86_64).
+///
+/// # Safety
+/// As for [`pwrite`].
+#[no_mangle]
+pub unsafe extern "C" fn pwrite64(fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { pwrite(fd, buf, count, offset) }
+}
+
+/// Whether `flags` make open read a mode argument (glibc's rule).
+fn needs_mode(flags: c_int) -> bool {
+    flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE
+}
+
+/// open(2). C declares it variadic; on x86_64 a variadic callee finds the third argument in
+/// the same register, read only when O_CREAT or O_TMPFILE asks for it.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
+    let mode = if needs_mode(flags) { mode as usize } else { 0 };
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_openat, [libc::AT_FDCWD as usize, path as usize, flags as usize, mode, 0, 0]) as c_int }
+}
+
+/// open64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`open`].
+#[no_mangle]
+pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { open(path, flags, mode) }
+}
+
+/// openat(2) (variadic in C, as [`open`]).
+///
+/// # Safety
+/// `path` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
+    let mode = if needs_mode(flags) { mode as usize } else { 0 };
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_openat, [dirfd as usize, path as usize, flags as usize, mode, 0, 0]) as c_int }
+}
+
+/// openat64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`openat`].
+#[no_mangle]
+pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { openat(dirfd, path, flags, mode) }
+}
+
+/// close(2). An EINTR from close still closed the descriptor, so it does not act on a request
+/// by itself (the next cancellation point does).
+#[no_mangle]
+pub extern "C" fn close(fd: c_int) -> c_int {
+    // SAFETY: close takes an integer.
+    errno_ret(unsafe { syscall_cp(libc::SYS_close, [fd as usize, 0, 0, 0, 0, 0], false) }) as c_int
+}
+
+/// accept(2).
+///
+/// # Safety
+/// `addr`/`len` null or valid as accept(2) requires.
+#[no_mangle]
+pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_accept, [fd as usize, addr as usize, len as usize, 0, 0, 0]) as c_int }
+}
+
+/// accept4(2).
+///
+/// # Safety
+/// As for [`accept`].
+#[no_mangle]
+pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_accept4, [fd as usize, addr as usize, len as usize, flags as usize, 0, 0]) as c_int }
+}
+
+/// connect(2).
+///
+/// # Safety
+/// `addr` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_connect, [fd as usize, addr as usize, len as usize, 0, 0, 0]) as c_int }
+}
+
+/// recv(2).
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_recvfrom, [fd as usize, buf as usize, len, flags as usize, 0, 0]) }
+}
+
+/// recvfrom(2).
+///
+/// # Safety
+/// As recvfrom(2) requires.
+#[no_mangle]
+pub unsafe extern "C" fn recvfrom(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int, addr: *mut sockaddr, alen: *mut socklen_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_recvfrom, [fd as usize, buf as usize, len, flags as usize, addr as usize, alen as usize]) }
+}
+
+/// recvmsg(2).
+///
+/// # Safety
+/// `msg` must be a valid msghdr.
+#[no_mangle]
+pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_recvmsg, [fd as usize, msg as usize, flags as usize, 0, 0, 0]) }
+}
+
+/// send(2).
+///
+/// # Safety
+/// `buf` must be readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_sendto, [fd as usize, buf as usize, len, flags as usize, 0, 0]) }
+}
+
+/// sendto(2).
+///
+/// # Safety
+/// As sendto(2) requires.
+#[no_mangle]
+pub unsafe extern "C" fn sendto(fd: c_int, buf: *const c_void, len: size_t, flags: c_int, addr: *const sockaddr, alen: socklen_t) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_sendto, [fd as usize, buf as usize, len, flags as usize, addr as usize, alen as usize]) }
+}
+
+/// sendmsg(2).
+///
+/// # Safety
+/// `msg` must be a valid msghdr.
+#[no_mangle]
+pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_sendmsg, [fd as usize, msg as usize, flags as usize, 0, 0, 0]) }
+}
+
+/// poll(2).
+///
+/// # Safety
+/// `fds` must hold `nfds` entries.
+#[no_mangle]
+pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_poll, [fds as usize, nfds as usize, timeout as usize, 0, 0, 0]) as c_int }
+}
+
+/// ppoll(2). As glibc, the caller's timeout is not modified.
+///
+/// # Safety
+/// `fds` must hold `nfds` entries; `timeout` and `sigmask` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn ppoll(fds: *mut pollfd, nfds: nfds_t, timeout: *const timespec, sigmask: *const sigset_t) -> c_int {
+    // SAFETY: per contract.
+    let mut t = unsafe { timeout.as_ref() }.copied();
+    let tp = t.as_mut().map_or(0, |t| t as *mut timespec as usize);
+    let mask = (!sigmask.is_null()).then(|| without_sigcancel(sigmask));
+    let mp = mask.as_ref().map_or(0, |m| m as *const u64 as usize);
+    // SAFETY: per contract; the copies live across the call.
+    unsafe { cp(libc::SYS_ppoll, [fds as usize, nfds as usize, tp, mp, 8, 0]) as c_int }
+}
+
+/// select(2). As the kernel (and glibc), `timeout` is updated with the time left.
+///
+/// # Safety
+/// The sets and `timeout` must be null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn select(nfds: c_int, r: *mut libc::fd_set, w: *mut libc::fd_set, e: *mut libc::fd_set, timeout: *mut timeval) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_select, [nfds as usize, r as usize, w as usize, e as usize, timeout as usize, 0]) as c_int }
+}
+
+/// pselect(2). As glibc, the caller's timeout is not modified.
+///
+/// # Safety
+/// The sets, `timeout` and `sigmask` must be null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pselect(nfds: c_int, r: *mut libc::fd_set, w: *mut libc::fd_set, e: *mut libc::fd_set, timeout: *const timespec, sigmask: *const sigset_t) -> c_int {
+    // SAFETY: per contract.
+    let mut t = unsafe { timeout.as_ref() }.copied();
+    let tp = t.as_mut().map_or(0, |t| t as *mut timespec as usize);
+    let mask = (!sigmask.is_null()).then(|| without_sigcancel(sigmask));
+    // The kernel's sixth argument: { const sigset_t *ss; size_t ss_len; }.
+    let data: [usize; 2] = [mask.as_ref().map_or(0, |m| m as *const u64 as usize), 8];
+    let dp = if mask.is_some() { data.as_ptr() as usize } else { 0 };
+    // SAFETY: per contract; the copies live across the call.
+    unsafe { cp(libc::SYS_pselect6, [nfds as usize, r as usize, w as usize, e as usize, tp, dp]) as c_int }
+}
+
+/// wait(2).
+///
+/// # Safety
+/// `status` must be null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn wait(status: *mut c_int) -> pid_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_wait4, [usize::MAX, status as usize, 0, 0, 0, 0]) as pid_t }
+}
+
+/// waitpid(2).
+///
+/// # Safety
+/// `status` must be null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_wait4, [pid as isize as usize, status as usize, options as usize, 0, 0, 0]) as pid_t }
+}
+
+/// waitid(2).
+///
+/// # Safety
+/// `info` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn waitid(idtype: libc::idtype_t, id: libc::id_t, info: *mut siginfo_t, options: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_waitid, [idtype as usize, id as usize, info as usize, options as usize, 0, 0]) as c_int }
+}
+
+/// sigtimedwait(2). SIGCANCEL is never taken from the set.
+///
+/// # Safety
+/// `set` valid; `info` and `timeout` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn sigtimedwait(set: *const sigset_t, info: *mut siginfo_t, timeout: *const timespec) -> c_int {
+    let s = without_sigcancel(set);
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_rt_sigtimedwait, [&s as *const u64 as usize, info as usize, timeout as usize, 8, 0, 0]) as c_int }
+}
+
+/// sigwaitinfo(2).
+///
+/// # Safety
+/// `set` valid; `info` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sigwaitinfo(set: *const sigset_t, info: *mut siginfo_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { sigtimedwait(set, info, core::ptr::null()) }
+}
+
+/// sigwait(3): waits for a signal of `set`, stores it in `*sig`; returns 0 or an error number
+/// (not errno). Retries when interrupted by a handler, as glibc.
+///
+/// # Safety
+/// `set` valid; `sig` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sigwait(set: *const sigset_t, sig: *mut c_int) -> c_int {
+    let s = without_sigcancel(set);
+    loop {
+        // SAFETY: per contract.
+        let r = unsafe { syscall_cp(libc::SYS_rt_sigtimedwait, [&s as *const u64 as usize, 0, 0, 8, 0, 0], true) };
+        if r == -(libc::EINTR as isize) {
+            continue;
+        }
+        if r < 0 {
+            return -r as c_int;
+        }
+        // SAFETY: per contract.
+        unsafe { *sig = r as c_int };
+        return 0;
+    }
+}
+
+/// sigsuspend(2). SIGCANCEL stays deliverable during the wait.
+///
+/// # Safety
+/// `mask` must be valid.
+#[no_mangle]
+pub unsafe extern "C" fn sigsuspend(mask: *const sigset_t) -> c_int {
+    let m = without_sigcancel(mask);
+    // SAFETY: the kernel reads 8 bytes of `m`.
+    unsafe { cp(libc::SYS_rt_sigsuspend, [&m as *const u64 as usize, 8, 0, 0, 0, 0]) as c_int }
+}
+
+/// pause(2).
+#[no_mangle]
+pub extern "C" fn pause() -> c_int {
+    // SAFETY: no arguments.
+    unsafe { cp(libc::SYS_pause, [0; 6]) as c_int }
+}
+
+/// fsync(2).
+#[no_mangle]
+pub extern "C" fn fsync(fd: c_int) -> c_int {
+    // SAFETY: an integer argument.
+    unsafe { cp(libc::SYS_fsync, [fd as usize, 0, 0, 0, 0, 0]) as c_int }
+}
+
+/// fdatasync(2).
+#[no_mangle]
+pub extern "C" fn fdatasync(fd: c_int) -> c_int {
+    // SAFETY: an integer argument.
+    unsafe { cp(libc::SYS_fdatasync, [fd as usize, 0, 0, 0, 0, 0]) as c_int }
+}
+
+/// msgrcv(2).
+///
+/// # Safety
+/// `msgp` must be writable for `size` bytes plus the type word.
+#[no_mangle]
+pub unsafe extern "C" fn msgrcv(id: c_int, msgp: *mut c_void, size: size_t, typ: c_long, flags: c_int) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_msgrcv, [id as usize, msgp as usize, size, typ as usize, flags as usize, 0]) }
+}
+
+/// msgsnd(2).
+///
+/// # Safety
+/// `msgp` must be readable for `size` bytes plus the type word.
+#[no_mangle]
+pub unsafe extern "C" fn msgsnd(id: c_int, msgp: *const c_void, size: size_t, flags: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_msgsnd, [id as usize, msgp as usize, size, flags as usize, 0, 0]) as c_int }
+}
+
+/// tcdrain(3): waits until the terminal's output is transmitted (ioctl TCSBRK with 1).
+#[no_mangle]
+pub extern "C" fn tcdrain(fd: c_int) -> c_int {
+    // SAFETY: TCSBRK takes an integer argument.
+    unsafe { cp(libc::SYS_ioctl, [fd as usize, libc::TCSBRK as usize, 1, 0, 0, 0]) as c_int }
+}
+
+/// nanosleep(2).
+///
+/// # Safety
+/// `req` valid; `rem` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn nanosleep(req: *const timespec, rem: *mut timespec) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_nanosleep, [req as usize, rem as usize, 0, 0, 0, 0]) as c_int }
+}
+
+/// clock_nanosleep(2): returns 0 or an error number (not errno). EINVAL for the calling
+/// thread's CPU clock, as glibc.
+///
+/// # Safety
+/// `req` valid; `rem` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn clock_nanosleep(clock: clockid_t, flags: c_int, req: *const timespec, rem: *mut timespec) -> c_int {
+    if clock == libc::CLOCK_THREAD_CPUTIME_ID {
+        return libc::EINVAL;
+    }
+    // SAFETY: per contract.
+    let r = unsafe { syscall_cp(libc::SYS_clock_nanosleep, [clock as usize, flags as usize, req as usize, rem as usize, 0, 0], true) };
+    if r < 0 {
+        -r as c_int
+    } else {
+        0
+    }
+}
+
+/// sleep(3): returns 0, or the whole seconds left when a signal handler interrupted the
+/// sleep (as glibc: errno is preserved on success).
+#[no_mangle]
+pub extern "C" fn sleep(seconds: c_uint) -> c_uint {
+    let mut ts = timespec { tv_sec: seconds as libc::time_t, tv_nsec: 0 };
+    // SAFETY: the calling thread's errno.
+    let saved = unsafe { *libc::__errno_location() };
+    let p = &mut ts as *mut timespec;
+    // SAFETY: `ts` is both the request and the remainder, as glibc passes it.
+    if unsafe { nanosleep(p, p) } < 0 {
+        return ts.tv_sec as c_uint;
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved };
+    0
+}
+
+/// usleep(3): sleeps `usec` microseconds; -1 with EINTR when interrupted.
+#[no_mangle]
+pub extern "C" fn usleep(usec: libc::useconds_t) -> c_int {
+    let ts = timespec { tv_sec: (usec / 1_000_000) as libc::time_t, tv_nsec: (usec % 1_000_000) as c_long * 1000 };
+    // SAFETY: a valid request, no remainder.
+    unsafe { nanosleep(&ts, core::ptr::null_mut()) }
+}
