@@ -132,7 +132,10 @@ pub fn get(key: u32) -> *mut c_void {
     if key >= KEYS_MAX {
         return null_mut();
     }
-    let Some(slot) = thread::current().tsd.slot(key) else { return null_mut() };
+    // The fast path makes no call (so no register saves): a thread without a descriptor yet
+    // takes the cold path, which adopts it.
+    let Some(th) = thread::current_if_known() else { return get_adopting(key) };
+    let Some(slot) = th.tsd.slot(key) else { return null_mut() };
     let v = slot.value.get();
     // Relaxed: the value is this thread's own; the number only tells whether the key it was
     // stored under still exists, and using a key concurrently with its deletion is undefined.
@@ -141,6 +144,13 @@ pub fn get(key: u32) -> *mut c_void {
         return null_mut();
     }
     v
+}
+
+#[cold]
+#[inline(never)]
+fn get_adopting(key: usize) -> *mut c_void {
+    let _ = thread::current();
+    get(key as u32)
 }
 
 /// Sets the calling thread's value for `key`. EINVAL if the key does not exist, ENOMEM if its
@@ -154,6 +164,21 @@ pub fn set(key: u32, value: *mut c_void) -> Result<()> {
     if seq & 1 == 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some(th) = thread::current_if_known() {
+        if let Some(slot) = th.tsd.slot(key) {
+            slot.seq.set(seq);
+            slot.value.set(value);
+            th.tsd.used.set(true);
+            return Ok(());
+        }
+    }
+    set_slow(key, seq, value)
+}
+
+/// [`set`] for a thread without a descriptor yet or a slot in a block not allocated yet.
+#[cold]
+#[inline(never)]
+fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
     let t = &thread::current().tsd;
     let slot = t.slot_alloc(key)?;
     slot.seq.set(seq);
