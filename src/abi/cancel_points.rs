@@ -506,3 +506,16 @@ pub extern "C" fn usleep(usec: libc::useconds_t) -> c_int {
     // SAFETY: a valid request, no remainder.
     unsafe { nanosleep(&ts, core::ptr::null_mut()) }
 }
+
+/// system(3): runs `command` with `/bin/sh -c` and returns its wait status (glibc's
+/// behaviour: SIGINT/SIGQUIT ignored and SIGCHLD blocked meanwhile; 127 << 8 if the shell
+/// could not run; NULL asks whether a shell exists). A cancellation point: a cancelled
+/// caller's child is killed and reaped.
+///
+/// # Safety
+/// `command` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { crate::cancel::system::system(command) }
+}

@@ -29,6 +29,7 @@
 //!   (the libc wrappers: read, sleep, ...).
 
 pub mod cleanup;
+pub mod system;
 pub mod unwind;
 pub mod window;
 
