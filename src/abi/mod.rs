@@ -41,6 +41,9 @@ fn init_slow() {
         unsafe { crate::glibc::init() };
         crate::fork::init();
         crate::stats::init();
+        // Give the loading (normally the main) thread its descriptor now, so that it is
+        // known to pthread_cancel and friends even if it never calls into the library.
+        let _ = crate::thread::current();
         INIT_STATE.store(2, Ordering::Release);
     } else {
         while INIT_STATE.load(Ordering::Acquire) != 2 {

@@ -97,6 +97,9 @@ fn unwinder() -> Option<&'static Unwinder> {
 /// Ends the calling thread `th` with `result`: runs its cleanup handlers (unwinding its
 /// stack), then the rest of the exit path. pthread_exit and cancellation both end here.
 pub fn exit_unwinding(th: &'static Thread, result: *mut c_void) -> ! {
+    // An exiting thread is no longer cancelled (as glibc: its cleanup handlers may call
+    // cancellation points).
+    th.cancel.word.fetch_or(super::DISABLED, core::sync::atomic::Ordering::AcqRel);
     // SAFETY: only the thread itself writes its result, before it exits.
     unsafe { (*(th as *const Thread as *mut Thread)).result = result };
     continue_unwind(th)
