@@ -519,3 +519,75 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
     // SAFETY: forwarded.
     unsafe { crate::cancel::system::system(command) }
 }
+
+extern "C" {
+    /// glibc's fortify failure report ("buffer overflow detected"); aborts.
+    fn __chk_fail() -> !;
+}
+
+/// `__read_chk`: read(2) for programs built with _FORTIFY_SOURCE (glibc's checked variant):
+/// aborts through `__chk_fail` if `count` exceeds the buffer's known size `buflen`.
+///
+/// # Safety
+/// As for [`read`].
+#[no_mangle]
+pub unsafe extern "C" fn __read_chk(fd: c_int, buf: *mut c_void, count: size_t, buflen: size_t) -> ssize_t {
+    if count > buflen {
+        // SAFETY: glibc's own overflow report.
+        unsafe { __chk_fail() }
+    }
+    // SAFETY: forwarded.
+    unsafe { read(fd, buf, count) }
+}
+
+/// `__pread_chk`: the _FORTIFY_SOURCE variant of [`pread`].
+///
+/// # Safety
+/// As for [`pread`].
+#[no_mangle]
+pub unsafe extern "C" fn __pread_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t, buflen: size_t) -> ssize_t {
+    if count > buflen {
+        // SAFETY: glibc's own overflow report.
+        unsafe { __chk_fail() }
+    }
+    // SAFETY: forwarded.
+    unsafe { pread(fd, buf, count, offset) }
+}
+
+/// `__pread64_chk`: the _FORTIFY_SOURCE variant of [`pread64`].
+///
+/// # Safety
+/// As for [`pread`].
+#[no_mangle]
+pub unsafe extern "C" fn __pread64_chk(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t, buflen: size_t) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { __pread_chk(fd, buf, count, offset, buflen) }
+}
+
+/// `__recv_chk`: the _FORTIFY_SOURCE variant of [`recv`].
+///
+/// # Safety
+/// As for [`recv`].
+#[no_mangle]
+pub unsafe extern "C" fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t {
+    if len > buflen {
+        // SAFETY: glibc's own overflow report.
+        unsafe { __chk_fail() }
+    }
+    // SAFETY: forwarded.
+    unsafe { recv(fd, buf, len, flags) }
+}
+
+/// `__recvfrom_chk`: the _FORTIFY_SOURCE variant of [`recvfrom`].
+///
+/// # Safety
+/// As for [`recvfrom`].
+#[no_mangle]
+pub unsafe extern "C" fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, alen: *mut socklen_t) -> ssize_t {
+    if len > buflen {
+        // SAFETY: glibc's own overflow report.
+        unsafe { __chk_fail() }
+    }
+    // SAFETY: forwarded.
+    unsafe { recvfrom(fd, buf, len, flags, addr, alen) }
+}
