@@ -27,6 +27,22 @@
 //!   by the caller, as for any other early return.
 //! - [`syscall_cp`]: any system call as a cancellation point that acts by itself
 //!   (the libc wrappers: read, sleep, ...).
+//!
+//! A cond wait, for example (the mutex must be held again when cleanup handlers run):
+//! ```text
+//! match cancel::futex_wait_cancelable(&cond.seq, seen, deadline, scope) {
+//!     Err(Errno::ECANCELED) => {
+//!         leave_waiters(cond);      // as for a timeout: no wake-up may be lost
+//!         mutex.lock();             // POSIX: re-acquired before the handlers run
+//!         cancel::act()             // never returns
+//!     }
+//!     r => ...
+//! }
+//! ```
+//! sem_wait: on ECANCELED, withdraw from the waiter count, then `act()`.
+//!
+//! SIGCANCEL (32) must stay deliverable: a pthread_sigmask/sigprocmask of ours must remove
+//! it from the caller's set, as glibc's does.
 
 pub mod cleanup;
 pub mod system;
@@ -221,4 +237,40 @@ pub fn futex_wait_cancelable(
     // SAFETY: `word` is a live u32 and the timeout (if any) a valid timespec the kernel reads.
     let r = unsafe { syscall_cp_masked(th, libc::SYS_futex, args) };
     crate::errno::from_syscall(r).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_and_type_report_old_values() {
+        let w = &thread::current().cancel.word;
+        w.store(0, Ordering::Relaxed);
+        assert!(!set_state(true));
+        assert!(set_state(true));
+        assert!(set_state(false));
+        assert!(!set_type(true));
+        assert!(set_type(false));
+        assert!(!set_type(false));
+        assert_eq!(w.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn cancelable_wait_reports_a_pending_request() {
+        let th = thread::current();
+        let word = AtomicU32::new(7);
+        // No request: an immediate EAGAIN (value differs) proves the call went through.
+        assert_eq!(futex_wait_cancelable(&word, 8, None, Scope::Private), Err(Errno::EAGAIN));
+        th.cancel.word.store(REQUESTED, Ordering::Relaxed);
+        // A request pending: ECANCELED without sleeping (the value matches, it would block).
+        assert_eq!(futex_wait_cancelable(&word, 7, None, Scope::Private), Err(Errno::ECANCELED));
+        // Disabled: the request waits; the call goes to the kernel again.
+        th.cancel.word.store(REQUESTED | DISABLED, Ordering::Relaxed);
+        assert_eq!(futex_wait_cancelable(&word, 8, None, Scope::Private), Err(Errno::EAGAIN));
+        th.cancel.word.store(0, Ordering::Relaxed);
+        // SAFETY: getpid takes no arguments.
+        let pid = unsafe { syscall_cp(libc::SYS_getpid, [0; 6], true) };
+        assert_eq!(pid as i32, crate::sys::getpid());
+    }
 }
