@@ -180,7 +180,10 @@ unsafe extern "C" fn stop(
         unsafe { (u.get_cfa)(ctx) }
     };
     let start = th.cancel.start_sp.get();
-    if end_of_stack || (start != 0 && cfa > start) {
+    // Above start_thread's frame on the thread's own stack (a frame on a signal stack
+    // elsewhere is not the end).
+    let past_start = start != 0 && cfa > start && (th.stack_hi == 0 || cfa <= th.stack_hi);
+    if end_of_stack || past_start {
         finish_remaining(th);
     }
     loop {

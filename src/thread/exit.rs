@@ -25,6 +25,13 @@ pub fn finish(th: &Thread) -> ! {
     // Cancellation stays disabled from here on (pthread_exit from a cleanup or a destructor
     // must not be interrupted by a late request).
     th.cancel.word.fetch_or(crate::cancel::DISABLED, Ordering::AcqRel);
+    if th.adopted && sys::gettid() != sys::getpid() {
+        // A thread glibc created (SIGEV_THREAD timers, C11 threads, threads from before we
+        // were loaded): our cleanup handlers ran; glibc's pthread_exit takes it back to
+        // glibc's start_thread, which runs thread_local destructors and frees what glibc
+        // owns. It is not in our LIVE count.
+        glibc_pthread_exit(th.result);
+    }
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors(th);
@@ -61,4 +68,18 @@ pub fn finish(th: &Thread) -> ! {
         unsafe { stack::release(th as *const Thread as *mut Thread) };
     }
     sys::exit_thread(0)
+}
+
+/// glibc's own pthread_exit (for threads glibc created).
+fn glibc_pthread_exit(result: *mut c_void) -> ! {
+    // SAFETY: dlsym with a NUL-terminated name; the symbol is glibc's pthread_exit, whose C
+    // signature is `void (void *)` and which never returns.
+    unsafe {
+        let f = libc::dlsym(libc::RTLD_NEXT, c"pthread_exit".as_ptr());
+        if f.is_null() {
+            crate::glibc::fatal("glibc's pthread_exit not found");
+        }
+        let f: extern "C" fn(*mut c_void) -> ! = core::mem::transmute(f);
+        f(result)
+    }
 }
