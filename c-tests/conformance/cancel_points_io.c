@@ -1,8 +1,11 @@
 /* More cancellation points, each blocking until cancelled: write to a full pipe, open of a
    FIFO without writer, accept, recv, recvmsg, waitpid on a child that never exits, msgrcv,
-   ppoll, pselect, sigtimedwait, readv. */
+   ppoll, pselect, sigtimedwait, readv, epoll_wait, mq_receive, wait4, epoll_pwait. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <mqueue.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,9 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { N = 11 };
+enum { N = 15 };
 static volatile int handled[N], started[N];
-static int full_pipe[2], listen_fd, sock[2], msq;
+static int full_pipe[2], listen_fd, sock[2], msq, epfd;
+static mqd_t mq;
+static char mqname[64];
 static pid_t child;
 static char fifo[64];
 
@@ -53,6 +58,10 @@ static void *body(void *arg) {
   case 8: pselect(0, NULL, NULL, NULL, &ts, NULL); break;
   case 9: sigtimedwait(&set, NULL, &ts); break;
   case 10: readv(sock[1], &iov, 1); break;
+  case 11: { struct epoll_event ev; epoll_wait(epfd, &ev, 1, -1); } break;
+  case 12: { static char mbuf[8192]; mq_receive(mq, mbuf, sizeof mbuf, NULL); } break;
+  case 13: wait4(child, NULL, 0, NULL); break;
+  case 14: { struct epoll_event ev; epoll_pwait(epfd, &ev, 1, -1, &set); } break;
   }
   printf("thread %ld: call returned\n", i);
   pthread_cleanup_pop(0);
@@ -76,6 +85,11 @@ int main(void) {
   if (child == 0) { for (;;) pause(); }
   msq = msgget(IPC_PRIVATE, 0600);
   if (msq < 0) { perror("msgget"); return 1; }
+  epfd = epoll_create1(0);
+  snprintf(mqname, sizeof mqname, "/rpthread-cp-%d", (int)getpid());
+  struct mq_attr ma = {0, 4, 64, 0};
+  mq = mq_open(mqname, O_CREAT | O_RDWR, 0600, &ma);
+  if (epfd < 0 || mq == (mqd_t)-1) { perror("epoll/mq"); return 1; }
   pthread_t t[N];
   for (long i = 0; i < N; i++)
     if (pthread_create(&t[i], NULL, body, (void *)i)) return 1;
@@ -93,5 +107,7 @@ int main(void) {
   waitpid(child, NULL, 0);
   msgctl(msq, IPC_RMID, NULL);
   unlink(fifo);
+  mq_close(mq);
+  mq_unlink(mqname);
   return fails != 0;
 }

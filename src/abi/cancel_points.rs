@@ -591,3 +591,157 @@ pub unsafe extern "C" fn __recvfrom_chk(fd: c_int, buf: *mut c_void, len: size_t
     // SAFETY: forwarded.
     unsafe { recvfrom(fd, buf, len, flags, addr, alen) }
 }
+
+/// epoll_wait(2).
+///
+/// # Safety
+/// `events` must be writable for `maxevents` entries.
+#[no_mangle]
+pub unsafe extern "C" fn epoll_wait(epfd: c_int, events: *mut libc::epoll_event, maxevents: c_int, timeout: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_epoll_wait, [epfd as usize, events as usize, maxevents as usize, timeout as usize, 0, 0]) as c_int }
+}
+
+/// epoll_pwait(2). SIGCANCEL stays deliverable during the wait.
+///
+/// # Safety
+/// As for [`epoll_wait`]; `sigmask` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn epoll_pwait(epfd: c_int, events: *mut libc::epoll_event, maxevents: c_int, timeout: c_int, sigmask: *const sigset_t) -> c_int {
+    let mask = (!sigmask.is_null()).then(|| without_sigcancel(sigmask));
+    let mp = mask.as_ref().map_or(0, |m| m as *const u64 as usize);
+    // SAFETY: per contract; the mask copy lives across the call.
+    unsafe { cp(libc::SYS_epoll_pwait, [epfd as usize, events as usize, maxevents as usize, timeout as usize, mp, 8]) as c_int }
+}
+
+/// wait3(2).
+///
+/// # Safety
+/// `status` and `rusage` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn wait3(status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_wait4, [usize::MAX, status as usize, options as usize, rusage as usize, 0, 0]) as pid_t }
+}
+
+/// wait4(2).
+///
+/// # Safety
+/// `status` and `rusage` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn wait4(pid: pid_t, status: *mut c_int, options: c_int, rusage: *mut libc::rusage) -> pid_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_wait4, [pid as isize as usize, status as usize, options as usize, rusage as usize, 0, 0]) as pid_t }
+}
+
+/// creat(2) = open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+///
+/// # Safety
+/// `path` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn creat(path: *const c_char, mode: mode_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { open(path, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC, mode) }
+}
+
+/// creat64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`creat`].
+#[no_mangle]
+pub unsafe extern "C" fn creat64(path: *const c_char, mode: mode_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { creat(path, mode) }
+}
+
+/// msync(2).
+///
+/// # Safety
+/// The range must be a mapping of the caller.
+#[no_mangle]
+pub unsafe extern "C" fn msync(addr: *mut c_void, len: size_t, flags: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_msync, [addr as usize, len, flags as usize, 0, 0, 0]) as c_int }
+}
+
+/// preadv(2) (the kernel takes the offset as low and high halves).
+///
+/// # Safety
+/// `iov` must hold `iovcnt` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn preadv(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t {
+    let o = offset as u64;
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_preadv, [fd as usize, iov as usize, iovcnt as usize, o as usize, (o >> 32) as usize, 0]) }
+}
+
+/// preadv64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`preadv`].
+#[no_mangle]
+pub unsafe extern "C" fn preadv64(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { preadv(fd, iov, iovcnt, offset) }
+}
+
+/// pwritev(2).
+///
+/// # Safety
+/// `iov` must hold `iovcnt` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t {
+    let o = offset as u64;
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_pwritev, [fd as usize, iov as usize, iovcnt as usize, o as usize, (o >> 32) as usize, 0]) }
+}
+
+/// pwritev64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`pwritev`].
+#[no_mangle]
+pub unsafe extern "C" fn pwritev64(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { pwritev(fd, iov, iovcnt, offset) }
+}
+
+/// mq_timedsend(3).
+///
+/// # Safety
+/// `msg` readable for `len` bytes; `timeout` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn mq_timedsend(mq: libc::mqd_t, msg: *const c_char, len: size_t, prio: c_uint, timeout: *const timespec) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_mq_timedsend, [mq as usize, msg as usize, len, prio as usize, timeout as usize, 0]) as c_int }
+}
+
+/// mq_send(3).
+///
+/// # Safety
+/// `msg` readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mq_send(mq: libc::mqd_t, msg: *const c_char, len: size_t, prio: c_uint) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { mq_timedsend(mq, msg, len, prio, core::ptr::null()) }
+}
+
+/// mq_timedreceive(3).
+///
+/// # Safety
+/// `msg` writable for `len` bytes; `prio` and `timeout` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn mq_timedreceive(mq: libc::mqd_t, msg: *mut c_char, len: size_t, prio: *mut c_uint, timeout: *const timespec) -> ssize_t {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_mq_timedreceive, [mq as usize, msg as usize, len, prio as usize, timeout as usize, 0]) }
+}
+
+/// mq_receive(3).
+///
+/// # Safety
+/// `msg` writable for `len` bytes; `prio` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mq_receive(mq: libc::mqd_t, msg: *mut c_char, len: size_t, prio: *mut c_uint) -> ssize_t {
+    // SAFETY: forwarded.
+    unsafe { mq_timedreceive(mq, msg, len, prio, core::ptr::null()) }
+}
