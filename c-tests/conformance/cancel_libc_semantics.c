@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,7 +61,21 @@ int main(void) {
   CHECK(pwrite(fd, "X", 1, 1) == 1);
   CHECK(pread(fd, buf, 4, 0) == 4 && memcmp(buf, "aXcd", 4) == 0);
   CHECK(fsync(fd) == 0 && fdatasync(fd) == 0);
+  char vb[2];
+  struct iovec v = {vb, 2};
+  CHECK(preadv(fd, &v, 1, 2) == 2 && memcmp(vb, "cd", 2) == 0);
+  CHECK(pwritev(fd, &v, 1, 4) == 2);
+  CHECK(pread(fd, buf, 4, 2) == 4 && memcmp(buf, "cdcd", 4) == 0);
   CHECK(close(fd) == 0);
+  fd = creat(path, 0600);
+  CHECK(fd >= 0 && read(fd, buf, 1) == -1 && errno == EBADF); /* write-only, truncated */
+  CHECK(close(fd) == 0);
+  pid_t pid = fork();
+  if (pid == 0) _exit(7);
+  int status;
+  struct rusage ru;
+  CHECK(wait4(pid, &status, 0, &ru) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  CHECK(waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD);
   int fd2 = openat(AT_FDCWD, path, O_RDONLY);
   CHECK(fd2 >= 0 && close(fd2) == 0);
   unlink(path);
