@@ -180,7 +180,14 @@ pub fn act() -> ! {
 /// The arguments must be valid for system call `nr`.
 #[inline]
 pub unsafe fn syscall_cp(nr: i64, args: [usize; 6], eintr_acts: bool) -> isize {
-    let th = thread::current();
+    // A thread without a descriptor is in no registry, so no request can be pending for it;
+    // not adopting here keeps the wrappers async-signal-safe (write() in a signal handler of
+    // a thread glibc created must not allocate).
+    let Some(th) = thread::current_if_known() else {
+        let [a, b, c, d, e, f] = args;
+        // SAFETY: forwarded from the caller.
+        return unsafe { crate::sys::raw6(nr, a, b, c, d, e, f) };
+    };
     // SAFETY: forwarded from the caller.
     let r = unsafe { window::syscall(&th.cancel.word, nr, args) };
     if (r == -(libc::ECANCELED as isize) || (eintr_acts && r == -(libc::EINTR as isize))) && th.cancel.actionable() {
