@@ -745,3 +745,46 @@ pub unsafe extern "C" fn mq_receive(mq: libc::mqd_t, msg: *mut c_char, len: size
     // SAFETY: forwarded.
     unsafe { mq_timedreceive(mq, msg, len, prio, core::ptr::null()) }
 }
+
+/// fcntl(2). C declares it variadic; on x86_64 the third argument (int or pointer) is read
+/// from its register as a machine word. As glibc: F_SETLKW and F_OFD_SETLKW are
+/// cancellation points, and F_GETOWN is answered through F_GETOWN_EX so that a process
+/// group owner is reported as a negative number.
+///
+/// # Safety
+/// `arg` must be what `cmd` expects.
+#[no_mangle]
+pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
+    if cmd == libc::F_SETLKW || cmd == libc::F_OFD_SETLKW {
+        // SAFETY: per contract.
+        return unsafe { cp(libc::SYS_fcntl, [fd as usize, cmd as usize, arg, 0, 0, 0]) as c_int };
+    }
+    if cmd == libc::F_GETOWN {
+        #[repr(C)]
+        struct FOwnerEx {
+            kind: c_int,
+            pid: pid_t,
+        }
+        const F_GETOWN_EX: usize = 16;
+        const F_OWNER_PGRP: c_int = 2;
+        let mut ex = FOwnerEx { kind: 0, pid: 0 };
+        // SAFETY: F_GETOWN_EX writes an f_owner_ex.
+        let r = unsafe { crate::sys::raw(libc::SYS_fcntl, &[fd as usize, F_GETOWN_EX, &mut ex as *mut FOwnerEx as usize]) };
+        if r < 0 {
+            return errno_ret(r) as c_int;
+        }
+        return if ex.kind == F_OWNER_PGRP { -ex.pid } else { ex.pid };
+    }
+    // SAFETY: per contract.
+    errno_ret(unsafe { crate::sys::raw(libc::SYS_fcntl, &[fd as usize, cmd as usize, arg]) }) as c_int
+}
+
+/// fcntl64 (the same call on x86_64).
+///
+/// # Safety
+/// As for [`fcntl`].
+#[no_mangle]
+pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { fcntl(fd, cmd, arg) }
+}
