@@ -1,4 +1,4 @@
-/* fcntl: F_SETLKW is a cancellation point (a thread waiting for a lock a child process
+/* fcntl and lockf: F_SETLKW and F_LOCK are cancellation points (a thread waiting for a lock a child process
    holds is cancelled); other commands behave as glibc's (F_GETFL/F_SETFL, F_GETOWN,
    F_DUPFD_CLOEXEC, EBADF). */
 #define _GNU_SOURCE
@@ -25,6 +25,14 @@ static void *locker(void *arg) {
   return NULL;
 }
 
+static void *lockf_waiter(void *arg) {
+  (void)arg;
+  started = 1;
+  lockf(fd, F_LOCK, 1);
+  puts("lockf returned?");
+  return NULL;
+}
+
 int main(void) {
   char path[64];
   snprintf(path, sizeof path, "/tmp/rpthread-fcntl-%d", (int)getpid());
@@ -48,8 +56,19 @@ int main(void) {
   while (!started) usleep(1000);
   usleep(20000);
   CHECK(pthread_cancel(t) == 0 && pthread_join(t, &res) == 0 && res == PTHREAD_CANCELED);
+  /* lockf: F_TEST sees the child's lock, F_TLOCK fails, F_LOCK waits and is cancelled. */
+  CHECK(lseek(fd, 0, SEEK_SET) == 0);
+  CHECK(lockf(fd, F_TEST, 1) == -1 && errno == EACCES);
+  CHECK(lockf(fd, F_TLOCK, 1) == -1 && (errno == EACCES || errno == EAGAIN));
+  CHECK(lockf(fd, 99, 1) == -1 && errno == EINVAL);
+  started = 0;
+  CHECK(pthread_create(&t, NULL, lockf_waiter, NULL) == 0);
+  while (!started) usleep(1000);
+  usleep(20000);
+  CHECK(pthread_cancel(t) == 0 && pthread_join(t, &res) == 0 && res == PTHREAD_CANCELED);
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
+  CHECK(lockf(fd, F_TEST, 1) == 0 && lockf(fd, F_TLOCK, 1) == 0 && lockf(fd, F_ULOCK, 1) == 0);
 
   int fl = fcntl(fd, F_GETFL);
   CHECK(fl >= 0 && (fl & O_ACCMODE) == O_RDWR);

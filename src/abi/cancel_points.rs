@@ -788,3 +788,64 @@ pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int {
     // SAFETY: forwarded.
     unsafe { fcntl(fd, cmd, arg) }
 }
+
+/// lockf(3), as glibc builds it on fcntl locks over `[current offset, + len)`: F_LOCK waits
+/// (a cancellation point), F_TLOCK/F_ULOCK do not, F_TEST reports EACCES when another
+/// process holds a lock. EINVAL for other commands.
+#[no_mangle]
+pub extern "C" fn lockf(fd: c_int, cmd: c_int, len: off_t) -> c_int {
+    let (ltype, fcmd) = match cmd {
+        libc::F_TEST => (libc::F_RDLCK, libc::F_GETLK),
+        libc::F_ULOCK => (libc::F_UNLCK, libc::F_SETLK),
+        libc::F_LOCK => (libc::F_WRLCK, libc::F_SETLKW),
+        libc::F_TLOCK => (libc::F_WRLCK, libc::F_SETLK),
+        _ => {
+            // SAFETY: the calling thread's errno.
+            unsafe { *libc::__errno_location() = libc::EINVAL };
+            return -1;
+        }
+    };
+    // SAFETY: plain data.
+    let mut fl: libc::flock = unsafe { core::mem::zeroed() };
+    fl.l_type = ltype as libc::c_short;
+    fl.l_whence = libc::SEEK_CUR as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = len;
+    // SAFETY: fcntl with a valid flock for a lock command.
+    let r = unsafe { fcntl(fd, fcmd, &mut fl as *mut libc::flock as usize) };
+    if r < 0 || cmd != libc::F_TEST {
+        return r;
+    }
+    if fl.l_type == libc::F_UNLCK as libc::c_short || fl.l_pid == crate::sys::getpid() {
+        return 0;
+    }
+    // SAFETY: the calling thread's errno.
+    unsafe { *libc::__errno_location() = libc::EACCES };
+    -1
+}
+
+/// lockf64 (the same call on x86_64).
+#[no_mangle]
+pub extern "C" fn lockf64(fd: c_int, cmd: c_int, len: off_t) -> c_int {
+    lockf(fd, cmd, len)
+}
+
+/// recvmmsg(2).
+///
+/// # Safety
+/// `msgs` must hold `n` valid entries; `timeout` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn recvmmsg(fd: c_int, msgs: *mut libc::mmsghdr, n: c_uint, flags: c_int, timeout: *mut timespec) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_recvmmsg, [fd as usize, msgs as usize, n as usize, flags as usize, timeout as usize, 0]) as c_int }
+}
+
+/// sendmmsg(2).
+///
+/// # Safety
+/// `msgs` must hold `n` valid entries.
+#[no_mangle]
+pub unsafe extern "C" fn sendmmsg(fd: c_int, msgs: *mut libc::mmsghdr, n: c_uint, flags: c_int) -> c_int {
+    // SAFETY: per contract.
+    unsafe { cp(libc::SYS_sendmmsg, [fd as usize, msgs as usize, n as usize, flags as usize, 0, 0]) as c_int }
+}
