@@ -244,8 +244,17 @@ fn release(th: &Thread) {
 mod tests {
     use super::*;
 
+    /// Adopting the test thread needs glibc's symbols (the library constructor does not run
+    /// in unit tests).
+    fn init() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: resolved once, before any adoption in this test binary.
+        ONCE.call_once(|| unsafe { crate::glibc::symbols::resolve() });
+    }
+
     #[test]
     fn create_set_get_delete() {
+        init();
         let k = create(None).unwrap();
         assert!(get(k).is_null());
         set(k, 42 as *mut c_void).unwrap();
@@ -262,6 +271,7 @@ mod tests {
 
     #[test]
     fn second_level_and_bounds() {
+        init();
         assert!(get(KEYS_MAX as u32).is_null());
         assert_eq!(set(KEYS_MAX as u32, null_mut()), Err(Errno::EINVAL));
         let keys: Vec<u32> = (0..40).map(|_| create(None).unwrap()).collect();

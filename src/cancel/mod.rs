@@ -250,8 +250,17 @@ pub fn futex_wait_cancelable(
 mod tests {
     use super::*;
 
+    /// Adopting the test thread needs glibc's symbols (the library constructor does not run
+    /// in unit tests).
+    fn init() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: resolved once, before any adoption in this test binary.
+        ONCE.call_once(|| unsafe { crate::glibc::symbols::resolve() });
+    }
+
     #[test]
     fn state_and_type_report_old_values() {
+        init();
         let w = &thread::current().cancel.word;
         w.store(0, Ordering::Relaxed);
         assert!(!set_state(true));
@@ -265,6 +274,7 @@ mod tests {
 
     #[test]
     fn cancelable_wait_reports_a_pending_request() {
+        init();
         let th = thread::current();
         let word = AtomicU32::new(7);
         // No request: an immediate EAGAIN (value differs) proves the call went through.
