@@ -71,6 +71,52 @@ enum { PTHREAD_CANCEL_DEFERRED, PTHREAD_CANCEL_ASYNCHRONOUS };
 #define PTHREAD_CANCEL_ASYNCHRONOUS PTHREAD_CANCEL_ASYNCHRONOUS
 #define PTHREAD_CANCELED ((void *) -1)
 
+/* Cleanup handlers. C++ and C with -fexceptions: a destructor / cleanup attribute, run by the
+   forced unwind of pthread_exit and cancellation. C without exceptions: a buffer on the
+   thread's handler list, run by the library when the unwind reaches the buffer's frame. */
+struct _pthread_cleanup_buffer {
+  void (*__routine) (void *);
+  void *__arg;
+  int __canceltype;
+  struct _pthread_cleanup_buffer *__prev;
+};
+struct __cancel_jmp_buf_tag { __jmp_buf __cancel_jmp_buf; int __mask_was_saved; };
+typedef struct __pthread_unwind_buf_t {
+  struct __cancel_jmp_buf_tag __cancel_jmp_buf[1];
+  void *__pad[4];
+} __pthread_unwind_buf_t __attribute__ ((__aligned__));
+struct __pthread_cleanup_frame {
+  void (*__cancel_routine) (void *);
+  void *__cancel_arg;
+  int __do_it;
+  int __cancel_type;
+};
+#if defined __EXCEPTIONS && defined __cplusplus
+class __rpthread_cleanup_class {
+  void (*__routine) (void *);
+  void *__arg;
+  int __do_it;
+ public:
+  __rpthread_cleanup_class (void (*__r) (void *), void *__a) : __routine (__r), __arg (__a), __do_it (1) {}
+  ~__rpthread_cleanup_class () { if (__do_it) __routine (__arg); }
+  void __set_do_it (int __e) { __do_it = __e; }
+};
+# define pthread_cleanup_push(routine, arg) do { __rpthread_cleanup_class __clframe (routine, arg)
+# define pthread_cleanup_pop(execute) __clframe.__set_do_it (execute); } while (0)
+#elif defined __EXCEPTIONS
+static __inline void __rpthread_cleanup_run (struct __pthread_cleanup_frame *__f)
+{ if (__f->__do_it) __f->__cancel_routine (__f->__cancel_arg); }
+# define pthread_cleanup_push(routine, arg) do { struct __pthread_cleanup_frame __clframe __attribute__ ((__cleanup__ (__rpthread_cleanup_run))) = { (routine), (arg), 1, 0 };
+# define pthread_cleanup_pop(execute) __clframe.__do_it = (execute); } while (0)
+#else
+# define pthread_cleanup_push(routine, arg) do { struct _pthread_cleanup_buffer __clbuf; _pthread_cleanup_push (&__clbuf, (routine), (arg));
+# define pthread_cleanup_pop(execute) _pthread_cleanup_pop (&__clbuf, (execute)); } while (0)
+#endif
+#ifdef __USE_GNU
+# define pthread_cleanup_push_defer_np(routine, arg) do { struct _pthread_cleanup_buffer __clbuf; _pthread_cleanup_push_defer (&__clbuf, (routine), (arg));
+# define pthread_cleanup_pop_restore_np(execute) _pthread_cleanup_pop_restore (&__clbuf, (execute)); } while (0)
+#endif
+
 #define PTHREAD_ONCE_INIT 0
 #define PTHREAD_BARRIER_SERIAL_THREAD -1
 #ifdef __USE_GNU
@@ -349,6 +395,38 @@ int pthread_spin_trylock(pthread_spinlock_t *lock);
 
 int pthread_spin_unlock(pthread_spinlock_t *lock);
 
+int pthread_cancel(pthread_t thread);
+
+void pthread_testcancel(void);
+
+int pthread_setcancelstate(int state, int *oldstate);
+
+int pthread_setcanceltype(int type_, int *oldtype);
+
+void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer,
+                           void (*routine)(void*),
+                           void *arg);
+
+void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *buffer,
+                                 void (*routine)(void*),
+                                 void *arg);
+
+void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void __pthread_register_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_register_cancel_defer(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel_restore(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unwind_next(struct __pthread_unwind_buf_t *buf) __attribute__((__noreturn__));
+
+void __pthread_cleanup_routine(struct __pthread_cleanup_frame *frame);
+
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,
                    void *(*start_routine)(void*),
@@ -378,6 +456,20 @@ int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
 int pthread_getattr_default_np(pthread_attr_t *attr);
 
 int pthread_setattr_default_np(const pthread_attr_t *attr);
+
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
+
+int __pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
+
+int pthread_key_delete(pthread_key_t key);
+
+void *pthread_getspecific(pthread_key_t key);
+
+void *__pthread_getspecific(pthread_key_t key);
+
+int pthread_setspecific(pthread_key_t key, const void *value);
+
+int __pthread_setspecific(pthread_key_t key, const void *value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -37,9 +37,6 @@ SEEDS = os.environ.get("RPTHREAD_SEEDS", "/work/shared/seeds")
 # them. A run whose only flaw is one of these is an XFAIL; when none of the runs binds one any
 # more, the entry is stale and reported as a failure (so it gets removed).
 KNOWN_GAPS = {
-    # libgcc_s.so.1 (needed by librpthread's Rust runtime, and by every C++ program) takes the
-    # address of __pthread_key_create at load time to decide whether threads are in use.
-    "__pthread_key_create": "issue 4 (keys)",
 }
 S0, S1, S3 = "000_4bb800078a269f33.txt", "001_84845429781efe42.txt", "003_22b69e09f3428006.txt"
 
@@ -210,24 +207,17 @@ EXAMPLES = [
          check=check_silent_exit0, what="create + join `task`; no output; exit 0"),
     dict(name="tls_key", src="tls_key.c", seed=(S1, 47, 47), reflowed=True, kind="pthread",
          check=check_silent_exit0,
-         what="key create + setspecific(malloc) in a thread; no output; exit 0",
-         xfail={"link": "issue 4 (pthread_key_create/setspecific)",
-                "preload": "issue 4 (pthread_key_create/setspecific)"}),
+         what="key create + setspecific(malloc) in a thread; no output; exit 0"),
     dict(name="cancel_worker", src="cancel_worker.c", seed=(S1, 354, 368), kind="pthread",
          check=check_silent_exit0, timeout=15,
-         what="worker in a testcancel loop is cancelled after 1 s and joined; exit 0",
-         xfail={"link": "issue 4 (pthread_cancel/testcancel)",
-                "preload": "issue 4 (pthread_cancel/testcancel)"}),
+         what="worker in a testcancel loop is cancelled after 1 s and joined; exit 0"),
     dict(name="signal_handler", src="signal_handler.c", seed=(S1, 382, 388), kind="pthread",
          driver="signal_handler_driver.c", check=check_signal, timeout=15,
          what="driver runs thread_func; pthread_kill SIGUSR1 once handler is installed; "
               "signal consumed, process alive"),
     dict(name="address_space", src="address_space.cc", seed=(S0, 28, 49), kind="pthread",
          check=check_address_space,
-         what="g++: global's address equal in both threads, the two locals differ",
-         xfail={"link": "include/pthread.h lacks what libstdc++'s gthr needs: "
-                        "pthread_once, mutex/cond (sync work), pthread_key_* (issue 4)",
-                "preload": "pthread_once not exported yet (sync work): libstdc++ binds it"}),
+         what="g++: global's address equal in both threads, the two locals differ"),
     dict(name="clone_thread", src="clone_thread.c", seed=(S1, 476, 518), kind="clone",
          flags=["-D_GNU_SOURCE=", "-include", "signal.h"], check=check_clone_thread,
          what="CLONE_THREAD child on a 4096-byte stack: child's getpid()==main's, "

@@ -14,7 +14,11 @@ mod sched;
 mod sem;
 mod signal;
 mod spin;
+mod cancel;
+/// cbindgen:ignore
+mod cancel_points;
 mod thread;
+mod tsd;
 
 use libc::c_int;
 use crate::errno::{Errno, Result};

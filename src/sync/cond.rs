@@ -155,6 +155,12 @@ impl Cond {
         let mut how = Leave::Woken;
         loop {
             let r = self.block(fv, deadline, scope);
+            if r == Err(Errno::ECANCELED) {
+                // Cancelled while waiting: leave without losing a wake-up, hold the mutex
+                // again, then act (cleanup handlers run with the mutex held).
+                self.abandon(&t, m);
+                crate::cancel::act();
+            }
             self.ilock(scope);
             if self.bcast.load(Ordering::Relaxed) != t.bcast {
                 break;
@@ -219,7 +225,10 @@ impl Cond {
     /// lock, via [`Cond::abandon`]) and re-acquire the mutex before cleanup handlers run.
     #[inline(never)]
     fn block(&self, expected: u32, deadline: Option<(&libc::timespec, Clock)>, scope: Scope) -> Result<()> {
-        futex_wait(&self.futex, expected, deadline, scope)
+        #[cfg(not(loom))]
+        return crate::cancel::futex_wait_cancelable(&self.futex, expected, deadline, scope);
+        #[cfg(loom)]
+        return futex_wait(&self.futex, expected, deadline, scope);
     }
 
     /// Leaves the waiter set (internal lock held; released here): consumes or gives back a

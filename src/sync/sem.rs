@@ -12,7 +12,9 @@
 //! other), it wakes one so that sleeper sets the bit again. `shared` (bytes 8..12) selects
 //! shared futexes.
 
-use super::model::{fence, futex_wait, futex_wake, AtomicU32, Deadline, Ordering, Scope};
+use super::model::{fence, futex_wake, AtomicU32, Deadline, Ordering, Scope};
+#[cfg(loom)]
+use super::model::futex_wait;
 use crate::errno::{Errno, Result};
 
 /// `SEM_VALUE_MAX`.
@@ -95,8 +97,14 @@ impl Semaphore {
             {
                 continue;
             }
-            if let Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) = block(&self.value, deadline, self.scope()) {
-                break Err(e);
+            match block(&self.value, deadline, self.scope()) {
+                Err(Errno::ECANCELED) => {
+                    // Cancelled while waiting: withdraw from the waiters, then act.
+                    self.leave();
+                    crate::cancel::act();
+                }
+                Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) => break Err(e),
+                _ => {}
             }
         };
         self.leave();
@@ -167,7 +175,10 @@ impl Semaphore {
 /// [`Semaphore::wait_slow`]).
 #[inline(never)]
 fn block(value: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
-    futex_wait(value, SLEEPERS, deadline, scope)
+    #[cfg(not(loom))]
+    return crate::cancel::futex_wait_cancelable(value, SLEEPERS, deadline, scope);
+    #[cfg(loom)]
+    return futex_wait(value, SLEEPERS, deadline, scope);
 }
 
 #[cfg(all(test, not(loom)))]

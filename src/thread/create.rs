@@ -32,7 +32,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         Some(m) => m,
         // SAFETY: sigset_t starts with the kernel's 64-bit set.
         None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    };
+    } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
 
     let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
     stats::note_live(n);
@@ -133,7 +133,13 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     unsafe { *(&mut set as *mut _ as *mut u64) = th.start_sigmask };
     sys::sigprocmask(libc::SIG_SETMASK, Some(&set));
     let start = th.start.expect("create sets the start routine");
+    // The forced unwind of pthread_exit and cancellation stops at the first frame above this
+    // one's stack pointer.
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    th.cancel.start_sp.set(sp);
     // SAFETY: the user's start routine with the user's argument.
     let result = unsafe { start(th.arg) };
-    super::exit::exit_current(result)
+    super::exit::exit_returned(th, result)
 }
