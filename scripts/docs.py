@@ -118,7 +118,9 @@ def check_address_space(runs):
     # one address printed twice (the global), two distinct others (the two locals).
     if out.count("Global variable: ") != 2 or out.count("Local variable: ") != 2:
         p.append("expected two 'Global variable:' and two 'Local variable:' labels")
-    addrs = re.findall(r"0x[0-9a-f]+", out)
+    # Each `<<` is one write, so two addresses may end up adjacent ("0x55..0x7f.."): an
+    # address ends where the next "0x" begins.
+    addrs = re.findall(r"0x[0-9a-f]+?(?=0x|[^0-9a-f]|$)", out)
     counts = sorted(addrs.count(a) for a in set(addrs))
     if len(addrs) != 4 or counts != [1, 1, 2]:
         p.append(f"addresses {addrs}: want the global's twice and two different locals")
