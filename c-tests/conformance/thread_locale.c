@@ -56,7 +56,7 @@ static int set_de(void) {
     char dir[] = "/tmp/rpthread-locale-XXXXXX";
     if (!mkdtemp(dir)) return 0;
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+    snprintf(cmd, sizeof cmd, "env -u LD_PRELOAD -u LD_DEBUG -u LD_DEBUG_OUTPUT localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
     int ok = system(cmd) == 0;
     if (ok) {
         setenv("LOCPATH", dir, 1);
