@@ -34,6 +34,10 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
     } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
 
+    // Read everything we need from the descriptor before the clone: once the thread runs,
+    // a detached one may end and recycle (even unmap) its memory before clone returns here.
+    let handle = th.handle();
+    let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
     let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
     stats::note_live(n);
     registry::insert(t);
@@ -67,18 +71,27 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         return Err(Errno::EAGAIN);
     }
     stats::CREATED.fetch_add(1, Ordering::Relaxed);
-    let handle = th.handle();
-    if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
+    if report_start {
         // The thread applies its explicit attributes first and reports; failure means it
         // ends without running `start`, and pthread_create reports the error (as glibc).
+        // On success it waits for our acknowledgement before running user code, so the
+        // descriptor stays valid while we read it (a detached thread frees it when it ends).
         let status = wait_start_status(th);
-        if status != 1 {
+        if status != START_OK {
             super::join::reap_failed_start(t);
             return Err(Errno((status - 1) as i32));
         }
+        th.start_status.store(START_ACKED, Ordering::Release);
+        sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
+        // From here on `th` may be freed at any time.
     }
     Ok(handle)
 }
+
+/// `Thread::start_status`: explicit attributes applied, the thread waits for the creator.
+const START_OK: u32 = 1;
+/// `Thread::start_status`: the creator has read the status; the thread may run user code.
+const START_ACKED: u32 = u32::MAX;
 
 fn wait_start_status(th: &Thread) -> u32 {
     loop {
@@ -117,14 +130,19 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     unsafe { tcb::enter_thread(th.tcb) };
     if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
         let status = match apply_start_attrs(th) {
-            Ok(()) => 1,
+            Ok(()) => START_OK,
             Err(e) => e.0 as u32 + 1,
         };
         th.start_status.store(status, Ordering::Release);
         sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
-        if status != 1 {
+        if status != START_OK {
             // The creator reaps us; no user code ran.
             sys::exit_thread(0);
+        }
+        // Wait until the creator has read the status (it must not touch a descriptor we
+        // may free by ending).
+        while th.start_status.load(Ordering::Acquire) != START_ACKED {
+            let _ = sys::futex::wait(&th.start_status, START_OK, None, sys::futex::Scope::Private);
         }
     }
     // SAFETY: the kernel reads the first 8 bytes; sigset_t is larger.
