@@ -100,6 +100,17 @@ static inline void tc_lock_release(tc_lock *l) {
 #endif
 }
 
+/* malloc + write + free that the compiler cannot elide (GCC removes a malloc/free pair whose
+ * memory does not escape, and then the thread never touches malloc at all). */
+static inline long tc_malloc_work(size_t size, long n) {
+    char *p = (char *)malloc(size);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    int len = snprintf(p, size < 32 ? size : 32, "task %ld", n);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    free(p);
+    return len;
+}
+
 /* Resident set size of this process in bytes (/proc/self/statm). */
 static inline long tc_rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");

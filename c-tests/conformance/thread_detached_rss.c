@@ -9,9 +9,7 @@
 static TC_ATOMIC(int) finished;
 
 static void *work(void *arg) {
-    char *p = malloc(200 + ((long)arg & 1023));
-    memset(p, 1, 200);
-    free(p);
+    tc_malloc_work(200 + ((long)arg & 1023), (long)arg);
     finished++;
     tc_futex_wake(&finished, 1);
     return NULL;

@@ -100,12 +100,21 @@ pub unsafe fn init() {
     LIBC_BLOCK_LEN.store(block.len, Ordering::Relaxed);
 }
 
-fn read_libc_block() -> Vec<usize> {
+/// Most words of libc's TLS block [`discover_malloc_words`] looks at (glibc 2.36: 18).
+const LIBC_BLOCK_MAX_WORDS: usize = 128;
+
+/// Snapshot of the calling thread's libc TLS block, in a fixed array: taking it must not
+/// call malloc, whose first call in the thread is what we are watching.
+fn read_libc_block() -> ([usize; LIBC_BLOCK_MAX_WORDS], usize) {
     let off = LIBC_BLOCK_OFF.load(Ordering::Relaxed);
-    let words = LIBC_BLOCK_LEN.load(Ordering::Relaxed) / 8;
+    let words = (LIBC_BLOCK_LEN.load(Ordering::Relaxed) / 8).min(LIBC_BLOCK_MAX_WORDS);
     let base = tcb::current().wrapping_offset(off).cast::<usize>();
-    // SAFETY: libc's static TLS block of the calling thread is `words` readable words.
-    (0..words).map(|i| unsafe { base.add(i).read_volatile() }).collect()
+    let mut out = [0usize; LIBC_BLOCK_MAX_WORDS];
+    for (i, w) in out.iter_mut().enumerate().take(words) {
+        // SAFETY: libc's static TLS block of the calling thread is `words` readable words.
+        *w = unsafe { base.add(i).read_volatile() };
+    }
+    (out, words)
 }
 
 /// Finds malloc's two per-thread words: run in a fresh thread that has not called malloc yet
@@ -114,16 +123,17 @@ pub fn discover_malloc_words() {
     if LIBC_BLOCK_LEN.load(Ordering::Relaxed) == 0 {
         return;
     }
-    let before = read_libc_block();
-    // SAFETY: plain malloc/free.
-    unsafe { libc::free(libc::malloc(24)) };
-    let after = read_libc_block();
+    let (before, words) = read_libc_block();
+    // SAFETY: plain malloc/free. black_box: the compiler removes an unused malloc/free pair,
+    // and then nothing is observed.
+    unsafe { libc::free(core::hint::black_box(libc::malloc(24))) };
+    let (after, _) = read_libc_block();
     let errno_off = offset_of_slot(
         // SAFETY: __errno_location returns the calling thread's errno address.
         unsafe { libc::__errno_location() }.cast(),
     );
     let base = LIBC_BLOCK_OFF.load(Ordering::Relaxed);
-    let changed: Vec<isize> = (0..before.len())
+    let changed: Vec<isize> = (0..words)
         .filter(|&i| before[i] == 0 && after[i] != 0)
         .map(|i| base + 8 * i as isize)
         .filter(|&off| off != errno_off & !7)
@@ -245,4 +255,19 @@ pub fn lock_for_fork() {
 /// Releases the pool lock after fork() (parent and child).
 pub fn unlock_after_fork() {
     POOL.unlock_raw();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn malloc_words_are_found() {
+        // SAFETY: the load-time sequence of glibc::init (the test process has its own TLS
+        // and glibc; the bootstrap thread is glibc's own).
+        unsafe {
+            super::super::symbols::resolve();
+            super::init();
+            super::super::bootstrap::switch_to_multithreaded();
+        }
+        assert!(super::malloc_handover_enabled(), "malloc's per-thread words were not found");
+    }
 }
