@@ -1,5 +1,5 @@
-/* setresgid()/setresuid() in main while our threads run: glibc must apply the new ids to
- * every thread (its SIGSETXID broadcast walks the thread lists we register on). Checked in
+/* setresgid() in one of our threads, then setresuid() in main, while our threads run: glibc
+ * must apply the new ids to every thread (its SIGSETXID broadcast walks the thread lists we register on). Checked in
  * /proc/self/task/<tid>/status for every task, and with getresuid/getresgid in each thread.
  * Needs root (skipped otherwise). */
 #include "thread_check.h"
@@ -13,6 +13,13 @@ static tc_barrier bar;
 static void *worker(void *arg) {
     long id = (long)arg;
     tc_barrier_wait(&bar); /* running */
+    /* phase 1: thread 0 (one of ours) changes the gids of the whole process, main included */
+    if (id == 0) CHECK(setresgid(4321, 4321, 4321) == 0, "setresgid in a thread");
+    tc_barrier_wait(&bar);
+    gid_t g1, g2, g3;
+    CHECK(getresgid(&g1, &g2, &g3) == 0 && g1 == 4321 && g2 == 4321 && g3 == 4321,
+          "thread %ld: gids %d %d %d after setresgid in thread 0", id, g1, g2, g3);
+    tc_barrier_wait(&bar);
     tc_barrier_wait(&bar); /* main changed the ids */
     uid_t r, e, s;
     gid_t gr, ge, gs;
@@ -66,7 +73,12 @@ int main(void) {
     tc_barrier_init(&bar, THREADS + 1);
     for (long i = 0; i < THREADS; i++) CHECK(pthread_create(&t[i], NULL, worker, (void *)i) == 0, "create");
     tc_barrier_wait(&bar);
-    CHECK(setresgid(4321, 4321, 4321) == 0, "setresgid");
+    tc_barrier_wait(&bar); /* thread 0 changed the gids */
+    gid_t g1, g2, g3;
+    CHECK(getresgid(&g1, &g2, &g3) == 0 && g1 == 4321 && g2 == 4321 && g3 == 4321,
+          "main: gids %d %d %d after setresgid in thread 0", g1, g2, g3);
+    tc_barrier_wait(&bar);
+    /* phase 2: main changes the uids */
     CHECK(setresuid(1234, 1234, 1234) == 0, "setresuid");
     tc_barrier_wait(&bar);
     tc_barrier_wait(&bar);
