@@ -26,14 +26,6 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     if let Some(set) = ext.and_then(|e| e.cpuset.as_ref()) {
         th.start_cpuset = (set.as_ptr(), set.len());
     }
-    let all = sys::full_sigset();
-    let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&all));
-    th.start_sigmask = match ext.and_then(|e| e.sigmask) {
-        Some(m) => m,
-        // SAFETY: sigset_t starts with the kernel's 64-bit set.
-        None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
-
     // Read everything we need from the descriptor before the clone: once the thread runs,
     // a detached one may end and recycle (even unmap) its memory before clone returns here.
     let handle = th.handle();
@@ -42,23 +34,31 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     stats::note_live(n);
     registry::insert(t);
     let tid_ptr = th.tcb.wrapping_add(crate::glibc::layout::TID).cast::<i32>();
-    let rc = {
-        // Holding glibc's stack list lock across clone: no setxid() can run between the
-        // clone (which inherits credentials) and the thread's appearance on the list.
-        let list = StackListGuard::lock();
-        // SAFETY: the TCB is built and not yet on any list.
-        unsafe { list.add(th.tcb) };
-        // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
-        // `start_thread` never returns.
-        let rc = unsafe {
-            sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
-        };
-        if rc < 0 {
-            // SAFETY: we added it above and no thread runs on it.
-            unsafe { list.remove(th.tcb) };
-        }
-        rc
+    // Holding glibc's stack list lock across clone: no setxid() can run between the clone
+    // (which inherits credentials) and the thread's appearance on the list. It is taken
+    // before signals are blocked: a setxid() in progress holds it until every listed thread,
+    // this one included, has run its SIGSETXID handler, so waiting for it with signals
+    // blocked deadlocks.
+    let list = StackListGuard::lock();
+    // The new thread starts with every signal blocked and installs its mask itself.
+    let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
+    th.start_sigmask = match ext.and_then(|e| e.sigmask) {
+        Some(m) => m,
+        // SAFETY: sigset_t starts with the kernel's 64-bit set.
+        None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
+    } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
+    // SAFETY: the TCB is built and not yet on any list.
+    unsafe { list.add(th.tcb) };
+    // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
+    // `start_thread` never returns.
+    let rc = unsafe {
+        sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
     };
+    if rc < 0 {
+        // SAFETY: we added it above and no thread runs on it.
+        unsafe { list.remove(th.tcb) };
+    }
+    drop(list);
     sys::sigprocmask(libc::SIG_SETMASK, Some(&old));
     if rc < 0 {
         registry::remove(th.handle());

@@ -44,7 +44,14 @@ pub fn finish(th: &Thread) -> ! {
     }
     if th.adopted {
         // The main thread leaves quietly: its memory is not ours, and the process goes on
-        // with the other threads.
+        // with the other threads. It stays on glibc's list (its TCB is glibc's), so mark it
+        // exiting, as glibc does, for setxid() to skip it: once its signals are blocked it
+        // could never answer SIGSETXID. The lock makes sure no setxid() is in progress.
+        {
+            let _list = StackListGuard::lock();
+            // SAFETY: our own TCB.
+            unsafe { tcb::mark_exiting(th.tcb) };
+        }
         sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
         sys::exit_thread(0);
     }
