@@ -1,11 +1,14 @@
 /* setresgid() repeated while other threads create, join and detach threads: glibc's
  * SIGSETXID broadcast must neither hang on a thread that is starting or exiting nor miss a
  * running one. Every thread checks, when it starts and ends, that its gids are one of the two
- * values main alternates between and that all three are equal. Then main calls pthread_exit
+ * values main alternates between and that all three are equal. Some creations ask for an
+ * impossible CPU set, so their thread fails its set-up and ends before user code while
+ * setxid() calls run. Then main calls pthread_exit
  * while a thread loops on setresgid() (in child processes). Needs root. */
 // rpthread-test: timeout=60
 #include "thread_check.h"
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -27,13 +30,27 @@ static void *leaf(void *arg) {
 
 static void *churn(void *arg) {
     long n = (long)arg;
+    /* every 4th create asks for an impossible CPU set: the new thread fails its set-up and
+     * ends before user code (pthread_create: EINVAL), still answering setxid() */
+    pthread_attr_t bad;
+    pthread_attr_init(&bad);
+    cpu_set_t none;
+    CPU_ZERO(&none);
+    CPU_SET(CPU_SETSIZE - 1, &none);
+    pthread_attr_setaffinity_np(&bad, sizeof none, &none);
     while (!stop) {
         pthread_t t;
+        if (n % 4 == 3) {
+            int rc = pthread_create(&t, &bad, leaf, (void *)n++);
+            if (rc == 0) { pthread_join(t, NULL); torn++; } /* CPU 1023 should not exist */
+            continue;
+        }
         if (pthread_create(&t, NULL, leaf, (void *)n) == 0) {
             if (n++ % 2) pthread_detach(t);
             else pthread_join(t, NULL);
         }
     }
+    pthread_attr_destroy(&bad);
     return NULL;
 }
 

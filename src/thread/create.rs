@@ -136,7 +136,24 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
         th.start_status.store(status, Ordering::Release);
         sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
         if status != START_OK {
-            // The creator reaps us; no user code ran.
+            // The creator reaps us; no user code ran. We are on glibc's list: a setxid()
+            // may be waiting for our SIGSETXID answer, so answer it (only that signal is
+            // let in), then mark us exiting under the list lock so none waits for us again.
+            let mut only_setxid = sys::full_sigset();
+            // glibc's sigdelset refuses its internal signals: clear the bit in the kernel's
+            // 64-bit set directly.
+            // SAFETY: sigset_t starts with the kernel's 64-bit set.
+            unsafe {
+                *(&mut only_setxid as *mut libc::sigset_t as *mut u64) &=
+                    !(1u64 << (crate::signal::SIGSETXID - 1))
+            };
+            sys::sigprocmask(libc::SIG_SETMASK, Some(&only_setxid));
+            {
+                let _list = StackListGuard::lock();
+                // SAFETY: our own TCB.
+                unsafe { tcb::mark_exiting(th.tcb) };
+            }
+            sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
             sys::exit_thread(0);
         }
         // Wait until the creator has read the status (it must not touch a descriptor we
