@@ -33,6 +33,19 @@ static void release_all(void) {
     tc_futex_wake(&release_flag, INT_MAX);
 }
 
+static TC_ATOMIC(long) finished_tid;
+static void *record_tid(void *arg) {
+    finished_tid = syscall(SYS_gettid);
+    return arg;
+}
+
+/* Waits until kernel thread `tid` of this process is gone from /proc. */
+static void wait_task_gone(long tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld", tid);
+    while (access(path, F_OK) == 0) usleep(1000);
+}
+
 static void *self_join(void *arg) {
     (void)arg;
     return (void *)(long)pthread_join(pthread_self(), NULL);
@@ -141,6 +154,21 @@ int main(void) {
     /* detach of an already finished (not yet joined) thread frees it; handle then ESRCH */
     CHECK(pthread_create(&t, NULL, ret_value, buf) == 0, "create");
     CHECK(pthread_detach(t) == 0, "detach");
+
+    /* detach of a thread that has already ended (not joined): frees it; then ESRCH */
+    finished_tid = 0;
+    CHECK(pthread_create(&t, NULL, record_tid, buf) == 0, "create");
+    while (!finished_tid) sched_yield();
+    wait_task_gone(finished_tid);
+    CHECK(pthread_detach(t) == 0, "detach of an ended thread");
+    rc = pthread_join(t, NULL);
+    CHECK(rc == ESRCH, "join after detaching an ended thread: %d", rc);
+    /* join of a thread that has already ended returns its value at once */
+    finished_tid = 0;
+    CHECK(pthread_create(&t, NULL, record_tid, buf) == 0, "create");
+    while (!finished_tid) sched_yield();
+    wait_task_gone(finished_tid);
+    CHECK(pthread_tryjoin_np(t, &v) == 0 && v == buf, "tryjoin of an ended thread");
 
     /* bogus handles: a heap address, and a random number */
     void *heap = malloc(4096);
