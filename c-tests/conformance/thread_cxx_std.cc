@@ -1,6 +1,5 @@
 // std::thread and std::mutex on rpthread: 8 std::threads increment a shared counter under a
 // std::mutex (and std::lock_guard), std::thread::join, hardware_concurrency, this_thread::get_id.
-// rpthread-test: xfail=needs the pthread_mutex_* and pthread_once exports of the sync branches (std::mutex, libstdc++ call them); passes under LD_PRELOAD otherwise
 #include <atomic>
 #include <cstdio>
 #include <mutex>

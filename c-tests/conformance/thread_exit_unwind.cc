@@ -1,7 +1,6 @@
 // pthread_exit unwinds the thread's stack as on glibc: destructors of C++ automatic objects in
 // every frame between the start routine and pthread_exit run (inner first), and a catch (...)
 // that rethrows sees the forced unwind pass through. The thread_local destructors run after.
-// rpthread-test: xfail=pthread_exit does not unwind yet: the forced unwind comes with the cancel branch (src/cancel/unwind.rs)
 #include "thread_check.h"
 #include <pthread.h>
 
