@@ -133,14 +133,57 @@ pub unsafe fn stack_block(tcb: *mut u8) -> StackBlock {
     }
 }
 
-/// Sets glibc's EXITING bit: from now on glibc's setxid() skips this thread.
+// glibc's setxid() handshake with a thread's start and end (its nptl protocol, which
+// setxid() on the other side follows):
+// - `setxid_futex` is -1 while a listed thread has not started: setxid() then swaps it to -2
+//   and sleeps until the thread, first thing, swaps it back to 0 and wakes it; only then is
+//   the thread's tid valid to signal.
+// - At its end a thread sets EXITING in `cancelhandling`; setxid() marks a thread (SETXID)
+//   only with a CAS that fails once EXITING is set, so the two cannot cross. A thread that
+//   was marked first waits, signals open, until its SIGSETXID handler cleared the mark.
+// With this, the stack list lock is only held to link and unlink, as glibc does: not across
+// clone, and not by a joinable thread at its end (its joiner unlinks it).
+
+fn setxid_futex<'a>(tcb: *mut u8) -> &'a AtomicU32 {
+    // SAFETY: an aligned u32 field of a live TCB (checked layout), used atomically by glibc.
+    unsafe { &*field::<AtomicU32>(tcb, L::SETXID_FUTEX) }
+}
+
+/// Marks a listed TCB as "not started yet" (before clone).
 ///
 /// # Safety
-/// `tcb` must be the calling thread's TCB.
-pub unsafe fn mark_exiting(tcb: *mut u8) {
+/// `tcb` must be a TCB built by [`init_new`] whose thread is not running.
+pub unsafe fn mark_unstarted(tcb: *mut u8) {
+    setxid_futex(tcb).store(u32::MAX, core::sync::atomic::Ordering::Release);
+}
+
+/// The thread of `tcb` has started (or will never start): release a setxid() waiting for it.
+///
+/// # Safety
+/// `tcb` must be a live TCB marked by [`mark_unstarted`].
+pub unsafe fn mark_started(tcb: *mut u8) {
+    let w = setxid_futex(tcb);
+    if w.swap(0, core::sync::atomic::Ordering::AcqRel) == (-2i32) as u32 {
+        crate::sys::futex::wake(w, 1, crate::sys::futex::Scope::Private);
+    }
+}
+
+/// Sets glibc's EXITING bit, then, if a setxid() marked this thread first, waits until its
+/// SIGSETXID handler has run. From then on setxid() skips the thread.
+///
+/// # Safety
+/// `tcb` must be the calling thread's TCB, and SIGSETXID must not be blocked.
+pub unsafe fn begin_exit(tcb: *mut u8) {
+    use core::sync::atomic::Ordering::{Acquire, SeqCst};
     // SAFETY: cancelhandling is an aligned i32 glibc updates with atomics too.
     let ch = unsafe { &*field::<AtomicI32>(tcb, L::CANCELHANDLING) };
-    ch.fetch_or(L::EXITING_BITMASK, core::sync::atomic::Ordering::SeqCst);
+    if ch.fetch_or(L::EXITING_BITMASK, SeqCst) & L::SETXID_BITMASK != 0 {
+        let w = setxid_futex(tcb);
+        while ch.load(Acquire) & L::SETXID_BITMASK != 0 {
+            let _ = crate::sys::futex::wait(w, 0, None, crate::sys::futex::Scope::Private);
+        }
+        w.store(0, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// glibc's per-thread setup that its `start_thread` does before the user function:

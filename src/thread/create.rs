@@ -34,32 +34,36 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     stats::note_live(n);
     registry::insert(t);
     let tid_ptr = th.tcb.wrapping_add(crate::glibc::layout::TID).cast::<i32>();
-    // Holding glibc's stack list lock across clone: no setxid() can run between the clone
-    // (which inherits credentials) and the thread's appearance on the list. It is taken
-    // before signals are blocked: a setxid() in progress holds it until every listed thread,
-    // this one included, has run its SIGSETXID handler, so waiting for it with signals
-    // blocked deadlocks.
-    let list = StackListGuard::lock();
+    // On glibc's list before the clone, marked "not started": a setxid() that finds it waits
+    // for the thread's start (glibc's handshake, see glibc::tcb), so none misses it. The list
+    // lock is taken with signals open: a setxid() in progress holds it until every listed
+    // thread answered its SIGSETXID, this one included.
+    // SAFETY: the TCB is built and not yet on any list.
+    unsafe {
+        tcb::mark_unstarted(th.tcb);
+        StackListGuard::lock().add(th.tcb);
+    }
     // The new thread starts with every signal blocked and installs its mask itself.
     let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
     th.start_sigmask = match ext.and_then(|e| e.sigmask) {
         Some(m) => m,
         // SAFETY: sigset_t starts with the kernel's 64-bit set.
         None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
-    // SAFETY: the TCB is built and not yet on any list.
-    unsafe { list.add(th.tcb) };
+    } & !crate::signal::internal_mask(); // cancellation and setxid() must reach the thread
     // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
     // `start_thread` never returns.
     let rc = unsafe {
         sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
     };
-    if rc < 0 {
-        // SAFETY: we added it above and no thread runs on it.
-        unsafe { list.remove(th.tcb) };
-    }
-    drop(list);
     sys::sigprocmask(libc::SIG_SETMASK, Some(&old));
+    if rc < 0 {
+        // SAFETY: no thread runs on the TCB: release a setxid() waiting for its start, then
+        // unlink it.
+        unsafe {
+            tcb::mark_started(th.tcb);
+            StackListGuard::lock().remove(th.tcb);
+        }
+    }
     if rc < 0 {
         registry::remove(th.handle());
         LIVE.fetch_sub(1, Ordering::Relaxed);
@@ -127,7 +131,10 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     // SAFETY: `arg` is the descriptor `create` prepared for this thread.
     let th = unsafe { &mut *arg.cast::<Thread>() };
     // SAFETY: first thing in the thread, on its own TCB.
-    unsafe { tcb::enter_thread(th.tcb) };
+    unsafe {
+        tcb::mark_started(th.tcb);
+        tcb::enter_thread(th.tcb);
+    }
     if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
         let status = match apply_start_attrs(th) {
             Ok(()) => START_OK,
@@ -136,23 +143,17 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
         th.start_status.store(status, Ordering::Release);
         sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
         if status != START_OK {
-            // The creator reaps us; no user code ran. We are on glibc's list: a setxid()
-            // may be waiting for our SIGSETXID answer, so answer it (only that signal is
-            // let in), then mark us exiting under the list lock so none waits for us again.
+            // The creator reaps us; no user code ran. We are on glibc's list: a setxid() may
+            // have marked us, so end glibc's way with only SIGSETXID let in.
             let mut only_setxid = sys::full_sigset();
-            // glibc's sigdelset refuses its internal signals: clear the bit in the kernel's
-            // 64-bit set directly.
             // SAFETY: sigset_t starts with the kernel's 64-bit set.
             unsafe {
                 *(&mut only_setxid as *mut libc::sigset_t as *mut u64) &=
                     !(1u64 << (crate::signal::SIGSETXID - 1))
             };
             sys::sigprocmask(libc::SIG_SETMASK, Some(&only_setxid));
-            {
-                let _list = StackListGuard::lock();
-                // SAFETY: our own TCB.
-                unsafe { tcb::mark_exiting(th.tcb) };
-            }
+            // SAFETY: our own TCB, SIGSETXID open.
+            unsafe { tcb::begin_exit(th.tcb) };
             sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
             sys::exit_thread(0);
         }

@@ -2,6 +2,7 @@
 
 use super::{registry, stack, state, Thread, LIVE};
 use crate::glibc::{stacklist::StackListGuard, symbols::syms, tcb};
+
 use crate::sys;
 use core::ffi::c_void;
 use core::sync::atomic::Ordering;
@@ -42,39 +43,42 @@ pub fn finish(th: &Thread) -> ! {
         // SAFETY: exit(3) from a thread is allowed.
         unsafe { libc::exit(0) };
     }
+    // Leave glibc's setxid() protocol while signals are still open (glibc::tcb::begin_exit):
+    // once they are blocked this thread could never answer SIGSETXID.
+    // SAFETY: our own TCB; SIGSETXID is never blocked (pthread_sigmask keeps it open).
+    unsafe { tcb::begin_exit(th.tcb) };
     if th.adopted {
         // The main thread leaves quietly: its memory is not ours, and the process goes on
-        // with the other threads. It stays on glibc's list (its TCB is glibc's), so mark it
-        // exiting, as glibc does, for setxid() to skip it: once its signals are blocked it
-        // could never answer SIGSETXID. The lock makes sure no setxid() is in progress.
-        {
-            let _list = StackListGuard::lock();
-            // SAFETY: our own TCB.
-            unsafe { tcb::mark_exiting(th.tcb) };
-        }
+        // with the other threads. Its TCB is glibc's and stays on glibc's list.
         sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
         sys::exit_thread(0);
-    }
-    {
-        // Off glibc's list first, signals still open: a setxid() in progress holds this lock
-        // until our thread answered its signal.
-        let list = StackListGuard::lock();
-        // SAFETY: our TCB is on the list since create; we are its thread.
-        unsafe {
-            list.remove(th.tcb);
-            tcb::mark_exiting(th.tcb);
-        }
     }
     sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
     // SAFETY: we are the exiting thread; nothing below this frame is live.
     unsafe { stack::advise_unused(th) };
     let prev = th.state.fetch_or(state::EXITED, Ordering::AcqRel);
     if prev & state::DETACHED != 0 {
-        registry::remove(th.handle());
-        // SAFETY: detached and out of the registry: nobody else references the descriptor;
-        // the cache will not hand the memory out before the kernel clears our tid.
-        unsafe { stack::release(th as *const Thread as *mut Thread) };
+        // SAFETY: detached: nobody else references the descriptor; the cache will not hand
+        // the memory out before the kernel clears our tid.
+        unsafe { retire(th as *const Thread as *mut Thread) };
     }
     sys::exit_thread(0)
 }
 
+
+/// Frees a thread that will run no more user code: off glibc's list, out of the registry,
+/// memory back to the cache. Called by its joiner, by a late detacher, by the creator of a
+/// thread that failed to start, or by a detached thread itself at its very end.
+///
+/// # Safety
+/// The caller must be the one party entitled to free `t` (see `state`); unless `t` is the
+/// calling thread, the thread must have ended (tid 0).
+pub unsafe fn retire(t: *mut Thread) {
+    // SAFETY: per contract the descriptor and its TCB are valid; the TCB is on the list
+    // since create.
+    unsafe {
+        StackListGuard::lock().remove((*t).tcb);
+        registry::remove((*t).handle());
+        stack::release(t);
+    }
+}

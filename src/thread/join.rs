@@ -1,8 +1,8 @@
 //! pthread_join (plain, try, timed, clock) and pthread_detach.
 
-use super::{registry, stack, state, Thread, LIVE};
+use super::{registry, state, Thread, LIVE};
 use crate::errno::{Errno, Result};
-use crate::glibc::{stacklist::StackListGuard, tcb};
+use crate::glibc::tcb;
 use crate::sys::futex::{self, Clock, Scope};
 use core::ffi::c_void;
 use core::sync::atomic::Ordering;
@@ -97,9 +97,8 @@ pub fn join(handle: usize, how: Wait) -> Result<*mut c_void> {
         return Err(e);
     }
     let result = th.result;
-    registry::remove(handle);
-    // SAFETY: the thread has ended (tid 0) and is out of the registry.
-    unsafe { stack::release(t) };
+    // SAFETY: claimed by us and ended (tid 0).
+    unsafe { super::exit::retire(t) };
     Ok(result)
 }
 
@@ -124,9 +123,8 @@ pub fn detach(handle: usize) -> Result<()> {
         // SAFETY: nobody else can free it (DETACHED was set after EXITED).
         let th = unsafe { &*t };
         let _ = wait_gone(th, Wait::Forever, false);
-        registry::remove(handle);
-        // SAFETY: ended and unregistered.
-        unsafe { stack::release(t) };
+        // SAFETY: ours to free, and ended.
+        unsafe { super::exit::retire(t) };
     }
     Ok(())
 }
@@ -137,13 +135,7 @@ pub fn reap_failed_start(t: *mut Thread) {
     // SAFETY: the creator owns the descriptor; the thread ends on its own.
     let th = unsafe { &*t };
     let _ = wait_gone(th, Wait::Forever, false);
-    {
-        let list = StackListGuard::lock();
-        // SAFETY: create added the TCB; the thread is gone.
-        unsafe { list.remove(th.tcb) };
-    }
-    registry::remove(th.handle());
     LIVE.fetch_sub(1, Ordering::Relaxed);
-    // SAFETY: ended and unregistered.
-    unsafe { stack::release(t) };
+    // SAFETY: the creator owns it and it has ended.
+    unsafe { super::exit::retire(t) };
 }
