@@ -38,8 +38,8 @@ ctest: build
 bench: build
 	python3 bench/run.py
 
-# Real multithreaded programs (pigz, xz, zstd, sort, rg, Rust, OpenMP, CPython's threading
-# tests, redis, memcached, the JVM, node) run plain and under LD_PRELOAD, results compared.
+# Real multithreaded programs (pigz, xz, zstd, sort, rg, Rust, OpenMP, SQLite, CPython's
+# threading tests, redis, memcached, the JVM, node) run plain and under LD_PRELOAD, results compared.
 # Installs missing Debian packages when run as root; `--fast` is the few-second subset.
 realworld: build
 	python3 scripts/realworld.py

@@ -222,6 +222,17 @@ def w_rg(m, ctx):
     return f"{len(lines)} files, {sum(int(l.rsplit(':', 1)[1]) for l in lines)} matches, {md5(''.join(lines).encode())[:8]}"
 
 
+def w_sqlite(m, ctx):
+    db = os.path.join(ctx["tmp"], f"sqlite-{m.name}.db")
+    if os.path.exists(db):
+        os.unlink(db)
+    with open(os.path.join(HERE, "sqlite.sql"), "rb") as f:
+        out = m.run(["sqlite3", db], input=f.read()).decode()
+    if not out.rstrip().endswith("ok"):
+        raise Fail(f"{m.name}: {tail(out)}")
+    return out
+
+
 def w_omp(m, ctx):
     exe = ctx["omp"]
     out = m.run([exe]).decode()
@@ -353,6 +364,7 @@ PROGRAMS = [
     ("ripgrep", "Rust program (rg -j4)", False, ["rg"], ["ripgrep"], prep_rg, w_rg),
     ("rust-std", "Rust std::thread", True, ["rustc"], [], prep_rust, w_rust),
     ("openmp", "OpenMP (libgomp)", True, ["gcc"], ["gcc"], prep_omp, w_omp),
+    ("sqlite", "SQLite sorter threads", False, ["sqlite3"], ["sqlite3"], None, w_sqlite),
     ("python", "CPython threading tests", False, [PY], ["python3.11", "libpython3.11-testsuite"],
      None, w_python),
     ("redis", "server + benchmark", False, ["redis-server", "redis-benchmark", "redis-cli"],
