@@ -311,7 +311,7 @@ def w_memcached(m, ctx):
                        "-t", "4", "-m", "64"], log)
         try:
             wait_port(port, srv)
-            out = m.run([PY, os.path.join(HERE, "mc_client.py"), str(port)]).decode()
+            out = m.run([sys.executable, os.path.join(HERE, "mc_client.py"), str(port)]).decode()
             rc = stop(srv, signal.SIGTERM)
         finally:
             if srv.poll() is None:
@@ -369,7 +369,7 @@ PROGRAMS = [
      None, w_python),
     ("redis", "server + benchmark", False, ["redis-server", "redis-benchmark", "redis-cli"],
      ["redis-server", "redis-tools"], None, w_redis),
-    ("memcached", "server (-t 4) + client", False, ["memcached", PY], ["memcached"], None,
+    ("memcached", "server (-t 4) + client", False, ["memcached"], ["memcached"], None,
      w_memcached),
     ("java", "JVM (OpenJDK 17)", False, ["java", "javac"], ["openjdk-17-jdk-headless"],
      prep_java, w_java),
