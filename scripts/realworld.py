@@ -398,10 +398,17 @@ def install(progs):
         return
     print(f"installing: {' '.join(pkgs)}", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+    try:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        print("  apt-get update timed out (no network?)")
     for pkg in pkgs:  # one by one: a package this release lacks skips only its program
-        p = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg],
-                           env=env, capture_output=True, text=True)
+        try:
+            p = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg],
+                               env=env, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            print(f"  apt-get install {pkg} timed out")
+            continue
         if p.returncode != 0:
             print(f"  could not install {pkg}: {tail(p.stderr, 200)}")
 
@@ -452,9 +459,9 @@ def main():
                             if not threads:
                                 raise Fail("rpthread: no thread was created by rpthread's "
                                            f"pthread_create (stats: {threads})")
-                if results["glibc"] != results["rpthread"]:
-                    raise Fail(f"results differ: glibc {tail(results['glibc'], 200)!r} vs "
-                               f"rpthread {tail(results['rpthread'], 200)!r}")
+                    if results["glibc"] != results["rpthread"]:
+                        raise Fail(f"results differ: glibc {tail(results['glibc'], 200)!r} vs "
+                                   f"rpthread {tail(results['rpthread'], 200)!r}")
                 tg, tr = min(times["glibc"]), min(times["rpthread"])
                 rows.append((name, kind, "pass", str(threads), f"{tg:.2f}s", f"{tr:.2f}s",
                              f"{tr / tg:.2f}"))
