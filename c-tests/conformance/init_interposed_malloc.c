@@ -87,7 +87,10 @@ static void *worker(void *arg) {
 int main(void) {
     pthread_t t[8];
     for (long i = 0; i < 8; i++)
-        if (pthread_create(&t[i], 0, worker, (void *)i) != 0) { puts("pthread_create failed"); return 1; }
+        if (pthread_create(&t[i], 0, worker, (void *)i) != 0) {
+            puts("pthread_create failed");
+            return 1;
+        }
     for (long i = 0; i < 8; i++) {
         void *r;
         char want[32];

@@ -50,7 +50,10 @@ int main(void) {
     for (int round = 0; round < 50; round++) {
         pthread_t t[2];
         for (int i = 0; i < 2; i++) {
-            if (pthread_create(&t[i], 0, thread_main, 0) != 0) { puts("pthread_create failed"); return 1; }
+            if (pthread_create(&t[i], 0, thread_main, 0) != 0) {
+                puts("pthread_create failed");
+                return 1;
+            }
             created++;
         }
         for (int i = 0; i < 2; i++) pthread_join(t[i], 0);
@@ -59,7 +62,8 @@ int main(void) {
         pthread_mutex_unlock(&lock);
         if (!ok) {
             printf("round %d: %d threads exited, %d key destructors ran, live list %s\n", round,
-                   created, destructed, head.next == &head ? "empty" : "NOT empty (stale TLS nodes)");
+                   created, destructed,
+                   head.next == &head ? "empty" : "NOT empty (stale TLS nodes)");
             return 1;
         }
     }
