@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest stress bench coverage realworld clean
+.PHONY: all build demo test unit loom header-check ctest stress stress-rss bench coverage realworld clean
 
 all: build
 
@@ -34,6 +34,12 @@ header-check: build
 
 ctest: build
 	python3 scripts/ctest.py
+
+# RSS over 1,000,000 create/join cycles of 200 concurrent threads, under LD_PRELOAD (issue 2).
+stress-rss: build
+	@mkdir -p build/stress
+	gcc -O2 -g -pthread c-tests/stress/rss_flat.c -o build/stress/rss_flat
+	LD_PRELOAD=$(CURDIR)/$(LIB) build/stress/rss_flat $(RSS_ARGS)
 
 bench: build
 	python3 bench/run.py

@@ -71,6 +71,52 @@ enum { PTHREAD_CANCEL_DEFERRED, PTHREAD_CANCEL_ASYNCHRONOUS };
 #define PTHREAD_CANCEL_ASYNCHRONOUS PTHREAD_CANCEL_ASYNCHRONOUS
 #define PTHREAD_CANCELED ((void *) -1)
 
+/* Cleanup handlers. C++ and C with -fexceptions: a destructor / cleanup attribute, run by the
+   forced unwind of pthread_exit and cancellation. C without exceptions: a buffer on the
+   thread's handler list, run by the library when the unwind reaches the buffer's frame. */
+struct _pthread_cleanup_buffer {
+  void (*__routine) (void *);
+  void *__arg;
+  int __canceltype;
+  struct _pthread_cleanup_buffer *__prev;
+};
+struct __cancel_jmp_buf_tag { __jmp_buf __cancel_jmp_buf; int __mask_was_saved; };
+typedef struct __pthread_unwind_buf_t {
+  struct __cancel_jmp_buf_tag __cancel_jmp_buf[1];
+  void *__pad[4];
+} __pthread_unwind_buf_t __attribute__ ((__aligned__));
+struct __pthread_cleanup_frame {
+  void (*__cancel_routine) (void *);
+  void *__cancel_arg;
+  int __do_it;
+  int __cancel_type;
+};
+#if defined __EXCEPTIONS && defined __cplusplus
+class __rpthread_cleanup_class {
+  void (*__routine) (void *);
+  void *__arg;
+  int __do_it;
+ public:
+  __rpthread_cleanup_class (void (*__r) (void *), void *__a) : __routine (__r), __arg (__a), __do_it (1) {}
+  ~__rpthread_cleanup_class () { if (__do_it) __routine (__arg); }
+  void __set_do_it (int __e) { __do_it = __e; }
+};
+# define pthread_cleanup_push(routine, arg) do { __rpthread_cleanup_class __clframe (routine, arg)
+# define pthread_cleanup_pop(execute) __clframe.__set_do_it (execute); } while (0)
+#elif defined __EXCEPTIONS
+static __inline void __rpthread_cleanup_run (struct __pthread_cleanup_frame *__f)
+{ if (__f->__do_it) __f->__cancel_routine (__f->__cancel_arg); }
+# define pthread_cleanup_push(routine, arg) do { struct __pthread_cleanup_frame __clframe __attribute__ ((__cleanup__ (__rpthread_cleanup_run))) = { (routine), (arg), 1, 0 };
+# define pthread_cleanup_pop(execute) __clframe.__do_it = (execute); } while (0)
+#else
+# define pthread_cleanup_push(routine, arg) do { struct _pthread_cleanup_buffer __clbuf; _pthread_cleanup_push (&__clbuf, (routine), (arg));
+# define pthread_cleanup_pop(execute) _pthread_cleanup_pop (&__clbuf, (execute)); } while (0)
+#endif
+#ifdef __USE_GNU
+# define pthread_cleanup_push_defer_np(routine, arg) do { struct _pthread_cleanup_buffer __clbuf; _pthread_cleanup_push_defer (&__clbuf, (routine), (arg));
+# define pthread_cleanup_pop_restore_np(execute) _pthread_cleanup_pop_restore (&__clbuf, (execute)); } while (0)
+#endif
+
 #define PTHREAD_ONCE_INIT 0
 #define PTHREAD_BARRIER_SERIAL_THREAD -1
 #ifdef __USE_GNU
@@ -122,7 +168,182 @@ int pthread_attr_setschedparam(pthread_attr_t *attr, const struct sched_param *p
 
 int pthread_attr_getschedparam(const pthread_attr_t *attr, struct sched_param *param);
 
+int pthread_barrier_init(pthread_barrier_t *barrier,
+                         const pthread_barrierattr_t *attr,
+                         unsigned int count);
+
+int pthread_barrier_destroy(pthread_barrier_t *barrier);
+
+int pthread_barrier_wait(pthread_barrier_t *barrier);
+
+int pthread_barrierattr_init(pthread_barrierattr_t *attr);
+
+int pthread_barrierattr_destroy(pthread_barrierattr_t *attr);
+
+int pthread_barrierattr_getpshared(const pthread_barrierattr_t *attr, int *pshared);
+
+int pthread_barrierattr_setpshared(pthread_barrierattr_t *attr, int pshared);
+
+int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr);
+
+int pthread_cond_destroy(pthread_cond_t *cond);
+
+int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex);
+
+int pthread_cond_timedwait(pthread_cond_t *cond,
+                           pthread_mutex_t *mutex,
+                           const struct timespec *abstime);
+
+int pthread_cond_clockwait(pthread_cond_t *cond,
+                           pthread_mutex_t *mutex,
+                           clockid_t clockid,
+                           const struct timespec *abstime);
+
+int pthread_cond_signal(pthread_cond_t *cond);
+
+int pthread_cond_broadcast(pthread_cond_t *cond);
+
+int pthread_condattr_init(pthread_condattr_t *attr);
+
+int pthread_condattr_destroy(pthread_condattr_t *attr);
+
+int pthread_condattr_getclock(const pthread_condattr_t *attr, clockid_t *clock_id);
+
+int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock_id);
+
+int pthread_condattr_getpshared(const pthread_condattr_t *attr, int *pshared);
+
+int pthread_condattr_setpshared(pthread_condattr_t *attr, int pshared);
+
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
+
+int pthread_mutex_destroy(pthread_mutex_t *mutex);
+
+int pthread_mutex_lock(pthread_mutex_t *mutex);
+
+int pthread_mutex_trylock(pthread_mutex_t *mutex);
+
+int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime);
+
+int pthread_mutex_clocklock(pthread_mutex_t *mutex,
+                            clockid_t clockid,
+                            const struct timespec *abstime);
+
+int pthread_mutex_unlock(pthread_mutex_t *mutex);
+
+int pthread_mutex_consistent(pthread_mutex_t *mutex);
+
+int pthread_mutex_consistent_np(pthread_mutex_t *mutex);
+
+int pthread_mutex_getprioceiling(const pthread_mutex_t *mutex, int *prioceiling);
+
+int pthread_mutex_setprioceiling(pthread_mutex_t *mutex, int prioceiling, int *old_ceiling);
+
+int __pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
+
+int __pthread_mutex_destroy(pthread_mutex_t *mutex);
+
+int __pthread_mutex_lock(pthread_mutex_t *mutex);
+
+int __pthread_mutex_trylock(pthread_mutex_t *mutex);
+
+int __pthread_mutex_unlock(pthread_mutex_t *mutex);
+
+int pthread_mutexattr_init(pthread_mutexattr_t *attr);
+
+int pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
+
+int pthread_mutexattr_gettype(const pthread_mutexattr_t *attr, int *kind);
+
+int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
+
+int pthread_mutexattr_getkind_np(const pthread_mutexattr_t *attr, int *kind);
+
+int pthread_mutexattr_setkind_np(pthread_mutexattr_t *attr, int kind);
+
+int pthread_mutexattr_getpshared(const pthread_mutexattr_t *attr, int *pshared);
+
+int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared);
+
+int pthread_mutexattr_getrobust(const pthread_mutexattr_t *attr, int *robust);
+
+int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust);
+
+int pthread_mutexattr_getrobust_np(const pthread_mutexattr_t *attr, int *robust);
+
+int pthread_mutexattr_setrobust_np(pthread_mutexattr_t *attr, int robust);
+
+int pthread_mutexattr_getprotocol(const pthread_mutexattr_t *attr, int *protocol);
+
+int pthread_mutexattr_setprotocol(pthread_mutexattr_t *attr, int protocol);
+
+int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t *attr, int *prioceiling);
+
+int pthread_mutexattr_setprioceiling(pthread_mutexattr_t *attr, int prioceiling);
+
+int __pthread_mutexattr_init(pthread_mutexattr_t *attr);
+
+int __pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
+
+int __pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
+
+int pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
+
+int __pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
+
+int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
+
+int __pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
+
+int pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+
+int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock,
+                               clockid_t clockid,
+                               const struct timespec *abstime);
+
+int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+
+int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock,
+                               clockid_t clockid,
+                               const struct timespec *abstime);
+
+int pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
+
+int __pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
+
+int pthread_rwlockattr_init(pthread_rwlockattr_t *attr);
+
+int pthread_rwlockattr_destroy(pthread_rwlockattr_t *attr);
+
+int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t *attr, int *pshared);
+
+int pthread_rwlockattr_setpshared(pthread_rwlockattr_t *attr, int pshared);
+
+int pthread_rwlockattr_getkind_np(const pthread_rwlockattr_t *attr, int *pref);
+
+int pthread_rwlockattr_setkind_np(pthread_rwlockattr_t *attr, int pref);
 
 int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
 
@@ -164,6 +385,48 @@ int pthread_getconcurrency(void);
 
 void pthread_kill_other_threads_np(void);
 
+int pthread_spin_init(pthread_spinlock_t *lock, int pshared);
+
+int pthread_spin_destroy(pthread_spinlock_t *lock);
+
+int pthread_spin_lock(pthread_spinlock_t *lock);
+
+int pthread_spin_trylock(pthread_spinlock_t *lock);
+
+int pthread_spin_unlock(pthread_spinlock_t *lock);
+
+int pthread_cancel(pthread_t thread);
+
+void pthread_testcancel(void);
+
+int pthread_setcancelstate(int state, int *oldstate);
+
+int pthread_setcanceltype(int type_, int *oldtype);
+
+void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer,
+                           void (*routine)(void*),
+                           void *arg);
+
+void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *buffer,
+                                 void (*routine)(void*),
+                                 void *arg);
+
+void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void __pthread_register_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_register_cancel_defer(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel_restore(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unwind_next(struct __pthread_unwind_buf_t *buf) __attribute__((__noreturn__));
+
+void __pthread_cleanup_routine(struct __pthread_cleanup_frame *frame);
+
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,
                    void *(*start_routine)(void*),
@@ -193,6 +456,20 @@ int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
 int pthread_getattr_default_np(pthread_attr_t *attr);
 
 int pthread_setattr_default_np(const pthread_attr_t *attr);
+
+int pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
+
+int __pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
+
+int pthread_key_delete(pthread_key_t key);
+
+void *pthread_getspecific(pthread_key_t key);
+
+void *__pthread_getspecific(pthread_key_t key);
+
+int pthread_setspecific(pthread_key_t key, const void *value);
+
+int __pthread_setspecific(pthread_key_t key, const void *value);
 
 #ifdef __cplusplus
 }  // extern "C"

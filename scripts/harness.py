@@ -40,11 +40,15 @@ def build(src, mode, out, extra_flags=(), objects=()):
     return p.returncode == 0, p.stdout + p.stderr
 
 
-def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
-    """Runs a built program; returns dict(rc, signal, out, err, bound, timed_out).
+def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None, ld_debug="bindings"):
+    """Runs a built program; returns dict(rc, signal, out, err, bound, loaded, timed_out).
 
     `bound` is the set of (symbol, object) bindings ld.so reports for pthread-family symbols
-    the program and its libraries looked up.
+    the program and its libraries looked up; `loaded` is the set of objects (basenames) that
+    took part in any binding or that ld.so mapped, i.e. that were loaded in the process.
+    `ld_debug` is the LD_DEBUG value: "files" logs only the loading, never from inside a
+    lookup (lazy binding under "bindings" prints from the caller's stack: too deep for a
+    program that calls into glibc on a tiny stack of its own).
     """
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
@@ -53,7 +57,7 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
     if env_extra:
         env.update(env_extra)
     with tempfile.TemporaryDirectory() as tmp:
-        env["LD_DEBUG"] = "bindings"
+        env["LD_DEBUG"] = ld_debug
         env["LD_DEBUG_OUTPUT"] = os.path.join(tmp, "ld")
         try:
             p = subprocess.run([binary, *args], capture_output=True, text=True, env=env,
@@ -64,10 +68,16 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
             rc, timed_out = None, True
             out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
             err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-        bound = set()
+        bound, loaded = set(), set()
         for name in os.listdir(tmp):
             with open(os.path.join(tmp, name), errors="replace") as f:
                 for line in f:
+                    m = re.search(r"binding file (\S+) \[\d+\] to (\S+) \[", line)
+                    if m:
+                        loaded.update(os.path.basename(o) for o in m.groups())
+                    m = re.search(r"file=(\S+) \[\d+\];\s+generating link map", line)
+                    if m:
+                        loaded.add(os.path.basename(m.group(1)))
                     m = re.search(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: normal symbol `([^'`]+)'", line)
                     # Our own library's lookups of glibc's functions (dlsym RTLD_NEXT) are
                     # not the program's bindings.
@@ -75,7 +85,8 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None):
                             and os.path.basename(m.group(1)) != "librpthread.so":
                         bound.add((m.group(3), os.path.basename(m.group(2))))
     sig = -rc if rc is not None and rc < 0 else 0
-    return dict(rc=rc, signal=sig, out=out, err=err, bound=bound, timed_out=timed_out)
+    return dict(rc=rc, signal=sig, out=out, err=err, bound=bound, loaded=loaded,
+                timed_out=timed_out)
 
 
 def ours_bound(result):

@@ -6,10 +6,12 @@
 //! releases them and the child also forgets the other threads and recycles their memory.
 
 use crate::glibc::{symbols::syms, tcb, tls};
-use crate::thread::{registry, stack, LIVE};
+use crate::thread::{attr, registry, stack, LIVE};
 use core::sync::atomic::Ordering;
 
 unsafe extern "C" fn prepare() {
+    attr::lock_for_fork();
+    crate::sync::sem_named::lock_for_fork();
     tls::lock_for_fork();
     stack::lock_for_fork();
     registry::lock_for_fork();
@@ -19,6 +21,8 @@ unsafe extern "C" fn parent() {
     registry::unlock_after_fork();
     stack::unlock_after_fork();
     tls::unlock_after_fork();
+    crate::sync::sem_named::unlock_after_fork();
+    attr::unlock_after_fork();
 }
 
 unsafe extern "C" fn child() {

@@ -10,6 +10,7 @@
 compile_error!("rpthread supports x86_64 Linux only");
 
 pub mod c11;
+pub mod cancel;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
@@ -19,6 +20,7 @@ pub mod stats;
 pub mod sync;
 pub mod sys;
 pub mod thread;
+pub mod tsd;
 
 #[cfg(not(test))]
 mod abi;

@@ -111,3 +111,210 @@ pub unsafe extern "C" fn thrd_sleep(duration: *const timespec, remaining: *mut t
         _ => -2,
     }
 }
+
+// Mutexes, condition variables, thread-specific storage and call_once: C11's objects are
+// glibc's pthread objects (`mtx_t` is a `pthread_mutex_t`, `cnd_t` a `pthread_cond_t`, `tss_t`
+// a key, `once_flag` a `pthread_once_t`), so each function is the POSIX one with C11's
+// result codes (glibc's mapping: ENOMEM → thrd_nomem, ETIMEDOUT → thrd_timedout,
+// EBUSY → thrd_busy, anything else → thrd_error).
+
+use libc::{pthread_cond_t, pthread_key_t, pthread_mutex_t, pthread_mutexattr_t, pthread_once_t};
+
+/// `mtx_plain`, `mtx_recursive` and `mtx_timed` from `<threads.h>`.
+const MTX_RECURSIVE: c_int = 1;
+
+fn thrd(rc: c_int) -> c_int {
+    code(if rc == 0 { Ok(()) } else { Err(crate::errno::Errno(rc)) })
+}
+
+/// Initializes a C11 mutex: recursive if `ty` has `mtx_recursive`, plain otherwise
+/// (`mtx_timed` needs nothing more: every mutex supports timed locking).
+///
+/// # Safety
+/// `mtx` must be writable.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_init(mtx: *mut pthread_mutex_t, ty: c_int) -> c_int {
+    // SAFETY: pthread_mutexattr_t is plain data, initialized by pthread_mutexattr_init.
+    let mut attr: pthread_mutexattr_t = unsafe { core::mem::zeroed() };
+    // SAFETY: our own exports with valid pointers.
+    unsafe {
+        super::mutex::pthread_mutexattr_init(&mut attr);
+        let kind = if ty & MTX_RECURSIVE != 0 { libc::PTHREAD_MUTEX_RECURSIVE } else { libc::PTHREAD_MUTEX_NORMAL };
+        super::mutex::pthread_mutexattr_settype(&mut attr, kind);
+        thrd(super::mutex::pthread_mutex_init(mtx, &attr))
+    }
+}
+
+/// Locks a C11 mutex.
+///
+/// # Safety
+/// `mtx` must be initialized.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_lock(mtx: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::mutex::pthread_mutex_lock(mtx) })
+}
+
+/// Locks a C11 mutex, giving up at the absolute CLOCK_REALTIME time `ts` (thrd_timedout).
+///
+/// # Safety
+/// `mtx` must be initialized; `ts` readable.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_timedlock(mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::mutex::pthread_mutex_timedlock(mtx, ts) })
+}
+
+/// Tries to lock a C11 mutex: thrd_busy if it is held.
+///
+/// # Safety
+/// `mtx` must be initialized.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_trylock(mtx: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::mutex::pthread_mutex_trylock(mtx) })
+}
+
+/// Unlocks a C11 mutex.
+///
+/// # Safety
+/// `mtx` must be initialized.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_unlock(mtx: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::mutex::pthread_mutex_unlock(mtx) })
+}
+
+/// Destroys a C11 mutex.
+///
+/// # Safety
+/// `mtx` must be initialized and unlocked.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn mtx_destroy(mtx: *mut pthread_mutex_t) {
+    // SAFETY: forwarded; C11 gives no way to report an error.
+    unsafe { super::mutex::pthread_mutex_destroy(mtx) };
+}
+
+/// Initializes a C11 condition variable.
+///
+/// # Safety
+/// `cond` must be writable.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_init(cond: *mut pthread_cond_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::cond::pthread_cond_init(cond, core::ptr::null()) })
+}
+
+/// Wakes one waiter.
+///
+/// # Safety
+/// `cond` must be initialized.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_signal(cond: *mut pthread_cond_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::cond::pthread_cond_signal(cond) })
+}
+
+/// Wakes every waiter.
+///
+/// # Safety
+/// `cond` must be initialized.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_broadcast(cond: *mut pthread_cond_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::cond::pthread_cond_broadcast(cond) })
+}
+
+/// Waits on `cond`, releasing `mtx` meanwhile.
+///
+/// # Safety
+/// `cond` initialized; `mtx` initialized and held by the caller.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_wait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::cond::pthread_cond_wait(cond, mtx) })
+}
+
+/// Waits on `cond` until the absolute CLOCK_REALTIME time `ts` (thrd_timedout).
+///
+/// # Safety
+/// As [`cnd_wait`]; `ts` readable.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_timedwait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    thrd(unsafe { super::cond::pthread_cond_timedwait(cond, mtx, ts) })
+}
+
+/// Destroys a C11 condition variable.
+///
+/// # Safety
+/// `cond` must be initialized with no waiters.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn cnd_destroy(cond: *mut pthread_cond_t) {
+    // SAFETY: forwarded; C11 gives no way to report an error.
+    unsafe { super::cond::pthread_cond_destroy(cond) };
+}
+
+/// Creates a thread-specific storage key with optional destructor.
+///
+/// # Safety
+/// `key` must be writable.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn tss_create(key: *mut pthread_key_t, dtor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int {
+    if key.is_null() {
+        return c11::ERROR;
+    }
+    match crate::tsd::create(dtor) {
+        Ok(k) => {
+            // SAFETY: writable per contract.
+            unsafe { *key = k };
+            c11::SUCCESS
+        }
+        Err(e) => code(Err(e)),
+    }
+}
+
+/// The calling thread's value for `key` (null if none or if `key` is invalid).
+/// cbindgen:ignore
+#[no_mangle]
+pub extern "C" fn tss_get(key: pthread_key_t) -> *mut c_void {
+    crate::tsd::get(key)
+}
+
+/// Sets the calling thread's value for `key`.
+/// cbindgen:ignore
+#[no_mangle]
+pub extern "C" fn tss_set(key: pthread_key_t, value: *mut c_void) -> c_int {
+    code(crate::tsd::set(key, value))
+}
+
+/// Deletes `key` (its destructor is not called).
+/// cbindgen:ignore
+#[no_mangle]
+pub extern "C" fn tss_delete(key: pthread_key_t) {
+    let _ = crate::tsd::delete(key);
+}
+
+/// Runs `func` exactly once for `flag`, however many threads call it.
+///
+/// # Safety
+/// `flag` must be a `once_flag` initialized with ONCE_FLAG_INIT.
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn call_once(flag: *mut pthread_once_t, func: Option<unsafe extern "C" fn()>) {
+    // SAFETY: forwarded; C11 gives no way to report an error.
+    unsafe { super::once::pthread_once(flag, func) };
+}

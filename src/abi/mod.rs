@@ -3,11 +3,22 @@
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
 mod attr;
+mod barrier;
 mod c11;
+mod cond;
 mod fork;
+mod mutex;
+mod once;
+mod rwlock;
 mod sched;
+mod sem;
 mod signal;
+mod spin;
+mod cancel;
+/// cbindgen:ignore
+mod cancel_points;
 mod thread;
+mod tsd;
 
 use libc::c_int;
 use crate::errno::{Errno, Result};

@@ -44,6 +44,9 @@ pub struct Syms {
         extern "C" fn(*mut c_void) -> *mut c_void,
         *mut c_void,
     ) -> i32,
+    /// glibc's own `pthread_exit`: how a thread glibc created (not the main thread) leaves
+    /// when it calls our pthread_exit, so glibc frees what it allocated for it.
+    pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
     /// glibc's own `pthread_join`, for that one bootstrap thread.
     pub real_pthread_join: unsafe extern "C" fn(libc::pthread_t, *mut *mut c_void) -> i32,
     /// glibc's `__register_atfork`: how our fork handlers get into glibc's fork().
@@ -53,6 +56,9 @@ pub struct Syms {
         Option<unsafe extern "C" fn()>,
         *mut c_void,
     ) -> i32,
+    /// `__cxa_thread_atexit_impl(dtor, obj, dso)`: runs `dtor(obj)` when the calling thread
+    /// exits (glibc runs it from `__call_tls_dtors`, for glibc's threads and ours).
+    pub cxa_thread_atexit_impl: unsafe extern "C" fn(unsafe extern "C" fn(*mut c_void), *mut c_void, *mut c_void) -> i32,
     /// `_thread_db_sizeof_pthread`.
     pub db_sizeof_pthread: *const u32,
     /// `_thread_db_pthread_list`.
@@ -130,7 +136,9 @@ pub unsafe fn resolve() {
         libc_free: f!(d, c"__libc_free"),
         real_pthread_create: f!(n, c"pthread_create"),
         real_pthread_join: f!(n, c"pthread_join"),
+        real_pthread_exit: f!(n, c"pthread_exit"),
         real_register_atfork: f!(n, c"__register_atfork"),
+        cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
         db_sizeof_pthread: required(d, c"_thread_db_sizeof_pthread").cast(),
         db_pthread_list: required(d, c"_thread_db_pthread_list").cast(),
         db_pthread_tid: required(d, c"_thread_db_pthread_tid").cast(),

@@ -139,8 +139,9 @@ pub fn discover_malloc_words() {
         return;
     }
     let s = syms();
-    // SAFETY: glibc's malloc and free of that block.
-    unsafe { (s.libc_free)((s.libc_malloc)(24)) };
+    // SAFETY: glibc's malloc and free of that block. Called through pointers found at load,
+    // the pair is not one the compiler knows as malloc/free, so it cannot be removed.
+    unsafe { (s.libc_free)(core::hint::black_box((s.libc_malloc)(24))) };
     read_libc_block(&mut after);
     let errno_off = offset_of_slot(
         // SAFETY: __errno_location returns the calling thread's errno address.
@@ -275,4 +276,19 @@ pub fn lock_for_fork() {
 /// Releases the pool lock after fork() (parent and child).
 pub fn unlock_after_fork() {
     POOL.unlock_raw();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn malloc_words_are_found() {
+        // SAFETY: the load-time sequence of glibc::init (the test process has its own TLS
+        // and glibc; the bootstrap thread is glibc's own).
+        unsafe {
+            super::super::symbols::resolve();
+            super::init();
+            super::super::bootstrap::switch_to_multithreaded();
+        }
+        assert!(super::malloc_handover_enabled(), "malloc's per-thread words were not found");
+    }
 }

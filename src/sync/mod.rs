@@ -3,3 +3,14 @@
 
 pub mod lock;
 pub mod model;
+pub mod barrier;
+pub mod caller;
+pub mod cond;
+pub mod condattr;
+pub mod mutex;
+pub mod mutexattr;
+pub mod once;
+pub mod rwlock;
+pub mod sem;
+pub mod sem_named;
+pub mod spin;

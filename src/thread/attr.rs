@@ -188,6 +188,17 @@ impl Attr {
     }
 }
 
+/// Locks the process defaults around fork() (a thread inside pthread_create may hold the
+/// lock; the child would inherit it locked and its first pthread_create would hang).
+pub fn lock_for_fork() {
+    DEFAULTS.lock_raw();
+}
+
+/// Releases the lock taken by [`lock_for_fork`] (parent and child).
+pub fn unlock_after_fork() {
+    DEFAULTS.unlock_raw();
+}
+
 /// Validates a policy and priority pair as glibc does (priority within the policy's range).
 pub fn validate_sched(policy: i32, priority: i32) -> Result<()> {
     if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&policy) {

@@ -26,35 +26,39 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     if let Some(set) = ext.and_then(|e| e.cpuset.as_ref()) {
         th.start_cpuset = (set.as_ptr(), set.len());
     }
-    let all = sys::full_sigset();
-    let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&all));
-    th.start_sigmask = match ext.and_then(|e| e.sigmask) {
-        Some(m) => m,
-        // SAFETY: sigset_t starts with the kernel's 64-bit set.
-        None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    };
-
+    // Read everything we need from the descriptor before the clone: once the thread runs,
+    // a detached one may end and recycle (even unmap) its memory before clone returns here.
+    let handle = th.handle();
+    let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
     let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
     stats::note_live(n);
     registry::insert(t);
     let tid_ptr = th.tcb.wrapping_add(crate::glibc::layout::TID).cast::<i32>();
-    let rc = {
-        // Holding glibc's stack list lock across clone: no setxid() can run between the
-        // clone (which inherits credentials) and the thread's appearance on the list.
-        let list = StackListGuard::lock();
-        // SAFETY: the TCB is built and not yet on any list.
-        unsafe { list.add(th.tcb) };
-        // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
-        // `start_thread` never returns.
-        let rc = unsafe {
-            sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
-        };
-        if rc < 0 {
-            // SAFETY: we added it above and no thread runs on it.
-            unsafe { list.remove(th.tcb) };
-        }
-        rc
+    // Holding glibc's stack list lock across clone: no setxid() can run between the clone
+    // (which inherits credentials) and the thread's appearance on the list. It is taken
+    // before signals are blocked: a setxid() in progress holds it until every listed thread,
+    // this one included, has run its SIGSETXID handler, so waiting for it with signals
+    // blocked deadlocks.
+    let list = StackListGuard::lock();
+    // The new thread starts with every signal blocked and installs its mask itself.
+    let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
+    th.start_sigmask = match ext.and_then(|e| e.sigmask) {
+        Some(m) => m,
+        // SAFETY: sigset_t starts with the kernel's 64-bit set.
+        None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
+    } & !(1u64 << (crate::cancel::window::SIGCANCEL - 1)); // cancellation must reach the thread
+    // SAFETY: the TCB is built and not yet on any list.
+    unsafe { list.add(th.tcb) };
+    // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
+    // `start_thread` never returns.
+    let rc = unsafe {
+        sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
     };
+    if rc < 0 {
+        // SAFETY: we added it above and no thread runs on it.
+        unsafe { list.remove(th.tcb) };
+    }
+    drop(list);
     sys::sigprocmask(libc::SIG_SETMASK, Some(&old));
     if rc < 0 {
         registry::remove(th.handle());
@@ -67,18 +71,27 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         return Err(Errno::EAGAIN);
     }
     stats::CREATED.fetch_add(1, Ordering::Relaxed);
-    let handle = th.handle();
-    if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
+    if report_start {
         // The thread applies its explicit attributes first and reports; failure means it
         // ends without running `start`, and pthread_create reports the error (as glibc).
+        // On success it waits for our acknowledgement before running user code, so the
+        // descriptor stays valid while we read it (a detached thread frees it when it ends).
         let status = wait_start_status(th);
-        if status != 1 {
+        if status != START_OK {
             super::join::reap_failed_start(t);
             return Err(Errno((status - 1) as i32));
         }
+        th.start_status.store(START_ACKED, Ordering::Release);
+        sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
+        // From here on `th` may be freed at any time.
     }
     Ok(handle)
 }
+
+/// `Thread::start_status`: explicit attributes applied, the thread waits for the creator.
+const START_OK: u32 = 1;
+/// `Thread::start_status`: the creator has read the status; the thread may run user code.
+const START_ACKED: u32 = u32::MAX;
 
 fn wait_start_status(th: &Thread) -> u32 {
     loop {
@@ -117,14 +130,36 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     unsafe { tcb::enter_thread(th.tcb) };
     if th.start_sched.is_some() || !th.start_cpuset.0.is_null() {
         let status = match apply_start_attrs(th) {
-            Ok(()) => 1,
+            Ok(()) => START_OK,
             Err(e) => e.0 as u32 + 1,
         };
         th.start_status.store(status, Ordering::Release);
         sys::futex::wake(&th.start_status, 1, sys::futex::Scope::Private);
-        if status != 1 {
-            // The creator reaps us; no user code ran.
+        if status != START_OK {
+            // The creator reaps us; no user code ran. We are on glibc's list: a setxid()
+            // may be waiting for our SIGSETXID answer, so answer it (only that signal is
+            // let in), then mark us exiting under the list lock so none waits for us again.
+            let mut only_setxid = sys::full_sigset();
+            // glibc's sigdelset refuses its internal signals: clear the bit in the kernel's
+            // 64-bit set directly.
+            // SAFETY: sigset_t starts with the kernel's 64-bit set.
+            unsafe {
+                *(&mut only_setxid as *mut libc::sigset_t as *mut u64) &=
+                    !(1u64 << (crate::signal::SIGSETXID - 1))
+            };
+            sys::sigprocmask(libc::SIG_SETMASK, Some(&only_setxid));
+            {
+                let _list = StackListGuard::lock();
+                // SAFETY: our own TCB.
+                unsafe { tcb::mark_exiting(th.tcb) };
+            }
+            sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));
             sys::exit_thread(0);
+        }
+        // Wait until the creator has read the status (it must not touch a descriptor we
+        // may free by ending).
+        while th.start_status.load(Ordering::Acquire) != START_ACKED {
+            let _ = sys::futex::wait(&th.start_status, START_OK, None, sys::futex::Scope::Private);
         }
     }
     // SAFETY: the kernel reads the first 8 bytes; sigset_t is larger.
@@ -133,7 +168,13 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     unsafe { *(&mut set as *mut _ as *mut u64) = th.start_sigmask };
     sys::sigprocmask(libc::SIG_SETMASK, Some(&set));
     let start = th.start.expect("create sets the start routine");
+    // The forced unwind of pthread_exit and cancellation stops at the first frame above this
+    // one's stack pointer.
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    th.cancel.start_sp.set(sp);
     // SAFETY: the user's start routine with the user's argument.
     let result = unsafe { start(th.arg) };
-    super::exit::exit_current(result)
+    super::exit::exit_returned(th, result)
 }

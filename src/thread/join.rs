@@ -46,7 +46,8 @@ fn claim(handle: usize) -> Result<*mut Thread> {
 }
 
 /// Waits for the thread's tid word to become 0 (the kernel clears it at the very end).
-fn wait_gone(t: &Thread, how: Wait) -> Result<()> {
+/// `cancellable`: a cancellation point (pthread_join): returns ECANCELED on a pending request.
+fn wait_gone(t: &Thread, how: Wait, cancellable: bool) -> Result<()> {
     // SAFETY: the claimed thread's memory stays until we release it.
     let word = unsafe { tcb::tid_word(t.tcb) };
     loop {
@@ -60,7 +61,13 @@ fn wait_gone(t: &Thread, how: Wait) -> Result<()> {
             Wait::Until(ts, clock) => Some((ts, clock)),
         };
         // The kernel's wake at thread end is a shared-futex wake.
-        match futex::wait(word, tid, deadline, Scope::Shared) {
+        let r = if cancellable {
+            crate::cancel::futex_wait_cancelable(word, tid, deadline, Scope::Shared)
+        } else {
+            futex::wait(word, tid, deadline, Scope::Shared)
+        };
+        match r {
+            Err(Errno::ECANCELED) => return Err(Errno::ECANCELED),
             Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
             _ => continue,
         }
@@ -79,10 +86,14 @@ pub fn join(handle: usize, how: Wait) -> Result<*mut c_void> {
     let th = unsafe { &*t };
     let me = super::current();
     me.joining.store(t, Ordering::Release);
-    let r = wait_gone(th, how);
+    let r = wait_gone(th, how, !matches!(how, Wait::Try));
     me.joining.store(core::ptr::null_mut(), Ordering::Release);
     if let Err(e) = r {
         th.state.fetch_and(!state::JOIN_CLAIMED, Ordering::AcqRel);
+        if e == Errno::ECANCELED {
+            // Cancelled while waiting: the target stays joinable (POSIX), then we act.
+            crate::cancel::act();
+        }
         return Err(e);
     }
     let result = th.result;
@@ -112,7 +123,7 @@ pub fn detach(handle: usize) -> Result<()> {
         // It passed its exit decision before we detached: freeing is ours.
         // SAFETY: nobody else can free it (DETACHED was set after EXITED).
         let th = unsafe { &*t };
-        let _ = wait_gone(th, Wait::Forever);
+        let _ = wait_gone(th, Wait::Forever, false);
         registry::remove(handle);
         // SAFETY: ended and unregistered.
         unsafe { stack::release(t) };
@@ -125,7 +136,7 @@ pub fn detach(handle: usize) -> Result<()> {
 pub fn reap_failed_start(t: *mut Thread) {
     // SAFETY: the creator owns the descriptor; the thread ends on its own.
     let th = unsafe { &*t };
-    let _ = wait_gone(th, Wait::Forever);
+    let _ = wait_gone(th, Wait::Forever, false);
     {
         let list = StackListGuard::lock();
         // SAFETY: create added the TCB; the thread is gone.

@@ -69,6 +69,10 @@ pub struct Thread {
     pub start_status: AtomicU32,
     /// Next entry in the stack cache.
     pub next_cached: *mut Thread,
+    /// Cancellation state and cleanup-handler lists (see `crate::cancel`).
+    pub cancel: crate::cancel::PerThread,
+    /// Thread-specific data values (see `crate::tsd`).
+    pub tsd: crate::tsd::Specific,
 }
 
 // SAFETY: a descriptor is shared between its thread and joiners through atomics; the plain
@@ -97,6 +101,8 @@ impl Thread {
             start_cpuset: (core::ptr::null(), 0),
             start_status: AtomicU32::new(0),
             next_cached: core::ptr::null_mut(),
+            cancel: Default::default(),
+            tsd: Default::default(),
         }
     }
 
@@ -159,6 +165,19 @@ pub fn current() -> &'static Thread {
     }
     // SAFETY: the slot holds our live descriptor (set before start or at adoption).
     unsafe { &*p }
+}
+
+/// The calling thread's descriptor if it has one, without adopting (for signal handlers).
+#[inline]
+pub fn current_if_known() -> Option<&'static Thread> {
+    let p: *mut Thread;
+    // SAFETY: %fs-relative load of our static TLS slot.
+    unsafe {
+        asm!("mov {0}, qword ptr [rip + rpthread_current_thread@GOTTPOFF]",
+             "mov {0}, qword ptr fs:[{0}]", out(reg) p, options(nostack, readonly, preserves_flags))
+    };
+    // SAFETY: a non-null slot holds our live descriptor.
+    unsafe { p.as_ref() }
 }
 
 /// Number of live threads, the main thread included: when it drops to zero in

@@ -77,7 +77,30 @@ pub fn adopt_current() -> &'static Thread {
     // SAFETY: our own TLS slot; this thread is running, so its TLS is set up.
     unsafe { super::set_slot(me, t) };
     insert(t);
+    if crate::sys::gettid() != crate::sys::getpid() {
+        // A thread glibc created: forget it when it exits, or glibc's next thread on the same
+        // TCB would find a stale entry (and the descriptor would leak).
+        let dtor: unsafe extern "C" fn(*mut core::ffi::c_void) = forget_adopted;
+        // SAFETY: glibc calls `dtor(t)` at this thread's exit; the dso argument is any address
+        // inside this library (glibc uses it to pin us while the destructor is pending).
+        unsafe { (crate::glibc::symbols::syms().cxa_thread_atexit_impl)(dtor, (t as *mut Thread).cast(), dtor as *mut core::ffi::c_void) };
+    }
     t
+}
+
+/// Thread-exit destructor of an adopted glibc thread: unregister and free its descriptor.
+unsafe extern "C" fn forget_adopted(p: *mut core::ffi::c_void) {
+    let t = p.cast::<Thread>();
+    // Key destructors of this glibc thread run here, after its thread_local destructors
+    // (glibc's order), while its descriptor is still current.
+    // SAFETY: `p` is this thread's live descriptor.
+    crate::tsd::run_destructors(unsafe { &*t });
+    // SAFETY: `p` is the descriptor adopt_current leaked for this thread, freed only here.
+    unsafe {
+        remove((*t).handle());
+        super::set_slot((*t).tcb, core::ptr::null_mut());
+        drop(Box::from_raw(t));
+    }
 }
 
 /// Forgets every thread but the caller: for the child of fork(), where they are gone.

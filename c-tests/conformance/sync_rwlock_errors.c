@@ -1,0 +1,193 @@
+// rwlock error cases, timeouts on both clocks, writer preference, reader recursion with
+// PREFER_WRITER_NP, attributes, and a process-shared rwlock across fork.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fails;
+#define CHECK(expr, want) do { int r_ = (expr); if (r_ != (want)) { \
+    printf("FAIL line %d: %s = %d (%s), want %d\n", __LINE__, #expr, r_, strerror(r_), (want)); fails++; } } while (0)
+
+static struct timespec in_ms(clockid_t c, long ms) {
+    struct timespec t;
+    clock_gettime(c, &t);
+    t.tv_nsec += ms * 1000000L;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
+
+static pthread_rwlock_t wl;
+static volatile int writer_state; // 1 = about to wrlock, 2 = got it
+
+static void *writer(void *arg) {
+    (void)arg;
+    writer_state = 1;
+    if (pthread_rwlock_wrlock(&wl) != 0) { fails++; return NULL; }
+    writer_state = 2;
+    pthread_rwlock_unlock(&wl);
+    return NULL;
+}
+
+static void *try_reader(void *arg) {
+    int r = pthread_rwlock_tryrdlock((pthread_rwlock_t *)arg);
+    if (r == 0) pthread_rwlock_unlock((pthread_rwlock_t *)arg);
+    return (void *)(long)r;
+}
+
+static void *timed_reader(void *arg) {
+    struct timespec t = in_ms(CLOCK_MONOTONIC, 50);
+    int r = pthread_rwlock_clockrdlock((pthread_rwlock_t *)arg, CLOCK_MONOTONIC, &t);
+    if (r == 0) pthread_rwlock_unlock((pthread_rwlock_t *)arg);
+    return (void *)(long)r;
+}
+
+static void writer_preference(int kind) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    CHECK(pthread_rwlockattr_setkind_np(&a, kind), 0);
+    int k = -1;
+    CHECK(pthread_rwlockattr_getkind_np(&a, &k), 0);
+    CHECK(k, kind);
+    pthread_rwlock_init(&wl, &a);
+    CHECK(pthread_rwlock_rdlock(&wl), 0);
+    pthread_t w, r;
+    writer_state = 0;
+    pthread_create(&w, NULL, writer, NULL);
+    // Wait until the writer is queued: tryrdlock from another thread becomes EBUSY.
+    void *res = 0;
+    for (int i = 0; i < 2000; i++) {
+        pthread_create(&r, NULL, try_reader, &wl);
+        pthread_join(r, &res);
+        if ((long)res != 0) break;
+        usleep(1000);
+    }
+    CHECK((int)(long)res, EBUSY);
+    pthread_create(&r, NULL, timed_reader, &wl);
+    pthread_join(r, &res);
+    CHECK((int)(long)res, ETIMEDOUT);
+    if (kind == PTHREAD_RWLOCK_PREFER_WRITER_NP) {
+        // Recursion: this thread holds a read lock, so it may take another.
+        CHECK(pthread_rwlock_rdlock(&wl), 0);
+        CHECK(pthread_rwlock_unlock(&wl), 0);
+    } else {
+        CHECK(pthread_rwlock_tryrdlock(&wl), EBUSY);
+    }
+    CHECK(writer_state, 1);
+    CHECK(pthread_rwlock_unlock(&wl), 0);
+    pthread_join(w, NULL);
+    CHECK(writer_state, 2);
+    CHECK(pthread_rwlock_destroy(&wl), 0);
+}
+
+// Writer preference keeps a writer from starving behind a stream of overlapping readers.
+static pthread_rwlock_t sl_lock;
+static volatile int writer_done;
+static void *stream_reader(void *arg) {
+    (void)arg;
+    while (!writer_done) {
+        if (pthread_rwlock_rdlock(&sl_lock) != 0) { fails++; return NULL; }
+        usleep(200);
+        pthread_rwlock_unlock(&sl_lock);
+    }
+    return NULL;
+}
+static void no_writer_starvation(int kind) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, kind);
+    pthread_rwlock_init(&sl_lock, &a);
+    writer_done = 0;
+    pthread_t r[4];
+    for (int i = 0; i < 4; i++) pthread_create(&r[i], NULL, stream_reader, NULL);
+    usleep(10000);
+    // Generous: readers never all leave at once, so only writer preference lets us in.
+    struct timespec t = in_ms(CLOCK_MONOTONIC, 10000);
+    CHECK(pthread_rwlock_clockwrlock(&sl_lock, CLOCK_MONOTONIC, &t), 0);
+    writer_done = 1;
+    pthread_rwlock_unlock(&sl_lock);
+    for (int i = 0; i < 4; i++) pthread_join(r[i], NULL);
+    pthread_rwlock_destroy(&sl_lock);
+}
+
+int main(void) {
+    pthread_rwlock_t l;
+    CHECK(pthread_rwlock_init(&l, NULL), 0);
+    CHECK(pthread_rwlock_unlock(&l), EPERM);
+    CHECK(pthread_rwlock_wrlock(&l), 0);
+    CHECK(pthread_rwlock_wrlock(&l), EDEADLK);
+    CHECK(pthread_rwlock_rdlock(&l), EDEADLK);
+    CHECK(pthread_rwlock_tryrdlock(&l), EBUSY);
+    CHECK(pthread_rwlock_trywrlock(&l), EBUSY);
+    CHECK(pthread_rwlock_destroy(&l), EBUSY);
+    CHECK(pthread_rwlock_unlock(&l), 0);
+    CHECK(pthread_rwlock_rdlock(&l), 0);
+    CHECK(pthread_rwlock_tryrdlock(&l), 0);
+    CHECK(pthread_rwlock_trywrlock(&l), EBUSY);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    CHECK(pthread_rwlock_timedwrlock(&l, &t), ETIMEDOUT);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    CHECK(pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &t), ETIMEDOUT);
+    CHECK(pthread_rwlock_clockwrlock(&l, CLOCK_PROCESS_CPUTIME_ID, &t), EINVAL);
+    struct timespec bad = {0, 1000000000L};
+    CHECK(pthread_rwlock_timedwrlock(&l, &bad), EINVAL);
+    bad.tv_nsec = -1;
+    CHECK(pthread_rwlock_timedrdlock(&l, &bad), EINVAL); // checked first, as glibc
+    struct timespec past = {-1, 0};
+    CHECK(pthread_rwlock_timedwrlock(&l, &past), ETIMEDOUT);
+    CHECK(pthread_rwlock_unlock(&l), 0);
+    CHECK(pthread_rwlock_unlock(&l), 0);
+    CHECK(pthread_rwlock_timedwrlock(&l, &past), 0); // free: no wait needed
+    CHECK(pthread_rwlock_unlock(&l), 0);
+    CHECK(pthread_rwlock_destroy(&l), 0);
+
+    pthread_rwlockattr_t a;
+    int v = -1;
+    CHECK(pthread_rwlockattr_init(&a), 0);
+    CHECK(pthread_rwlockattr_getpshared(&a, &v), 0);
+    CHECK(v, PTHREAD_PROCESS_PRIVATE);
+    CHECK(pthread_rwlockattr_getkind_np(&a, &v), 0);
+    CHECK(v, PTHREAD_RWLOCK_PREFER_READER_NP);
+    CHECK(pthread_rwlockattr_setkind_np(&a, 7), EINVAL);
+    CHECK(pthread_rwlockattr_setpshared(&a, 5), EINVAL);
+    CHECK(pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
+    CHECK(pthread_rwlockattr_getpshared(&a, &v), 0);
+    CHECK(v, PTHREAD_PROCESS_SHARED);
+
+    // Process-shared: the child takes the write lock the parent waits for.
+    pthread_rwlock_t *sl = mmap(NULL, sizeof *sl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(pthread_rwlock_init(sl, &a), 0);
+    CHECK(pthread_rwlock_wrlock(sl), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        // The parent holds it: wait for it, then hold it a while.
+        if (pthread_rwlock_wrlock(sl) != 0) _exit(2);
+        usleep(20000);
+        pthread_rwlock_unlock(sl);
+        _exit(0);
+    }
+    usleep(20000);
+    CHECK(pthread_rwlock_unlock(sl), 0);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, 1);
+    CHECK(pthread_rwlock_rdlock(sl), 0);
+    CHECK(pthread_rwlock_unlock(sl), 0);
+    CHECK(pthread_rwlock_destroy(sl), 0);
+
+    writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NP);
+    writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+
+    no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NP);
+    no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+
+    if (fails) printf("%d failures\n", fails);
+    else printf("ok\n");
+    return fails != 0;
+}

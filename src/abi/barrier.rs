@@ -1,0 +1,144 @@
+//! pthread_barrier_* and pthread_barrierattr_* exports.
+//!
+//! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_wait.html>
+//! and its sibling pages.
+
+use super::{nonnull_mut, ret};
+use crate::errno::{Errno, Result};
+use crate::sync::barrier::Barrier;
+use crate::sync::caller::{pshared_of, scope_of};
+use libc::{c_int, c_uint, pthread_barrier_t, pthread_barrierattr_t};
+
+/// # Safety
+/// `p` null or a live `pthread_barrier_t`.
+unsafe fn barrier<'a>(p: *mut pthread_barrier_t) -> Result<&'a Barrier> {
+    // SAFETY: Barrier has pthread_barrier_t's size and no stricter alignment.
+    unsafe { p.cast::<Barrier>().as_ref() }.ok_or(Errno::EINVAL)
+}
+
+/// # Safety
+/// `p` null or a live `pthread_barrierattr_t` (an int: the pshared value).
+unsafe fn attr<'a>(p: *const pthread_barrierattr_t) -> Result<&'a mut c_int> {
+    // SAFETY: pthread_barrierattr_t is 4 bytes, int-aligned.
+    unsafe { nonnull_mut(p.cast::<c_int>().cast_mut()) }
+}
+
+/// Initializes `barrier` for `count` threads.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_init.html>.
+/// Errors: EINVAL (null `barrier`, `count` 0 or above 2^30, bad attributes).
+///
+/// # Safety
+/// `barrier` writable; `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrier_init(
+    barrier: *mut pthread_barrier_t,
+    attr: *const pthread_barrierattr_t,
+    count: c_uint,
+) -> c_int {
+    let r = (|| {
+        let pshared = if attr.is_null() {
+            libc::PTHREAD_PROCESS_PRIVATE
+        } else {
+            // SAFETY: forwarded.
+            *unsafe { self::attr(attr) }?
+        };
+        let b = Barrier::new(count, scope_of(pshared)?)?;
+        if barrier.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: writable, with Barrier's size.
+        unsafe { barrier.cast::<Barrier>().write(b) };
+        Ok(())
+    })();
+    ret(r)
+}
+
+/// Destroys a barrier; waits for the threads of its last round to leave it first.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_destroy.html>.
+/// Errors: EBUSY (threads wait in an unfinished round), EINVAL (null, not initialized).
+///
+/// # Safety
+/// `barrier` null or a live barrier object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::barrier(barrier) }.and_then(Barrier::destroy))
+}
+
+/// Waits until `count` threads called it; returns `PTHREAD_BARRIER_SERIAL_THREAD` to exactly
+/// one of them per round and 0 to the others. Not a cancellation point.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_wait.html>.
+/// Errors: EINVAL (null, not initialized or destroyed).
+///
+/// # Safety
+/// `barrier` null or a live barrier object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrier_wait(barrier: *mut pthread_barrier_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { self::barrier(barrier) }.and_then(Barrier::wait) {
+        Ok(r) => r,
+        Err(e) => e.0,
+    }
+}
+
+/// Initializes barrier attributes (process-private).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrierattr_init.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrierattr_init(attr: *mut pthread_barrierattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.map(|a| *a = libc::PTHREAD_PROCESS_PRIVATE))
+}
+
+/// Destroys barrier attributes (nothing to free).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrierattr_destroy.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barrierattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.map(drop))
+}
+
+/// Stores the process-shared setting in `*pshared`.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrierattr_getpshared.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or initialized; `pshared` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_barrierattr_t, pshared: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    let r = unsafe { self::attr(attr) }
+        .and_then(|a| scope_of(*a))
+        // SAFETY: the caller's out-pointer.
+        .and_then(|s| unsafe { nonnull_mut(pshared) }.map(|out| *out = pshared_of(s)));
+    ret(r)
+}
+
+/// Sets the process-shared setting (`PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrierattr_setpshared.html>.
+/// Errors: EINVAL (null, other value).
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_barrierattr_setpshared(attr: *mut pthread_barrierattr_t, pshared: c_int) -> c_int {
+    let r = scope_of(pshared)
+        // SAFETY: forwarded.
+        .and_then(|_| unsafe { self::attr(attr) })
+        .map(|a| *a = pshared);
+    ret(r)
+}

@@ -1,0 +1,520 @@
+//! pthread_mutex_* and pthread_mutexattr_* exports (and glibc's `__pthread_mutex_*` aliases).
+//!
+//! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>
+//! and its sibling pages. A null object pointer is EINVAL.
+
+use super::{nonnull_mut, ret};
+use crate::errno::{Errno, Result};
+use crate::sync::mutex::Mutex;
+use crate::sync::mutexattr::{self, MutexAttr};
+use crate::sys::futex::Clock;
+use libc::{c_int, clockid_t, pthread_mutex_t, pthread_mutexattr_t, timespec};
+
+/// The mutex behind a C pointer.
+///
+/// # Safety
+/// `m` must be null or point to a live `pthread_mutex_t`.
+#[inline(always)]
+unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
+    // SAFETY: Mutex has pthread_mutex_t's size and no stricter alignment (checked in
+    // sync::mutex); all its fields are atomics, so shared references are sound.
+    unsafe { m.cast::<Mutex>().as_ref() }.ok_or(Errno::EINVAL)
+}
+
+/// The attributes behind a C pointer.
+///
+/// # Safety
+/// `a` must be null or point to a `pthread_mutexattr_t`.
+#[inline]
+unsafe fn as_attr<'a>(a: *mut pthread_mutexattr_t) -> Result<&'a mut MutexAttr> {
+    // SAFETY: MutexAttr is a transparent u32 of pthread_mutexattr_t's size and alignment.
+    unsafe { nonnull_mut(a.cast::<MutexAttr>()) }
+}
+
+/// Initializes a mutex with `attr` (null: the defaults: normal, private, not robust).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_init.html>.
+/// Errors: EINVAL (null mutex), ENOTSUP (robust priority-protect, unsupported as on glibc).
+///
+/// # Safety
+/// `mutex` must point to writable `pthread_mutex_t` storage not in use; `attr` null or an
+/// initialized attributes object.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { as_mutex(mutex) }.and_then(|m| {
+        // SAFETY: a non-null attr points to an initialized pthread_mutexattr_t.
+        let a = unsafe { attr.cast::<MutexAttr>().as_ref() }.copied();
+        m.init(a)
+    });
+    ret(r)
+}
+
+/// Destroys a mutex. Errors: EBUSY (locked), EINVAL (not an initialized mutex).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_destroy.html>.
+///
+/// # Safety
+/// `mutex` must be null or point to a `pthread_mutex_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { as_mutex(mutex) }.and_then(Mutex::destroy))
+}
+
+/// Locks a mutex, blocking until it is available.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>.
+/// Errors: EINVAL (invalid mutex; priority-protect ceiling below the caller's priority),
+/// EDEADLK (errorcheck, already held), EAGAIN (recursion count overflow), EOWNERDEAD (robust:
+/// the previous owner died; the caller now holds it), ENOTRECOVERABLE (robust, unrecoverable).
+///
+/// # Safety
+/// `mutex` must be null or point to an initialized `pthread_mutex_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { as_mutex(mutex) } {
+        Ok(m) => ret(m.lock()),
+        Err(e) => e.0,
+    }
+}
+
+/// Locks a mutex if it is free. Errors: EBUSY (held, also by the caller for non-recursive
+/// kinds), otherwise as pthread_mutex_lock.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_trylock.html>.
+///
+/// # Safety
+/// `mutex` must be null or point to an initialized `pthread_mutex_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { as_mutex(mutex) } {
+        Ok(m) => ret(m.trylock()),
+        Err(e) => e.0,
+    }
+}
+
+/// Locks a mutex, giving up at the absolute CLOCK_REALTIME time `abstime`.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_timedlock.html>.
+/// Errors: ETIMEDOUT, EINVAL (null or invalid `abstime`: tv_nsec outside [0, 1e9)), and those
+/// of pthread_mutex_lock.
+///
+/// # Safety
+/// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut pthread_mutex_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_clocklock(mutex, libc::CLOCK_REALTIME, abstime) }
+}
+
+/// Locks a mutex, giving up at the absolute time `abstime` on `clockid` (CLOCK_REALTIME or
+/// CLOCK_MONOTONIC; other clocks are EINVAL).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_clocklock.html>.
+/// Errors: as pthread_mutex_timedlock.
+///
+/// # Safety
+/// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_clocklock(
+    mutex: *mut pthread_mutex_t,
+    clockid: clockid_t,
+    abstime: *const timespec,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let m = unsafe { as_mutex(mutex) }?;
+        let clock = Clock::from_clockid(clockid)?;
+        // SAFETY: a non-null abstime is readable.
+        let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
+        m.timedlock(ts, clock)
+    })();
+    ret(r)
+}
+
+/// Unlocks a mutex.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_unlock.html>.
+/// Errors: EPERM (errorcheck, recursive, robust, PI or priority-protect mutex not held by the
+/// caller), EINVAL (invalid mutex).
+///
+/// # Safety
+/// `mutex` must be null or point to an initialized `pthread_mutex_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { as_mutex(mutex) } {
+        Ok(m) => ret(m.unlock()),
+        Err(e) => e.0,
+    }
+}
+
+/// Marks the state protected by a robust mutex (acquired with EOWNERDEAD) consistent.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_consistent.html>.
+/// Errors: EINVAL (not robust, not inconsistent, or not held by the caller).
+///
+/// # Safety
+/// `mutex` must be null or point to an initialized `pthread_mutex_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { as_mutex(mutex) }.and_then(Mutex::consistent))
+}
+
+/// glibc's older name of pthread_mutex_consistent.
+///
+/// # Safety
+/// As pthread_mutex_consistent.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_consistent_np(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_consistent(mutex) }
+}
+
+/// Reads the priority ceiling of a PTHREAD_PRIO_PROTECT mutex.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_getprioceiling.html>.
+/// Errors: EINVAL (null pointers, or not a priority-protect mutex, as on glibc).
+///
+/// # Safety
+/// `mutex` null or initialized; `prioceiling` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_getprioceiling(mutex: *const pthread_mutex_t, prioceiling: *mut c_int) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded; the mutex is only read.
+        let c = unsafe { as_mutex(mutex.cast_mut()) }?.prioceiling()?;
+        // SAFETY: forwarded.
+        *unsafe { nonnull_mut(prioceiling) }? = c;
+        Ok(())
+    })();
+    ret(r)
+}
+
+/// Sets the priority ceiling of a PTHREAD_PRIO_PROTECT mutex, locking it meanwhile unless the
+/// caller holds it; stores the old ceiling in `old_ceiling` (if not null).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_setprioceiling.html>.
+/// Errors: EINVAL (not a priority-protect mutex, ceiling outside the SCHED_FIFO range).
+///
+/// # Safety
+/// `mutex` null or initialized; `old_ceiling` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutex_setprioceiling(
+    mutex: *mut pthread_mutex_t,
+    prioceiling: c_int,
+    old_ceiling: *mut c_int,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded.
+        let old = unsafe { as_mutex(mutex) }?.set_prioceiling(prioceiling)?;
+        // SAFETY: a non-null out-pointer is writable.
+        if let Some(o) = unsafe { old_ceiling.as_mut() } {
+            *o = old;
+        }
+        Ok(())
+    })();
+    ret(r)
+}
+
+/// glibc alias of pthread_mutex_init.
+///
+/// # Safety
+/// As pthread_mutex_init.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_init(mutex, attr) }
+}
+
+/// glibc alias of pthread_mutex_destroy.
+///
+/// # Safety
+/// As pthread_mutex_destroy.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_destroy(mutex) }
+}
+
+/// glibc alias of pthread_mutex_lock.
+///
+/// # Safety
+/// As pthread_mutex_lock.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_lock(mutex) }
+}
+
+/// glibc alias of pthread_mutex_trylock.
+///
+/// # Safety
+/// As pthread_mutex_trylock.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_trylock(mutex) }
+}
+
+/// glibc alias of pthread_mutex_unlock.
+///
+/// # Safety
+/// As pthread_mutex_unlock.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutex_unlock(mutex) }
+}
+
+// ---- attributes ------------------------------------------------------------------------
+
+/// Initializes a mutex attributes object with the defaults.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_init.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { as_attr(attr) }.map(|a| *a = MutexAttr::DEFAULT))
+}
+
+/// Destroys a mutex attributes object (nothing to free). Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or a pthread_mutexattr_t.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { as_attr(attr) }.map(drop))
+}
+
+/// Runs a getter, storing into a non-null `out`.
+///
+/// # Safety
+/// `attr` null or initialized; `out` null or writable.
+unsafe fn get<T>(attr: *const pthread_mutexattr_t, out: *mut T, f: impl FnOnce(MutexAttr) -> T) -> c_int {
+    let r = (|| {
+        // SAFETY: forwarded; only read.
+        let a = *unsafe { as_attr(attr.cast_mut()) }?;
+        // SAFETY: forwarded.
+        *unsafe { nonnull_mut(out) }? = f(a);
+        Ok(())
+    })();
+    ret(r)
+}
+
+/// Runs a setter.
+///
+/// # Safety
+/// `attr` null or initialized and writable.
+unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> Result<()>) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { as_attr(attr) }.and_then(f))
+}
+
+/// Reads the mutex type (PTHREAD_MUTEX_NORMAL, _RECURSIVE, _ERRORCHECK, _ADAPTIVE_NP).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_gettype.html>.
+/// Errors: EINVAL (null pointers).
+///
+/// # Safety
+/// `attr` null or initialized; `kind` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, kind, |a| a.kind() as c_int) }
+}
+
+/// Sets the mutex type: PTHREAD_MUTEX_NORMAL (0), _RECURSIVE (1), _ERRORCHECK (2) or
+/// PTHREAD_MUTEX_ADAPTIVE_NP (3); anything else is EINVAL.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_settype.html>.
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { set(attr, |a| a.set_kind(kind)) }
+}
+
+/// glibc's old name of pthread_mutexattr_gettype.
+///
+/// # Safety
+/// As pthread_mutexattr_gettype.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_gettype(attr, kind) }
+}
+
+/// glibc's old name of pthread_mutexattr_settype.
+///
+/// # Safety
+/// As pthread_mutexattr_settype.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_settype(attr, kind) }
+}
+
+/// Reads the process-shared attribute.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_getpshared.html>.
+/// Errors: EINVAL (null pointers).
+///
+/// # Safety
+/// `attr` null or initialized; `pshared` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getpshared(attr: *const pthread_mutexattr_t, pshared: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, pshared, |a| a.shared() as c_int) }
+}
+
+/// Sets the process-shared attribute: PTHREAD_PROCESS_PRIVATE or _SHARED, else EINVAL.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_setpshared.html>.
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexattr_t, pshared: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { set(attr, |a| a.set_shared(pshared)) }
+}
+
+/// Reads the robustness attribute (PTHREAD_MUTEX_STALLED or PTHREAD_MUTEX_ROBUST).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_getrobust.html>.
+/// Errors: EINVAL (null pointers).
+///
+/// # Safety
+/// `attr` null or initialized; `robust` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, robust, |a| a.robust() as c_int) }
+}
+
+/// Sets the robustness attribute: PTHREAD_MUTEX_STALLED (0) or PTHREAD_MUTEX_ROBUST (1), else
+/// EINVAL.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_setrobust.html>.
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { set(attr, |a| a.set_robust(robust)) }
+}
+
+/// glibc's older name of pthread_mutexattr_getrobust.
+///
+/// # Safety
+/// As pthread_mutexattr_getrobust.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_getrobust(attr, robust) }
+}
+
+/// glibc's older name of pthread_mutexattr_setrobust.
+///
+/// # Safety
+/// As pthread_mutexattr_setrobust.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_setrobust(attr, robust) }
+}
+
+/// Reads the protocol (PTHREAD_PRIO_NONE, _INHERIT or _PROTECT).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_getprotocol.html>.
+/// Errors: EINVAL (null pointers).
+///
+/// # Safety
+/// `attr` null or initialized; `protocol` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getprotocol(attr: *const pthread_mutexattr_t, protocol: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, protocol, |a| a.protocol() as c_int) }
+}
+
+/// Sets the protocol: PTHREAD_PRIO_NONE (0), _INHERIT (1) or _PROTECT (2), else EINVAL.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_setprotocol.html>.
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setprotocol(attr: *mut pthread_mutexattr_t, protocol: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { set(attr, |a| a.set_protocol(protocol)) }
+}
+
+/// Reads the priority ceiling (the lowest SCHED_FIFO priority when never set, as on glibc).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_getprioceiling.html>.
+/// Errors: EINVAL (null pointers).
+///
+/// # Safety
+/// `attr` null or initialized; `prioceiling` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_getprioceiling(
+    attr: *const pthread_mutexattr_t,
+    prioceiling: *mut c_int,
+) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { get(attr, prioceiling, |a| a.prioceiling().max(mutexattr::fifo_range().0)) }
+}
+
+/// Sets the priority ceiling: a SCHED_FIFO priority, else EINVAL.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutexattr_setprioceiling.html>.
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_mutexattr_setprioceiling(attr: *mut pthread_mutexattr_t, prioceiling: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { set(attr, |a| a.set_prioceiling(prioceiling)) }
+}
+
+/// glibc alias of pthread_mutexattr_init.
+///
+/// # Safety
+/// As pthread_mutexattr_init.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_init(attr) }
+}
+
+/// glibc alias of pthread_mutexattr_destroy.
+///
+/// # Safety
+/// As pthread_mutexattr_destroy.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_destroy(attr) }
+}
+
+/// glibc alias of pthread_mutexattr_settype.
+///
+/// # Safety
+/// As pthread_mutexattr_settype.
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_mutexattr_settype(attr, kind) }
+}

@@ -1,0 +1,369 @@
+//! pthread_rwlock_* and pthread_rwlockattr_* exports, and glibc's `__pthread_rwlock_*`
+//! aliases.
+//!
+//! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>
+//! and its sibling pages. rwlock waits are not cancellation points.
+
+use super::{nonnull_mut, ret};
+use crate::errno::{Errno, Result};
+use crate::sync::model::Clock;
+use crate::sync::rwlock::{RwLock, RwLockAttr};
+use crate::sys::futex::valid_timespec;
+use libc::{c_int, clockid_t, pthread_rwlock_t, pthread_rwlockattr_t, timespec};
+
+/// The lock behind a C pointer (EINVAL if null).
+///
+/// # Safety
+/// `p` must be null or point to a `pthread_rwlock_t` that stays valid while used.
+#[inline]
+unsafe fn lock<'a>(p: *mut pthread_rwlock_t) -> Result<&'a RwLock> {
+    // SAFETY: RwLock has pthread_rwlock_t's size and no stricter alignment; its fields are
+    // atomics or written only by init.
+    unsafe { p.cast::<RwLock>().as_ref() }.ok_or(Errno::EINVAL)
+}
+
+/// # Safety
+/// `p` must be null or point to a `pthread_rwlockattr_t`.
+#[inline]
+unsafe fn attr<'a>(p: *const pthread_rwlockattr_t) -> Result<&'a mut RwLockAttr> {
+    // SAFETY: RwLockAttr is glibc's 8-byte layout.
+    unsafe { nonnull_mut(p.cast::<RwLockAttr>().cast_mut()) }
+}
+
+/// A validated absolute deadline: EINVAL for a clock other than `CLOCK_REALTIME` and
+/// `CLOCK_MONOTONIC`, a null `ts`, or `tv_nsec` outside [0, 1e9).
+///
+/// # Safety
+/// `ts` must be null or readable for the returned lifetime.
+pub(super) unsafe fn deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result<(&'a timespec, Clock)> {
+    let clock = Clock::from_clockid(clock)?;
+    // SAFETY: forwarded.
+    let ts = unsafe { ts.as_ref() }.ok_or(Errno::EINVAL)?;
+    if !valid_timespec(ts) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((ts, clock))
+}
+
+/// Initializes `rwlock` with `attr` (null: reader preference, process-private).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_init.html>.
+/// Errors: EINVAL (null `rwlock`, bad attributes).
+///
+/// # Safety
+/// `rwlock` must be writable; `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int {
+    let r = (|| {
+        let a = if attr.is_null() {
+            RwLockAttr::DEFAULT
+        } else {
+            // SAFETY: forwarded.
+            *unsafe { self::attr(attr) }?
+        };
+        RwLockAttr::check_kind(a.kind)?;
+        if rwlock.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: writable, with RwLock's size.
+        unsafe { rwlock.cast::<RwLock>().write(RwLock::new(&a)) };
+        Ok(())
+    })();
+    ret(r)
+}
+
+/// glibc's alias of [`pthread_rwlock_init`].
+///
+/// # Safety
+/// As [`pthread_rwlock_init`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_init(rwlock, attr) }
+}
+
+/// Destroys an unlocked rwlock.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_destroy.html>.
+/// Errors: EBUSY (locked), EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(RwLock::check_destroy))
+}
+
+/// glibc's alias of [`pthread_rwlock_destroy`].
+///
+/// # Safety
+/// As [`pthread_rwlock_destroy`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_destroy(rwlock) }
+}
+
+/// Takes a read lock, waiting while a writer holds the lock (or, with writer preference,
+/// waits for it).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>.
+/// Errors: EDEADLK (the caller holds the write lock), EAGAIN (reader count at its maximum),
+/// EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
+}
+
+/// glibc's alias of [`pthread_rwlock_rdlock`].
+///
+/// # Safety
+/// As [`pthread_rwlock_rdlock`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_rdlock(rwlock) }
+}
+
+/// Takes a read lock if that needs no wait.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_tryrdlock.html>.
+/// Errors: EBUSY, EAGAIN (reader count at its maximum), EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
+}
+
+/// glibc's alias of [`pthread_rwlock_tryrdlock`].
+///
+/// # Safety
+/// As [`pthread_rwlock_tryrdlock`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_tryrdlock(rwlock) }
+}
+
+/// [`pthread_rwlock_rdlock`] with an absolute `CLOCK_REALTIME` deadline.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_timedrdlock.html>.
+/// Errors: as rdlock, and ETIMEDOUT, EINVAL (null or invalid `abstime`).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_timedrdlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_clockrdlock(rwlock, libc::CLOCK_REALTIME, abstime) }
+}
+
+/// [`pthread_rwlock_rdlock`] with an absolute deadline on `clockid` (`CLOCK_REALTIME` or
+/// `CLOCK_MONOTONIC`).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_clockrdlock.html>.
+/// Errors: as rdlock, and ETIMEDOUT, EINVAL (other clock, null or invalid `abstime`).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
+    rwlock: *mut pthread_rwlock_t,
+    clockid: clockid_t,
+    abstime: *const timespec,
+) -> c_int {
+    // SAFETY: forwarded (the caller's pointers).
+    ret(unsafe { lock(rwlock).and_then(|l| l.read(Some(deadline(abstime, clockid)?))) })
+}
+
+/// Takes the write lock, waiting while anyone holds the lock.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_wrlock.html>.
+/// Errors: EDEADLK (the caller holds it), EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
+}
+
+/// glibc's alias of [`pthread_rwlock_wrlock`].
+///
+/// # Safety
+/// As [`pthread_rwlock_wrlock`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_wrlock(rwlock) }
+}
+
+/// Takes the write lock if it is free.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_trywrlock.html>.
+/// Errors: EBUSY, EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
+}
+
+/// glibc's alias of [`pthread_rwlock_trywrlock`].
+///
+/// # Safety
+/// As [`pthread_rwlock_trywrlock`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_trywrlock(rwlock) }
+}
+
+/// [`pthread_rwlock_wrlock`] with an absolute `CLOCK_REALTIME` deadline.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_timedwrlock.html>.
+/// Errors: as wrlock, and ETIMEDOUT, EINVAL (null or invalid `abstime`).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_timedwrlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_clockwrlock(rwlock, libc::CLOCK_REALTIME, abstime) }
+}
+
+/// [`pthread_rwlock_wrlock`] with an absolute deadline on `clockid` (`CLOCK_REALTIME` or
+/// `CLOCK_MONOTONIC`).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_clockwrlock.html>.
+/// Errors: as wrlock, and ETIMEDOUT, EINVAL (other clock, null or invalid `abstime`).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
+    rwlock: *mut pthread_rwlock_t,
+    clockid: clockid_t,
+    abstime: *const timespec,
+) -> c_int {
+    // SAFETY: forwarded (the caller's pointers).
+    ret(unsafe { lock(rwlock).and_then(|l| l.write(Some(deadline(abstime, clockid)?))) })
+}
+
+/// Releases the caller's read or write lock.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_unlock.html>.
+/// Errors: EPERM (not locked, or write-locked by another thread), EINVAL (null).
+///
+/// # Safety
+/// `rwlock` null or an initialized rwlock.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
+}
+
+/// glibc's alias of [`pthread_rwlock_unlock`].
+///
+/// # Safety
+/// As [`pthread_rwlock_unlock`].
+#[no_mangle]
+pub unsafe extern "C" fn __pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_rwlock_unlock(rwlock) }
+}
+
+/// Initializes rwlock attributes: reader preference, process-private.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlockattr_init.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_init(attr: *mut pthread_rwlockattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.map(|a| *a = RwLockAttr::DEFAULT))
+}
+
+/// Destroys rwlock attributes (nothing to free).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlockattr_destroy.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockattr_t) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.map(drop))
+}
+
+/// Stores the process-shared setting in `*pshared`.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlockattr_getpshared.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or initialized; `pshared` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlockattr_t, pshared: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pshared) }.map(|out| *out = a.pshared)))
+}
+
+/// Sets the process-shared setting (`PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`).
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlockattr_setpshared.html>.
+/// Errors: EINVAL (null, other value).
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlockattr_t, pshared: c_int) -> c_int {
+    let r = crate::sync::caller::scope_of(pshared)
+        // SAFETY: forwarded.
+        .and_then(|_| unsafe { self::attr(attr) })
+        .map(|a| a.pshared = pshared);
+    ret(r)
+}
+
+/// Stores the preference (`PTHREAD_RWLOCK_PREFER_*_NP`) in `*pref` (a GNU extension).
+///
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `attr` null or initialized; `pref` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlockattr_t, pref: *mut c_int) -> c_int {
+    // SAFETY: forwarded.
+    ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pref) }.map(|out| *out = a.kind)))
+}
+
+/// Sets the preference: `PTHREAD_RWLOCK_PREFER_READER_NP` (default), `_PREFER_WRITER_NP`
+/// (writers first, but a thread holding read locks may take more) or
+/// `_PREFER_WRITER_NONRECURSIVE_NP` (writers first, always). A GNU extension.
+///
+/// Errors: EINVAL (null, other value).
+///
+/// # Safety
+/// `attr` null or initialized.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_rwlockattr_setkind_np(attr: *mut pthread_rwlockattr_t, pref: c_int) -> c_int {
+    let r = RwLockAttr::check_kind(pref)
+        // SAFETY: forwarded.
+        .and_then(|_| unsafe { self::attr(attr) })
+        .map(|a| a.kind = pref);
+    ret(r)
+}

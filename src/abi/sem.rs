@@ -1,0 +1,210 @@
+//! sem_* exports: unnamed and named semaphores. They return 0, or -1 with `errno` set.
+//!
+//! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_wait.html> and its
+//! sibling pages. sem_wait, sem_timedwait and sem_clockwait are cancellation points (their
+//! sleep is `sync::sem::block`).
+
+use crate::errno::{Errno, Result};
+use crate::sync::model::Scope;
+use crate::sync::sem::Semaphore;
+use crate::sync::sem_named;
+use core::ffi::CStr;
+use libc::{c_char, c_int, c_uint, clockid_t, mode_t, sem_t, timespec};
+
+/// The sem_* return convention: 0, or -1 with `errno` set.
+fn sem_ret(r: Result<()>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            // SAFETY: __errno_location returns the calling thread's errno slot (async-signal-
+            // safe: it reads %fs).
+            unsafe { *libc::__errno_location() = e.0 };
+            -1
+        }
+    }
+}
+
+/// # Safety
+/// `p` null or a live `sem_t`.
+#[inline]
+unsafe fn sem<'a>(p: *mut sem_t) -> Result<&'a Semaphore> {
+    // SAFETY: Semaphore has sem_t's size and no stricter alignment.
+    unsafe { p.cast::<Semaphore>().as_ref() }.ok_or(Errno::EINVAL)
+}
+
+/// Initializes an unnamed semaphore with count `value`; `pshared` non-zero makes it usable
+/// from every process that maps its memory shared.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_init.html>.
+/// Errors: EINVAL (null, `value` above SEM_VALUE_MAX).
+///
+/// # Safety
+/// `sem` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint) -> c_int {
+    let scope = if pshared != 0 { Scope::Shared } else { Scope::Private };
+    let r = Semaphore::new(value, scope).and_then(|s| {
+        if sem.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: writable, Semaphore's size.
+        unsafe { sem.cast::<Semaphore>().write(s) };
+        Ok(())
+    });
+    sem_ret(r)
+}
+
+/// Destroys an unnamed semaphore.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_destroy.html>.
+/// Errors: EBUSY (threads sleep on it), EINVAL (null).
+///
+/// # Safety
+/// `sem` null or a live semaphore.
+#[no_mangle]
+pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
+    // SAFETY: forwarded.
+    sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::check_destroy))
+}
+
+/// Decrements the semaphore, sleeping while it is 0. A cancellation point.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_wait.html>.
+/// Errors: EINTR (a signal handler interrupted the wait), EINVAL (null).
+///
+/// # Safety
+/// `sem` null or a live semaphore.
+#[no_mangle]
+pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
+    // SAFETY: forwarded.
+    sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
+}
+
+/// Decrements the semaphore if it is positive.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_trywait.html>.
+/// Errors: EAGAIN (it is 0), EINVAL (null).
+///
+/// # Safety
+/// `sem` null or a live semaphore.
+#[no_mangle]
+pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
+    // SAFETY: forwarded.
+    sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::try_wait))
+}
+
+/// [`sem_wait`] with an absolute `CLOCK_REALTIME` deadline. A cancellation point.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_timedwait.html>.
+/// Errors: ETIMEDOUT, EINTR, EINVAL (null, `tv_nsec` outside [0, 1e9)).
+///
+/// # Safety
+/// `sem` null or a live semaphore; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { sem_clockwait(sem, libc::CLOCK_REALTIME, abstime) }
+}
+
+/// [`sem_wait`] with an absolute deadline on `clockid` (`CLOCK_REALTIME` or
+/// `CLOCK_MONOTONIC`). A cancellation point.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_clockwait.html>.
+/// Errors: ETIMEDOUT, EINTR, EINVAL (null, other clock, `tv_nsec` outside [0, 1e9)).
+///
+/// # Safety
+/// `sem` null or a live semaphore; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded (the caller's pointers).
+    sem_ret(unsafe { self::sem(sem).and_then(|s| s.wait(Some(super::rwlock::deadline(abstime, clockid)?))) })
+}
+
+/// Increments the semaphore and wakes one sleeper. Async-signal-safe.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_post.html>.
+/// Errors: EOVERFLOW (at SEM_VALUE_MAX), EINVAL (null).
+///
+/// # Safety
+/// `sem` null or a live semaphore.
+#[no_mangle]
+pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
+    // SAFETY: forwarded.
+    sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::post))
+}
+
+/// Stores the semaphore's count in `*sval`.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_getvalue.html>.
+/// Errors: EINVAL (null).
+///
+/// # Safety
+/// `sem` null or a live semaphore; `sval` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_int {
+    // SAFETY: forwarded (the caller's pointers).
+    let r = unsafe { self::sem(sem) }
+        .and_then(|s| unsafe { super::nonnull_mut(sval) }.map(|out| *out = s.value() as c_int));
+    sem_ret(r)
+}
+
+/// Opens the named semaphore `name` (`/dev/shm/sem.<name>`), creating it with `O_CREAT`
+/// (permissions `mode`, count `value`); opening one twice in a process returns the same
+/// address. Returns `SEM_FAILED` (null) on error.
+///
+/// C declares `sem_open(const char *, int, ...)`: the x86_64 calling convention passes the
+/// variadic `mode_t` and `unsigned int` in the same registers as fixed arguments, and they
+/// are read only with `O_CREAT`, when the caller must pass them.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_open.html>.
+/// Errors: EINVAL (bad name, `value` above SEM_VALUE_MAX), ENAMETOOLONG, EEXIST, ENOENT,
+/// EACCES, EMFILE and the other errors of open(2).
+///
+/// # Safety
+/// `name` null or a C string; with `O_CREAT`, `mode` and `value` must be passed.
+#[no_mangle]
+pub unsafe extern "C" fn sem_open(name: *const c_char, oflag: c_int, mode: mode_t, value: c_uint) -> *mut sem_t {
+    let r = if name.is_null() {
+        Err(Errno::EINVAL)
+    } else {
+        // SAFETY: a C string from the caller.
+        let name = unsafe { CStr::from_ptr(name) };
+        let (mode, value) = if oflag & libc::O_CREAT != 0 { (mode, value) } else { (0, 0) };
+        sem_named::open(name, oflag, mode, value)
+    };
+    match r {
+        Ok(p) => p.cast(),
+        Err(e) => {
+            sem_ret(Err(e));
+            core::ptr::null_mut()
+        }
+    }
+}
+
+/// Closes a named semaphore from [`sem_open`]; the last close in the process unmaps it.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_close.html>.
+/// Errors: EINVAL (not an open named semaphore).
+///
+/// # Safety
+/// `sem` any pointer; after the last close it must not be used.
+#[no_mangle]
+pub unsafe extern "C" fn sem_close(sem: *mut sem_t) -> c_int {
+    sem_ret(sem_named::close(sem.cast()))
+}
+
+/// Removes the name of a named semaphore; processes that opened it keep using it.
+///
+/// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_unlink.html>.
+/// Errors: ENOENT, EACCES, EINVAL, ENAMETOOLONG.
+///
+/// # Safety
+/// `name` null or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn sem_unlink(name: *const c_char) -> c_int {
+    if name.is_null() {
+        return sem_ret(Err(Errno::EINVAL));
+    }
+    // SAFETY: a C string from the caller.
+    sem_ret(sem_named::unlink(unsafe { CStr::from_ptr(name) }))
+}

@@ -1,0 +1,193 @@
+//! The cancellable system call and the SIGCANCEL handler.
+//!
+//! `rpthread_syscall_cp_asm(word, nr, a..f)` checks the thread's cancellation word and then
+//! executes `syscall`. The instructions from the label `rpthread_cp_begin` up to (not
+//! including) `rpthread_cp_end`, which follows the `syscall` instruction, form the window:
+//!
+//! - a request that arrives before the check is seen by the check (exit to
+//!   `rpthread_cp_cancel`, which returns `-ECANCELED` without entering the kernel);
+//! - a request that arrives after the check but before the kernel starts sleeping, or while
+//!   it sleeps in a restartable call: SIGCANCEL interrupts the thread with its PC inside the
+//!   window (for a restartable call the kernel rewinds the PC onto the `syscall`
+//!   instruction before delivering the signal), and the handler moves the PC to
+//!   `rpthread_cp_cancel`;
+//! - a non-restartable call (nanosleep, poll, ...) returns `-EINTR` with the PC at
+//!   `rpthread_cp_end`: the Rust caller sees EINTR with a pending request and acts;
+//! - a call that completed (PC at `rpthread_cp_end` with a result) keeps its result: the
+//!   request acts at the next cancellation point, so no side effect is lost.
+//!
+//! The handler also acts at once on a thread whose cancellation type is asynchronous.
+
+use crate::thread;
+use core::arch::{asm, global_asm};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// The signal pthread_cancel sends (glibc's SIGCANCEL, reserved: glibc's sigaction refuses it).
+pub const SIGCANCEL: i32 = 32;
+
+// The window. Register use: rdi = word, rsi = nr, rdx, rcx, r8, r9 = a..d, stack = e, f.
+// No stack adjustment anywhere, so the CFA is rsp + 8 at every instruction and the handler
+// can move the PC to `rpthread_cp_cancel` without touching rsp.
+global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl rpthread_syscall_cp_asm",
+    ".hidden rpthread_syscall_cp_asm",
+    ".type rpthread_syscall_cp_asm,@function",
+    "rpthread_syscall_cp_asm:",
+    ".cfi_startproc",
+    ".globl rpthread_cp_begin",
+    ".hidden rpthread_cp_begin",
+    "rpthread_cp_begin:",
+    // Acting requires REQUESTED (1) set and DISABLED (2) clear.
+    "mov eax, dword ptr [rdi]",
+    "and eax, 3",
+    "cmp eax, 1",
+    "je rpthread_cp_cancel",
+    // Shift the arguments into the kernel's registers.
+    "mov rax, rsi",
+    "mov rdi, rdx",
+    "mov rsi, rcx",
+    "mov rdx, r8",
+    "mov r10, r9",
+    "mov r8, qword ptr [rsp + 8]",
+    "mov r9, qword ptr [rsp + 16]",
+    "syscall",
+    ".globl rpthread_cp_end",
+    ".hidden rpthread_cp_end",
+    "rpthread_cp_end:",
+    "ret",
+    ".globl rpthread_cp_cancel",
+    ".hidden rpthread_cp_cancel",
+    "rpthread_cp_cancel:",
+    "mov rax, -125", // -ECANCELED
+    "ret",
+    ".cfi_endproc",
+    ".size rpthread_syscall_cp_asm, .-rpthread_syscall_cp_asm",
+);
+
+// The signal restorer. Its bytes are exactly `mov rax, 15; syscall` (rt_sigreturn) and no FDE
+// covers it: libgcc's unwinder recognizes that pattern as a signal frame, which is how a
+// forced unwind started inside the handler (asynchronous cancellation) reaches the
+// interrupted code. The `nop` before it keeps `pc - 1` out of any other function's FDE.
+global_asm!(
+    ".text",
+    ".p2align 4",
+    "nop",
+    ".globl rpthread_sigreturn",
+    ".hidden rpthread_sigreturn",
+    "rpthread_sigreturn:",
+    ".byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00", // mov rax, 15
+    ".byte 0x0f, 0x05",                               // syscall
+    "hlt",
+);
+
+#[allow(unused_doc_comments)]
+/// cbindgen:ignore
+extern "C" {
+    fn rpthread_syscall_cp_asm(word: *const AtomicU32, nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize;
+}
+
+fn label_addrs() -> (usize, usize, usize) {
+    let (b, e, c): (usize, usize, usize);
+    // SAFETY: address computations only.
+    unsafe {
+        asm!("lea {0}, [rip + rpthread_cp_begin]",
+             "lea {1}, [rip + rpthread_cp_end]",
+             "lea {2}, [rip + rpthread_cp_cancel]",
+             out(reg) b, out(reg) e, out(reg) c, options(nostack, nomem, pure, preserves_flags));
+    }
+    (b, e, c)
+}
+
+fn restorer_addr() -> usize {
+    let r: usize;
+    // SAFETY: address computation only.
+    unsafe { asm!("lea {0}, [rip + rpthread_sigreturn]", out(reg) r, options(nostack, nomem, pure, preserves_flags)) };
+    r
+}
+
+/// Performs system call `nr` through the window, with `word` as the cancellation word.
+/// Returns the raw kernel value, or `-ECANCELED` if a request was pending and enabled before
+/// the call entered the kernel (or arrived while a restartable call slept).
+///
+/// # Safety
+/// The arguments must be valid for `nr`; `word` must be the calling thread's state word.
+#[inline]
+pub unsafe fn syscall(word: &AtomicU32, nr: i64, a: [usize; 6]) -> isize {
+    // SAFETY: forwarded; the routine follows the C calling convention.
+    unsafe { rpthread_syscall_cp_asm(word, nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The kernel's `struct sigaction` for rt_sigaction.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+const SA_RESTORER: u64 = 0x0400_0000;
+
+/// Installs the SIGCANCEL handler (once). glibc's sigaction refuses signal 32, so this uses
+/// the raw system call with our own restorer.
+pub fn install_handler() {
+    if INSTALLED.load(Ordering::Acquire) {
+        return;
+    }
+    let act = KernelSigaction {
+        handler: handler as extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void) as usize,
+        // SA_RESTART: a restartable call interrupted in the window comes back with its PC
+        // on the `syscall` instruction, inside the window.
+        flags: (libc::SA_SIGINFO | libc::SA_RESTART) as u64 | SA_RESTORER,
+        restorer: restorer_addr(),
+        mask: 0,
+    };
+    // SAFETY: a valid kernel sigaction for signal 32; 8 = the kernel's sigset size.
+    let r = unsafe {
+        crate::sys::raw(libc::SYS_rt_sigaction, &[SIGCANCEL as usize, &act as *const _ as usize, 0, 8])
+    };
+    if r == 0 {
+        INSTALLED.store(true, Ordering::Release);
+    }
+}
+
+/// Unblocks SIGCANCEL in the calling thread.
+pub fn unblock() {
+    let set: u64 = 1 << (SIGCANCEL - 1);
+    // SAFETY: the kernel reads 8 bytes of `set`.
+    unsafe { crate::sys::raw(libc::SYS_rt_sigprocmask, &[libc::SIG_UNBLOCK as usize, &set as *const u64 as usize, 0, 8]) };
+}
+
+/// The SIGCANCEL handler.
+extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo.
+    let info = unsafe { &*info };
+    // Only requests from this process's pthread_cancel (tgkill from one of our threads).
+    // SAFETY: si_pid is valid for SI_TKILL.
+    if info.si_code != libc::SI_TKILL || unsafe { info.si_pid() } != crate::sys::getpid() {
+        return;
+    }
+    let Some(th) = thread::current_if_known() else { return };
+    // SAFETY: the thread's own errno slot; restored before returning to the interrupted code.
+    let errno = unsafe { *libc::__errno_location() };
+    let w = th.cancel.word.load(Ordering::Acquire);
+    if w & (super::REQUESTED | super::DISABLED) == super::REQUESTED {
+        // SAFETY: the kernel passes the interrupted context.
+        let gregs = unsafe { &mut (*uc.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+        let pc = gregs[libc::REG_RIP as usize] as usize;
+        let (begin, end, cancel) = label_addrs();
+        if (begin..end).contains(&pc) {
+            gregs[libc::REG_RIP as usize] = cancel as i64;
+        } else if w & super::ASYNC != 0 {
+            // Unwinding leaves the handler without sigreturn: reopen the signal first.
+            unblock();
+            super::act();
+        }
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}

@@ -1,0 +1,1083 @@
+//! `pthread_mutex_t`: the mutex, over futex.
+//!
+//! Object (40 bytes, glibc's x86_64 field layout; all-zero is `PTHREAD_MUTEX_INITIALIZER`):
+//! `word` @0, `count` @4 (recursion depth), `owner` @8 (owner tid for the checked kinds),
+//! `nusers` @12 (unused, 0), `kind` @16 (glibc's encoding: bits 0-1 type, 16 robust, 32
+//! priority-inherit, 64 priority-protect, 128 process-shared; -1 once destroyed), `ceiling` @20
+//! (priority-protect only; glibc's `__spins`/`__elision`), robust-list links @24/@32.
+//!
+//! Lock-word protocols (`word`, one per family of kinds):
+//! - Plain kinds (normal, adaptive, recursive, errorcheck; also priority-protect): 0 unlocked,
+//!   1 locked, 2 locked and maybe sleepers. Lock: CAS 0→1, else spin briefly on a relaxed
+//!   load (only while the word is 1), then `swap(2)` + FUTEX_WAIT(2) until the swap returns 0.
+//!   Unlock: `swap(0)`, FUTEX_WAKE(1) if it was 2. A thread that has slept locks with 2, so
+//!   the sleepers behind it are woken; one a condvar broadcast may have requeued here wakes
+//!   the next sleeper as soon as it holds the lock (`word::lock_requeued`).
+//! - Robust and priority-inherit kinds: the kernel's encoding, owner tid | FUTEX_WAITERS |
+//!   FUTEX_OWNER_DIED. Robust: CAS 0→tid, else set WAITERS and FUTEX_WAIT; the holder is on
+//!   the thread's kernel robust list, so the kernel marks OWNER_DIED when it dies. PI: CAS
+//!   0→tid, else FUTEX_LOCK_PI; unlock CAS tid→0, else FUTEX_UNLOCK_PI.
+//!
+//! Orderings: `word` carries the Acquire (lock) / Release (unlock) that orders critical
+//! sections. `count`, `owner` and `ceiling` are written by the holder while it holds the lock
+//! (so the lock word orders them for the next holder) and are otherwise only compared with the
+//! caller's own tid, which only the caller stores: Relaxed suffices. `kind` is fixed from init
+//! to destroy (published by whatever shares the object): Relaxed.
+//!
+//! Priority protect (PTHREAD_PRIO_PROTECT) does what glibc does: before taking the lock the
+//! thread's priority is raised (under its current policy) to the highest ceiling of the
+//! priority-protect mutexes it holds, and lowered again on unlock; a thread whose priority is
+//! above the ceiling gets EINVAL, and a policy that has no such priority (SCHED_OTHER) makes the
+//! lock fail with the kernel's error (EINVAL), as on glibc.
+
+use super::model::{futex_wait, futex_wake, AtomicI32, AtomicU32, AtomicUsize, Deadline, Ordering};
+use super::mutexattr::{self, MutexAttr};
+use crate::errno::{Errno, Result};
+use crate::sys::futex::{Clock, Scope};
+
+/// Type bits of `kind` (glibc's `PTHREAD_MUTEX_KIND_MASK_NP`).
+const TYPE_MASK: i32 = 3;
+const ROBUST: i32 = 16;
+const PI: i32 = 32;
+const PP: i32 = 64;
+const SHARED: i32 = 128;
+const KNOWN: i32 = TYPE_MASK | ROBUST | PI | PP | SHARED;
+
+const NORMAL: i32 = mutexattr::TYPE_NORMAL as i32;
+const RECURSIVE: i32 = mutexattr::TYPE_RECURSIVE as i32;
+const ERRORCHECK: i32 = mutexattr::TYPE_ERRORCHECK as i32;
+const ADAPTIVE: i32 = mutexattr::TYPE_ADAPTIVE as i32;
+
+/// Kernel robust/PI futex bits.
+const WAITERS: u32 = 0x8000_0000;
+const OWNER_DIED: u32 = 0x4000_0000;
+const TID_MASK: u32 = 0x3fff_ffff;
+
+/// `owner` values of a robust mutex whose state is in doubt (glibc's values).
+const INCONSISTENT: i32 = i32::MAX;
+const NOTRECOVERABLE: i32 = i32::MAX - 1;
+
+/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`, ~35 ns on
+/// current Xeons: ~350 ns in all). Kept short on measurement: on bench/sync_mutex.c (2 shared
+/// cores) spins of 0, 10, 30 and 100 all landed within the noise of glibc's non-spinning
+/// mutex, and longer spins burn CPU that preempted holders need when threads outnumber cores.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 10 };
+
+/// Spin of a broadcast waiter woken ahead of its turn (`word::lock_requeued`): long enough
+/// (~3.5 µs) to cover the current holder's critical section, so the hand-over needs no sleep.
+const HANDOVER_SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
+
+/// A mutex as it lies in the caller's `pthread_mutex_t`.
+#[repr(C)]
+pub struct Mutex {
+    word: AtomicU32,
+    count: AtomicU32,
+    owner: AtomicI32,
+    nusers: AtomicU32,
+    kind: AtomicI32,
+    ceiling: AtomicI32,
+    prev: AtomicUsize,
+    next: AtomicUsize,
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(core::mem::size_of::<Mutex>() == core::mem::size_of::<libc::pthread_mutex_t>());
+    assert!(core::mem::align_of::<Mutex>() <= core::mem::align_of::<libc::pthread_mutex_t>());
+};
+
+/// The 3-state lock word of the plain kinds (see the module comment).
+pub(crate) mod word {
+    use super::*;
+
+    /// One CAS: takes a free lock.
+    #[inline(always)]
+    pub fn try_lock(w: &AtomicU32) -> bool {
+        // Acquire: the critical section sees the previous holder's writes.
+        w.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// The contended path: a bounded spin that only reads the word (no cache-line ping-pong)
+    /// and tries when it sees the lock free, as long as nobody sleeps yet; then sleep with
+    /// the contended state.
+    #[cold]
+    #[inline(never)]
+    pub fn lock_slow(w: &AtomicU32, scope: Scope, deadline: Deadline) -> Result<()> {
+        let mut v = 1;
+        for _ in 0..SPINS {
+            v = w.load(Ordering::Relaxed);
+            if v == 0 && try_lock(w) {
+                return Ok(());
+            }
+            // Sleepers queued already: the lock is busy enough that spinning would only
+            // race the thread the next unlock wakes. Queue behind them instead.
+            if v == 2 {
+                break;
+            }
+            spin_hint();
+        }
+        // With sleepers known, sleep first rather than write the word (a swap would pull
+        // the cache line away from the holder, who needs it to unlock).
+        if v == 2 {
+            if let Err(Errno::ETIMEDOUT) = futex_wait(w, 2, deadline, scope) {
+                return Err(Errno::ETIMEDOUT);
+            }
+        }
+        loop {
+            if w.swap(2, Ordering::Acquire) == 0 {
+                return Ok(());
+            }
+            if let Err(Errno::ETIMEDOUT) = futex_wait(w, 2, deadline, scope) {
+                return Err(Errno::ETIMEDOUT);
+            }
+        }
+    }
+
+    /// Locks with the contended state from the start: for threads that slept on this word
+    /// or may have been requeued onto it by a condition variable, so that whoever unlocks
+    /// next wakes the sleepers still behind them.
+    pub fn lock_contended(w: &AtomicU32, scope: Scope) {
+        while w.swap(2, Ordering::Acquire) != 0 {
+            let _ = futex_wait(w, 2, None, scope);
+        }
+    }
+
+    /// Locks for a condition waiter that left with a broadcast, i.e. that may have been
+    /// requeued onto this word with others still asleep behind it. Spins briefly (taking a
+    /// free lock as contended, 0→2), else sleeps as [`lock_contended`]. Once it holds the lock
+    /// it wakes the next sleeper at once, so that one is awake and spinning when this thread
+    /// unlocks: a broadcast's waiters then pass the mutex on without paying a wake-up latency
+    /// per hand-over. If a sleeper was woken, it becomes the one responsible for the sleepers
+    /// behind it (it will lock the same way, or sleep with the word at 2), so the word goes
+    /// back to 1 first and our unlock needs no system call.
+    pub fn lock_requeued(w: &AtomicU32, scope: Scope) {
+        let mut got = false;
+        for _ in 0..HANDOVER_SPINS {
+            if w.load(Ordering::Relaxed) == 0
+                && w.compare_exchange(0, 2, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                got = true;
+                break;
+            }
+            spin_hint();
+        }
+        if !got {
+            lock_contended(w, scope);
+        }
+        // First 2→1, then the wake: whoever slept before the CAS is still asleep at the wake,
+        // so either the wake reaches one of them, and that thread (awake now) will lock the
+        // same way or sleep with the word at 2 again, or there was no sleeper to answer for.
+        // Anyone who goes to sleep after the CAS sets 2 itself. (The other order loses a
+        // wake-up: the woken thread may sleep again, with 2, before a late 2→1.)
+        let _ = w.compare_exchange(2, 1, Ordering::Relaxed, Ordering::Relaxed);
+        futex_wake(w, 1, scope);
+    }
+
+    /// Releases the lock; wakes one sleeper if there may be any. Release: publishes the
+    /// critical section to the next holder.
+    #[inline(always)]
+    pub fn unlock(w: &AtomicU32, scope: Scope) {
+        if w.swap(0, Ordering::Release) == 2 {
+            futex_wake(w, 1, scope);
+        }
+    }
+}
+
+#[inline(always)]
+fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+}
+
+/// The calling thread's kernel tid.
+#[inline(always)]
+fn self_tid() -> i32 {
+    crate::glibc::tcb::current_tid()
+}
+
+impl Mutex {
+    /// A fresh mutex of `kind` (glibc encoding), for tests and models.
+    #[cfg(any(test, loom))]
+    pub fn with_kind(kind: i32) -> Mutex {
+        Mutex {
+            word: AtomicU32::new(0),
+            count: AtomicU32::new(0),
+            owner: AtomicI32::new(0),
+            nusers: AtomicU32::new(0),
+            kind: AtomicI32::new(kind),
+            ceiling: AtomicI32::new(0),
+            prev: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Initializes the mutex with `attr` (the defaults when `None`). Stores with Relaxed: the
+    /// object is published to other threads by whatever the program uses to share it.
+    pub fn init(&self, attr: Option<MutexAttr>) -> Result<()> {
+        let a = attr.unwrap_or(MutexAttr::DEFAULT);
+        let mut kind = a.kind() as i32;
+        if a.robust() {
+            kind |= ROBUST;
+        }
+        if a.shared() {
+            kind |= SHARED;
+        }
+        let mut ceiling = 0;
+        match a.protocol() {
+            mutexattr::PRIO_INHERIT => kind |= PI,
+            mutexattr::PRIO_PROTECT => {
+                // glibc: robust priority-protect mutexes are not supported.
+                if a.robust() {
+                    return Err(Errno::ENOTSUP);
+                }
+                kind |= PP;
+                ceiling = a.prioceiling().max(mutexattr::fifo_range().0);
+            }
+            _ => {}
+        }
+        self.word.store(0, Ordering::Relaxed);
+        self.count.store(0, Ordering::Relaxed);
+        self.owner.store(0, Ordering::Relaxed);
+        self.nusers.store(0, Ordering::Relaxed);
+        self.ceiling.store(ceiling, Ordering::Relaxed);
+        self.prev.store(0, Ordering::Relaxed);
+        self.next.store(0, Ordering::Relaxed);
+        self.kind.store(kind, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Destroys the mutex: EBUSY while it is locked; afterwards every operation is EINVAL
+    /// until it is initialized again (glibc marks it the same way, kind = -1).
+    pub fn destroy(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let w = self.word.load(Ordering::Relaxed);
+        // A robust mutex whose owner died (OWNER_DIED, no tid) is not locked by anyone.
+        if w & !(OWNER_DIED | WAITERS) != 0 || (kind & (ROBUST | PI) == 0 && w != 0) {
+            return Err(Errno::EBUSY);
+        }
+        self.kind.store(-1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Locks the mutex (blocking). Errors: EINVAL (not a valid mutex, or a priority-protect
+    /// ceiling below the caller's priority), EDEADLK (errorcheck relock), EAGAIN (recursion
+    /// overflow), EOWNERDEAD / ENOTRECOVERABLE (robust).
+    #[inline(always)]
+    pub fn lock(&self) -> Result<()> {
+        // Relaxed: the kind is fixed from init to destroy; the fast path for the default
+        // kinds is one load and one CAS, no thread-local lookup.
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind == NORMAL || kind == ADAPTIVE {
+            if word::try_lock(&self.word) {
+                return Ok(());
+            }
+            return word::lock_slow(&self.word, Scope::Private, None);
+        }
+        self.lock_full(kind, None, false)
+    }
+
+    /// Tries to lock without blocking: EBUSY if another thread holds it (and for an
+    /// errorcheck mutex the caller holds), else as [`Mutex::lock`].
+    #[inline]
+    pub fn trylock(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind == NORMAL || kind == ADAPTIVE {
+            return if word::try_lock(&self.word) { Ok(()) } else { Err(Errno::EBUSY) };
+        }
+        self.lock_full(kind, None, true)
+    }
+
+    /// Locks, giving up with ETIMEDOUT at the absolute `deadline`. The deadline is checked
+    /// (EINVAL for a bad `tv_nsec`) before anything else.
+    pub fn timedlock(&self, deadline: &libc::timespec, clock: Clock) -> Result<()> {
+        if !crate::sys::futex::valid_timespec(deadline) {
+            return Err(Errno::EINVAL);
+        }
+        let kind = self.kind.load(Ordering::Relaxed);
+        self.lock_full(kind, Some((deadline, clock)), false)
+    }
+
+    /// Unlocks. Errors: EPERM when a checked kind (errorcheck, recursive, robust, PI,
+    /// priority-protect) is not held by the caller; EINVAL for an invalid mutex.
+    #[inline(always)]
+    pub fn unlock(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind == NORMAL || kind == ADAPTIVE {
+            word::unlock(&self.word, Scope::Private);
+            return Ok(());
+        }
+        self.unlock_full(kind)
+    }
+
+    #[inline]
+    fn scope(kind: i32) -> Scope {
+        if kind & SHARED != 0 {
+            Scope::Shared
+        } else {
+            Scope::Private
+        }
+    }
+
+    #[cold]
+    fn lock_full(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+        if kind & !KNOWN != 0 || kind & (PI | PP) == PI | PP {
+            return Err(Errno::EINVAL);
+        }
+        if kind & PI != 0 {
+            return self.lock_pi(kind, deadline, try_only);
+        }
+        if kind & ROBUST != 0 {
+            return self.lock_robust(kind, deadline, try_only);
+        }
+        let ty = kind & TYPE_MASK;
+        let scope = Self::scope(kind);
+        let checked = ty == RECURSIVE || ty == ERRORCHECK || kind & PP != 0;
+        let tid = if checked { self_tid() } else { 0 };
+        // Relaxed: only this thread ever stores its own tid here, so seeing it means we hold it.
+        if checked && self.owner.load(Ordering::Relaxed) == tid {
+            match ty {
+                RECURSIVE => return self.recurse(),
+                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                _ => {} // normal priority-protect: relock deadlocks, as POSIX says
+            }
+        }
+        let ceiling = self.ceiling.load(Ordering::Relaxed);
+        if kind & PP != 0 {
+            pp::raise(ceiling)?;
+        }
+        let r = if word::try_lock(&self.word) {
+            Ok(())
+        } else if try_only {
+            Err(Errno::EBUSY)
+        } else {
+            word::lock_slow(&self.word, scope, deadline)
+        };
+        if let Err(e) = r {
+            if kind & PP != 0 {
+                pp::lower(ceiling);
+            }
+            return Err(e);
+        }
+        if checked {
+            self.owner.store(tid, Ordering::Relaxed);
+            self.count.store(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// One more level on a recursive mutex the caller holds.
+    fn recurse(&self) -> Result<()> {
+        let c = self.count.load(Ordering::Relaxed);
+        if c == u32::MAX {
+            return Err(Errno::EAGAIN);
+        }
+        self.count.store(c + 1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    #[cold]
+    fn unlock_full(&self, kind: i32) -> Result<()> {
+        if kind & !KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if kind & (PI | ROBUST) != 0 {
+            return self.unlock_owned_word(kind);
+        }
+        let ty = kind & TYPE_MASK;
+        let checked = ty == RECURSIVE || ty == ERRORCHECK || kind & PP != 0;
+        if checked {
+            if self.owner.load(Ordering::Relaxed) != self_tid() {
+                return Err(Errno::EPERM);
+            }
+            if ty == RECURSIVE {
+                let c = self.count.load(Ordering::Relaxed) - 1;
+                self.count.store(c, Ordering::Relaxed);
+                if c != 0 {
+                    return Ok(());
+                }
+            }
+            self.owner.store(0, Ordering::Relaxed);
+            self.count.store(0, Ordering::Relaxed);
+        }
+        word::unlock(&self.word, Self::scope(kind));
+        if kind & PP != 0 {
+            pp::lower(self.ceiling.load(Ordering::Relaxed));
+        }
+        Ok(())
+    }
+
+    // ---- robust (kernel robust-list) mutexes -------------------------------------------
+
+    /// Address of this mutex's robust-list entry: its `next` link, as the kernel expects
+    /// (`futex_offset` = -32 reaches `word`).
+    fn entry(&self) -> usize {
+        &self.next as *const AtomicUsize as usize
+    }
+
+    #[cold]
+    fn lock_robust(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+        let ty = kind & TYPE_MASK;
+        let scope = Self::scope(kind);
+        let tid = self_tid() as u32;
+        let cur = self.word.load(Ordering::Relaxed);
+        if cur & TID_MASK == tid {
+            match ty {
+                RECURSIVE => return self.recurse(),
+                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                _ if try_only => return Err(Errno::EBUSY),
+                _ => {} // normal: relock deadlocks, as POSIX says
+            }
+        }
+        if self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
+            return Err(Errno::ENOTRECOVERABLE);
+        }
+        let rl = robust::List::current();
+        rl.set_pending(self.entry(), false);
+        // Once we have slept we cannot know whether others still sleep: keep WAITERS set.
+        let mut assume_waiters = 0;
+        loop {
+            let v = self.word.load(Ordering::Relaxed);
+            if v & OWNER_DIED != 0 && v & TID_MASK == 0 {
+                let new = tid | (v & WAITERS) | assume_waiters;
+                if self.word.compare_exchange(v, new, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    rl.add(self.entry(), false);
+                    rl.clear_pending();
+                    self.owner.store(INCONSISTENT, Ordering::Relaxed);
+                    self.count.store(1, Ordering::Relaxed);
+                    return Err(Errno::EOWNERDEAD);
+                }
+                continue;
+            }
+            if v == 0 {
+                let new = tid | assume_waiters;
+                if self.word.compare_exchange(0, new, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    break;
+                }
+                continue;
+            }
+            if try_only {
+                rl.clear_pending();
+                return Err(Errno::EBUSY);
+            }
+            if v & WAITERS == 0
+                && self.word.compare_exchange(v, v | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
+            {
+                continue;
+            }
+            if let Err(Errno::ETIMEDOUT) = futex_wait(&self.word, v | WAITERS, deadline, scope) {
+                rl.clear_pending();
+                return Err(Errno::ETIMEDOUT);
+            }
+            assume_waiters = WAITERS;
+        }
+        // Acquire on the CAS made the unlocker's `owner` store visible.
+        if self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
+            let old = self.word.swap(0, Ordering::Release);
+            rl.clear_pending();
+            if old & WAITERS != 0 {
+                futex_wake(&self.word, i32::MAX, scope);
+            }
+            return Err(Errno::ENOTRECOVERABLE);
+        }
+        rl.add(self.entry(), false);
+        rl.clear_pending();
+        self.owner.store(tid as i32, Ordering::Relaxed);
+        self.count.store(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Unlock of the kinds whose word holds the owner's tid (robust and PI).
+    #[cold]
+    fn unlock_owned_word(&self, kind: i32) -> Result<()> {
+        let tid = self_tid() as u32;
+        if self.word.load(Ordering::Relaxed) & TID_MASK != tid {
+            return Err(Errno::EPERM);
+        }
+        if kind & TYPE_MASK == RECURSIVE {
+            let c = self.count.load(Ordering::Relaxed).saturating_sub(1);
+            self.count.store(c, Ordering::Relaxed);
+            if c != 0 {
+                return Ok(());
+            }
+        }
+        let scope = Self::scope(kind);
+        let robust = kind & ROBUST != 0;
+        let pi = kind & PI != 0;
+        // Unlocking an inconsistent mutex (EOWNERDEAD never followed by consistent) makes
+        // it unrecoverable for good.
+        let notrec = robust && self.owner.load(Ordering::Relaxed) == INCONSISTENT;
+        self.owner.store(if notrec { NOTRECOVERABLE } else { 0 }, Ordering::Relaxed);
+        self.count.store(0, Ordering::Relaxed);
+        let rl = if robust { Some(robust::List::current()) } else { None };
+        if let Some(rl) = &rl {
+            rl.set_pending(self.entry(), pi);
+            rl.remove(self.entry());
+        }
+        if pi {
+            if self.word.compare_exchange(tid, 0, Ordering::Release, Ordering::Relaxed).is_err() {
+                let _ = pi::unlock(&self.word, scope);
+            }
+        } else {
+            let old = self.word.swap(0, Ordering::Release);
+            if old & WAITERS != 0 {
+                futex_wake(&self.word, if notrec { i32::MAX } else { 1 }, scope);
+            }
+        }
+        if let Some(rl) = &rl {
+            rl.clear_pending();
+        }
+        Ok(())
+    }
+
+    /// `pthread_mutex_consistent`: marks the state protected by a robust mutex, acquired
+    /// with EOWNERDEAD, as consistent again. EINVAL if the mutex is not robust or not in that
+    /// state (or the caller does not hold it).
+    pub fn consistent(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0
+            || kind & ROBUST == 0
+            || self.owner.load(Ordering::Relaxed) != INCONSISTENT
+            || self.word.load(Ordering::Relaxed) & TID_MASK != self_tid() as u32
+        {
+            return Err(Errno::EINVAL);
+        }
+        self.owner.store(self_tid(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    // ---- priority inheritance ----------------------------------------------------------
+
+    #[cold]
+    fn lock_pi(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+        let ty = kind & TYPE_MASK;
+        let scope = Self::scope(kind);
+        let robust = kind & ROBUST != 0;
+        let tid = self_tid() as u32;
+        if self.word.load(Ordering::Relaxed) & TID_MASK == tid {
+            match ty {
+                RECURSIVE => return self.recurse(),
+                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                _ if try_only => return Err(Errno::EBUSY),
+                _ => return hang_until(deadline), // normal: relock deadlocks
+            }
+        }
+        if robust && self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
+            return Err(Errno::ENOTRECOVERABLE);
+        }
+        let rl = if robust { Some(robust::List::current()) } else { None };
+        if let Some(rl) = &rl {
+            rl.set_pending(self.entry(), true);
+        }
+        let got = self.word.compare_exchange(0, tid, Ordering::Acquire, Ordering::Relaxed).is_ok();
+        let r = if got {
+            Ok(())
+        } else if try_only {
+            match pi::trylock(&self.word, scope) {
+                Err(Errno::EAGAIN) | Err(Errno::EDEADLK) => Err(Errno::EBUSY),
+                other => other,
+            }
+        } else {
+            pi_lock_until(&self.word, deadline, scope)
+        };
+        match r {
+            Ok(()) => {}
+            // The kernel: a non-robust PI owner that is gone (ESRCH), or ourselves (EDEADLK):
+            // glibc makes the caller wait forever (or until the deadline).
+            Err(Errno::ESRCH) | Err(Errno::EDEADLK) if !robust => return hang_until(deadline),
+            Err(e) => {
+                if let Some(rl) = &rl {
+                    rl.clear_pending();
+                }
+                return Err(e);
+            }
+        }
+        // Acquire: the kernel (or our CAS) took the lock; a dead previous owner shows as
+        // OWNER_DIED, which we clear while holding it.
+        let v = self.word.load(Ordering::Acquire);
+        if robust && v & OWNER_DIED != 0 {
+            self.word.fetch_and(!OWNER_DIED, Ordering::Relaxed);
+            if let Some(rl) = &rl {
+                rl.add(self.entry(), true);
+                rl.clear_pending();
+            }
+            self.owner.store(INCONSISTENT, Ordering::Relaxed);
+            self.count.store(1, Ordering::Relaxed);
+            return Err(Errno::EOWNERDEAD);
+        }
+        if robust && self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
+            if self.word.compare_exchange(tid, 0, Ordering::Release, Ordering::Relaxed).is_err() {
+                let _ = pi::unlock(&self.word, scope);
+            }
+            if let Some(rl) = &rl {
+                rl.clear_pending();
+            }
+            return Err(Errno::ENOTRECOVERABLE);
+        }
+        if let Some(rl) = &rl {
+            rl.add(self.entry(), true);
+            rl.clear_pending();
+        }
+        self.owner.store(tid as i32, Ordering::Relaxed);
+        self.count.store(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    // ---- priority ceiling ------------------------------------------------------------------
+
+    /// The priority ceiling of a priority-protect mutex (EINVAL for other kinds).
+    pub fn prioceiling(&self) -> Result<i32> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 || kind & PP == 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.ceiling.load(Ordering::Relaxed))
+    }
+
+    /// Changes the ceiling, returning the old one: locks the mutex first unless the caller
+    /// holds it (POSIX), then unlocks it again.
+    pub fn set_prioceiling(&self, ceiling: i32) -> Result<i32> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 || kind & PP == 0 {
+            return Err(Errno::EINVAL);
+        }
+        mutexattr::check_ceiling(ceiling)?;
+        let held = self.owner.load(Ordering::Relaxed) == self_tid();
+        if held {
+            // Move the held ceiling's share of the thread's priority to the new value.
+            let old = self.ceiling.load(Ordering::Relaxed);
+            pp::raise(ceiling)?;
+            self.ceiling.store(ceiling, Ordering::Relaxed);
+            pp::lower(old);
+            return Ok(old);
+        }
+        // Take the lock without the ceiling protocol: it is not ours to raise to yet.
+        if !word::try_lock(&self.word) {
+            word::lock_slow(&self.word, Self::scope(kind), None)?;
+        }
+        let old = self.ceiling.swap(ceiling, Ordering::Relaxed);
+        word::unlock(&self.word, Self::scope(kind));
+        Ok(old)
+    }
+
+    // ---- what the condition variable needs -----------------------------------------------
+
+    /// Checks, without changing anything, that the caller may unlock the mutex: EPERM for the
+    /// checked kinds (errorcheck, recursive, robust, PI, priority-protect) it does not hold,
+    /// EINVAL for an invalid mutex. What a condition wait verifies before it registers.
+    pub(crate) fn check_owner(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let held = if kind & (ROBUST | PI) != 0 {
+            self.word.load(Ordering::Relaxed) & TID_MASK == self_tid() as u32
+        } else if kind & PP != 0 || matches!(kind & TYPE_MASK, RECURSIVE | ERRORCHECK) {
+            self.owner.load(Ordering::Relaxed) == self_tid()
+        } else {
+            true
+        };
+        if held {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    /// The lock word and scope a condition variable may requeue its waiters onto: only the
+    /// plain 3-state kinds (not robust, PI or priority-protect), whose waiters re-lock with
+    /// [`Mutex::lock_after_wait`].
+    pub(crate) fn requeue_target(&self) -> Option<(&AtomicU32, Scope)> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !(TYPE_MASK | SHARED) == 0 {
+            Some((&self.word, Self::scope(kind)))
+        } else {
+            None
+        }
+    }
+
+    /// Re-locks after a condition wait. A thread that may have been requeued onto the word
+    /// (`requeued`: it left with a broadcast) takes it in the contended state, so the
+    /// requeued sleepers behind it are woken in turn (see the module comment); otherwise, and
+    /// for the other kinds, the lock is taken normally (EOWNERDEAD passes through).
+    pub(crate) fn lock_after_wait(&self, requeued: bool) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !(TYPE_MASK | SHARED) != 0 {
+            return self.lock_full(kind, None, false);
+        }
+        let scope = Self::scope(kind);
+        if requeued {
+            word::lock_requeued(&self.word, scope);
+        } else if !word::try_lock(&self.word) {
+            let _ = word::lock_slow(&self.word, scope, None);
+        }
+        let ty = kind & TYPE_MASK;
+        if ty == RECURSIVE || ty == ERRORCHECK {
+            self.owner.store(self_tid(), Ordering::Relaxed);
+            self.count.store(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Blocks until `deadline` (forever without one): what a thread that relocks a mutex it
+/// holds must do for the kinds whose relock deadlocks. Returns ETIMEDOUT at the deadline.
+fn hang_until(deadline: Deadline) -> Result<()> {
+    let dummy = AtomicU32::new(0);
+    loop {
+        if let Err(Errno::ETIMEDOUT) = futex_wait(&dummy, 0, deadline, Scope::Private) {
+            return Err(Errno::ETIMEDOUT);
+        }
+    }
+}
+
+/// FUTEX_LOCK_PI with a deadline on either clock: LOCK_PI measures CLOCK_REALTIME,
+/// LOCK_PI2 (Linux 5.14) CLOCK_MONOTONIC.
+fn pi_lock_until(w: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
+    match deadline {
+        None => pi::lock(w, None, scope),
+        Some((ts, _)) if ts.tv_sec < 0 => Err(Errno::ETIMEDOUT),
+        Some((ts, Clock::Realtime)) => pi::lock(w, Some(ts), scope),
+        Some((ts, Clock::Monotonic)) => pi::lock2(w, ts, scope),
+    }
+}
+
+/// The kernel's priority-inheritance futex operations. The model checker has no PI futex:
+/// the loom models cover the plain kinds only, so there these are unreachable.
+#[cfg(not(loom))]
+mod pi {
+    pub use crate::sys::futex::{lock_pi as lock, trylock_pi as trylock, unlock_pi as unlock};
+    use crate::errno::Result;
+    use crate::sys::futex::Scope;
+    use core::sync::atomic::AtomicU32;
+
+    /// FUTEX_LOCK_PI2: as LOCK_PI, with a CLOCK_MONOTONIC deadline.
+    pub fn lock2(w: &AtomicU32, ts: &libc::timespec, scope: Scope) -> Result<()> {
+        const FUTEX_LOCK_PI2: usize = 13;
+        let private = if scope == Scope::Private { 128 } else { 0 };
+        // SAFETY: `w` is a live u32 and `ts` a valid timespec the kernel only reads.
+        // (sys::futex has no LOCK_PI2 wrapper yet; this is its one use.)
+        let r = unsafe {
+            crate::sys::raw(
+                libc::SYS_futex,
+                &[w as *const AtomicU32 as usize, FUTEX_LOCK_PI2 | private, 0, ts as *const _ as usize],
+            )
+        };
+        crate::errno::from_syscall(r).map(drop)
+    }
+}
+
+#[cfg(loom)]
+mod pi {
+    use super::{AtomicU32, Result, Scope};
+    pub fn lock(_: &AtomicU32, _: Option<&libc::timespec>, _: Scope) -> Result<()> {
+        unreachable!("PI mutexes are not modelled")
+    }
+    pub fn lock2(_: &AtomicU32, _: &libc::timespec, _: Scope) -> Result<()> {
+        unreachable!("PI mutexes are not modelled")
+    }
+    pub fn trylock(_: &AtomicU32, _: Scope) -> Result<()> {
+        unreachable!("PI mutexes are not modelled")
+    }
+    pub fn unlock(_: &AtomicU32, _: Scope) -> Result<()> {
+        unreachable!("PI mutexes are not modelled")
+    }
+}
+
+/// The calling thread's kernel robust list (registered with `set_robust_list`), kept in
+/// glibc's doubly-linked form: each entry is a mutex's `next` link, its `prev` link 8 bytes
+/// below; the head's own `prev` is glibc's `robust_prev`, 8 bytes below the head. Bit 0 of a
+/// `next` pointer marks a PI futex (kernel convention). Only the owning thread changes its
+/// list; the kernel reads it when the thread dies.
+mod robust {
+    use crate::glibc::tcb::{current_robust_head, RobustListHead};
+    use core::sync::atomic::{compiler_fence, AtomicUsize, Ordering};
+
+    pub struct List(*mut RobustListHead);
+
+    /// The link word at `addr` (a `next` or `prev` field, of a mutex or of the head).
+    ///
+    /// # Safety
+    /// `addr` must be a live, aligned link field of this thread's robust list.
+    unsafe fn link<'a>(addr: usize) -> &'a AtomicUsize {
+        // SAFETY: forwarded.
+        unsafe { &*(addr as *const AtomicUsize) }
+    }
+
+    impl List {
+        pub fn current() -> List {
+            List(current_robust_head())
+        }
+
+        fn head(&self) -> usize {
+            self.0 as usize
+        }
+
+        fn pending(&self) -> &AtomicUsize {
+            // SAFETY: the head is the calling thread's live TCB field; list_op_pending is an
+            // aligned pointer-sized field, written only by this thread.
+            unsafe { &*(core::ptr::addr_of_mut!((*self.0).list_op_pending) as *const AtomicUsize) }
+        }
+
+        /// Announces an entry being added/removed, so that the kernel also checks it if the
+        /// thread dies half-way.
+        pub fn set_pending(&self, entry: usize, pi: bool) {
+            self.pending().store(entry | pi as usize, Ordering::Relaxed);
+            compiler_fence(Ordering::SeqCst);
+        }
+
+        pub fn clear_pending(&self) {
+            compiler_fence(Ordering::SeqCst);
+            self.pending().store(0, Ordering::Relaxed);
+        }
+
+        /// Pushes `entry` at the front. The entry is complete before the head points at it
+        /// (the kernel may walk the list the moment this thread dies).
+        pub fn add(&self, entry: usize, pi: bool) {
+            let head = self.head();
+            // SAFETY: `head` and every linked entry are live link fields (entries leave the
+            // list before their mutex can be destroyed); `entry` is our mutex's link.
+            unsafe {
+                let first = link(head).load(Ordering::Relaxed);
+                link((first & !1) - 8).store(entry, Ordering::Relaxed);
+                link(entry).store(first, Ordering::Relaxed);
+                link(entry - 8).store(head, Ordering::Relaxed);
+                compiler_fence(Ordering::SeqCst);
+                link(head).store(entry | pi as usize, Ordering::Relaxed);
+            }
+        }
+
+        /// Unlinks `entry` in O(1).
+        pub fn remove(&self, entry: usize) {
+            // SAFETY: `entry` is on this thread's list (we hold its mutex), so its neighbours
+            // are live link fields.
+            unsafe {
+                let next = link(entry).load(Ordering::Relaxed);
+                let prev = link(entry - 8).load(Ordering::Relaxed) & !1;
+                link((next & !1) - 8).store(prev, Ordering::Relaxed);
+                // `prev` points at the previous `next` field (or the head); keep our PI bit
+                // chain intact by copying our `next` (with its bit) into it.
+                link(prev).store(next, Ordering::Relaxed);
+                compiler_fence(Ordering::SeqCst);
+                link(entry - 8).store(0, Ordering::Relaxed);
+                link(entry).store(0, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Priority protection: per-thread counts of held priority-protect mutexes per ceiling, and
+/// the thread's own priority from before it took the first one.
+mod pp {
+    use crate::errno::{Errno, Result};
+    use std::cell::{Cell, RefCell};
+
+    const LEVELS: usize = 100;
+
+    std::thread_local! {
+        static HELD: RefCell<[u32; LEVELS]> = const { RefCell::new([0; LEVELS]) };
+        static BASE: Cell<i32> = const { Cell::new(0) };
+    }
+
+    fn sched() -> (i32, i32) {
+        let mut p = libc::sched_param { sched_priority: 0 };
+        // SAFETY: plain syscalls on the calling thread (pid 0) with a valid out-pointer.
+        unsafe {
+            let pol = crate::sys::raw(libc::SYS_sched_getscheduler, &[0]) as i32;
+            crate::sys::raw(libc::SYS_sched_getparam, &[0, &mut p as *mut _ as usize]);
+            (pol & !libc::SCHED_RESET_ON_FORK, p.sched_priority)
+        }
+    }
+
+    fn set_prio(policy: i32, prio: i32) -> Result<()> {
+        let p = libc::sched_param { sched_priority: prio };
+        // SAFETY: valid pointer to a sched_param the kernel reads.
+        let r = unsafe {
+            crate::sys::raw(libc::SYS_sched_setscheduler, &[0, policy as usize, &p as *const _ as usize])
+        };
+        crate::errno::from_syscall(r).map(drop)
+    }
+
+    fn target(held: &[u32; LEVELS], base: i32) -> i32 {
+        let top = held.iter().rposition(|&n| n != 0).map_or(0, |i| i as i32);
+        top.max(base)
+    }
+
+    /// Raises the thread to `ceiling` (if higher) before it takes a priority-protect mutex.
+    pub fn raise(ceiling: i32) -> Result<()> {
+        let c = ceiling as usize;
+        if c >= LEVELS {
+            return Err(Errno::EINVAL);
+        }
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            let (policy, prio) = sched();
+            if h.iter().all(|&n| n == 0) {
+                BASE.with(|b| b.set(prio));
+            }
+            let base = BASE.with(|b| b.get());
+            if base > ceiling {
+                return Err(Errno::EINVAL);
+            }
+            h[c] = h[c].checked_add(1).ok_or(Errno::EAGAIN)?;
+            let want = target(&h, base);
+            if want != prio {
+                if let Err(e) = set_prio(policy, want) {
+                    h[c] -= 1;
+                    return Err(e);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops one hold of `ceiling` and returns to the highest remaining level.
+    pub fn lower(ceiling: i32) {
+        let c = ceiling as usize;
+        if c >= LEVELS {
+            return;
+        }
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            h[c] = h[c].saturating_sub(1);
+            let (policy, prio) = sched();
+            let want = target(&h, BASE.with(|b| b.get()));
+            if want != prio {
+                let _ = set_prio(policy, want);
+            }
+        })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_lock_unlock_trylock() {
+        let m = Mutex::with_kind(NORMAL);
+        m.lock().unwrap();
+        assert_eq!(m.trylock(), Err(Errno::EBUSY));
+        assert_eq!(m.destroy(), Err(Errno::EBUSY));
+        m.unlock().unwrap();
+        m.trylock().unwrap();
+        m.unlock().unwrap();
+        m.destroy().unwrap();
+        assert_eq!(m.lock(), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn errorcheck_and_recursive() {
+        let e = Mutex::with_kind(ERRORCHECK);
+        assert_eq!(e.unlock(), Err(Errno::EPERM));
+        e.lock().unwrap();
+        assert_eq!(e.lock(), Err(Errno::EDEADLK));
+        assert_eq!(e.trylock(), Err(Errno::EBUSY));
+        e.unlock().unwrap();
+        assert_eq!(e.unlock(), Err(Errno::EPERM));
+        let r = Mutex::with_kind(RECURSIVE);
+        r.lock().unwrap();
+        r.lock().unwrap();
+        r.trylock().unwrap();
+        r.unlock().unwrap();
+        r.unlock().unwrap();
+        r.unlock().unwrap();
+        assert_eq!(r.unlock(), Err(Errno::EPERM));
+    }
+
+    #[test]
+    fn timed_lock_times_out_and_checks_timespec() {
+        let m = Mutex::with_kind(NORMAL);
+        m.lock().unwrap();
+        let past = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        assert_eq!(m.timedlock(&past, Clock::Monotonic), Err(Errno::ETIMEDOUT));
+        let bad = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000_000 };
+        assert_eq!(m.timedlock(&bad, Clock::Realtime), Err(Errno::EINVAL));
+        m.unlock().unwrap();
+    }
+
+    #[test]
+    fn threads_exclude_each_other() {
+        use std::sync::Arc;
+        struct Shared(Mutex, core::cell::UnsafeCell<u64>);
+        // SAFETY: the cell is only touched under the mutex.
+        unsafe impl Sync for Shared {}
+        let s = Arc::new(Shared(Mutex::with_kind(NORMAL), core::cell::UnsafeCell::new(0)));
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        s.0.lock().unwrap();
+                        // SAFETY: we hold the mutex.
+                        unsafe { *s.1.get() += 1 };
+                        s.0.unlock().unwrap();
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        // SAFETY: all threads joined.
+        assert_eq!(unsafe { *s.1.get() }, 80_000);
+    }
+}
+
+#[cfg(loom)]
+mod loom_tests {
+    use super::*;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+
+    /// Two (and three) threads: the critical sections never overlap and nobody sleeps forever.
+    fn exclusion(threads: usize) {
+        loom::model(move || {
+            let m = Arc::new((Mutex::with_kind(NORMAL), UnsafeCell::new(0u32)));
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    let m = m.clone();
+                    loom::thread::spawn(move || {
+                        m.0.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                        m.1.with_mut(|p| unsafe { *p += 1 });
+                        m.0.unlock().unwrap();
+                    })
+                })
+                .collect();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            // SAFETY: the cell is only touched with the mutex held (or after the joins).
+            m.1.with(|p| assert_eq!(unsafe { *p }, threads as u32));
+        });
+    }
+
+    #[test]
+    fn loom_mutex_two_threads() {
+        exclusion(2);
+    }
+
+    #[test]
+    fn loom_mutex_three_threads() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let m = Arc::new((Mutex::with_kind(NORMAL), UnsafeCell::new(0u32)));
+            let hs: Vec<_> = (0..3)
+                .map(|_| {
+                    let m = m.clone();
+                    loom::thread::spawn(move || {
+                        m.0.lock().unwrap();
+                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
+                        m.1.with_mut(|p| unsafe { *p += 1 });
+                        m.0.unlock().unwrap();
+                    })
+                })
+                .collect();
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            // SAFETY: the cell is only touched with the mutex held (or after the joins).
+            m.1.with(|p| assert_eq!(unsafe { *p }, 3));
+        });
+    }
+}
