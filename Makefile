@@ -44,6 +44,12 @@ stress-rss: build
 bench: build
 	python3 bench/run.py
 
+# Real multithreaded programs (pigz, xz, zstd, sort, rg, Rust, OpenMP, SQLite, CPython's
+# threading tests, redis, memcached, the JVM, node) run plain and under LD_PRELOAD, results compared.
+# Installs missing Debian packages when run as root; `--fast` is the few-second subset.
+realworld: build
+	python3 scripts/realworld.py
+
 coverage: build
 	python3 scripts/coverage.py
 

@@ -22,7 +22,7 @@ mod tsd;
 
 use libc::c_int;
 use crate::errno::{Errno, Result};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
 /// 0 = not started, 1 = running, 2 = done.
 static INIT_STATE: AtomicU8 = AtomicU8::new(0);
@@ -45,15 +45,30 @@ pub fn ensure_init() {
     }
 }
 
+/// Kernel tid of the thread running the set-up (valid while INIT_STATE is 1).
+static INITIALIZER: AtomicI32 = AtomicI32::new(0);
+
 #[cold]
 fn init_slow() {
     if INIT_STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-        // SAFETY: first and only call; no thread of ours exists yet.
-        unsafe { crate::glibc::init() };
+        INITIALIZER.store(crate::sys::gettid(), Ordering::Relaxed);
+        // SAFETY: first and only calls; no thread of ours exists yet. Symbols and our fork
+        // handlers come first: neither allocates, and a re-entrant call (below) needs them.
+        unsafe { crate::glibc::resolve() };
         crate::fork::init();
+        // SAFETY: once, after resolve.
+        unsafe { crate::glibc::init() };
         crate::thread::current(); // adopt the main thread: other threads may name it
         crate::stats::init();
         INIT_STATE.store(2, Ordering::Release);
+    } else if INIT_STATE.load(Ordering::Acquire) == 1
+        // Relaxed: only the initializing thread can see its own tid here.
+        && INITIALIZER.load(Ordering::Relaxed) == crate::sys::gettid()
+    {
+        // Re-entered by the set-up itself: one of our allocations went to a malloc the
+        // program interposes, whose own initialization calls back into us (jemalloc calls
+        // pthread_atfork). Waiting would hang forever; symbols and fork handlers are ready,
+        // which is all such a call (fork handler registration) needs.
     } else {
         while INIT_STATE.load(Ordering::Acquire) != 2 {
             crate::sys::sched_yield();

@@ -33,15 +33,24 @@ pub fn fatal(msg: &str) -> ! {
     }
 }
 
-/// Sets up everything glibc-related, once, from the library constructor: resolve symbols,
-/// check the layout, measure static TLS, switch glibc to multi-threaded mode.
+/// Resolves the glibc symbols we use. Allocates nothing (on a glibc that has them all), so
+/// that it is complete before anything of ours can call into an interposed malloc.
 ///
 /// # Safety
-/// Must be called once, from the library's constructor, before any thread of ours exists.
+/// Must be called once, first, before any thread of ours exists.
+pub unsafe fn resolve() {
+    // SAFETY: forwarded contract.
+    unsafe { symbols::resolve() };
+}
+
+/// Sets up the rest, once, after [`resolve`]: check the layout, measure static TLS, switch
+/// glibc to multi-threaded mode.
+///
+/// # Safety
+/// Must be called once, after [`resolve`], before any thread of ours exists.
 pub unsafe fn init() {
-    // SAFETY: called once before any other use, as the functions below require.
+    // SAFETY: called once after `resolve`, as the functions below require.
     unsafe {
-        symbols::resolve();
         layout::check();
         tls::init();
         bootstrap::switch_to_multithreaded();

@@ -32,6 +32,11 @@ pub struct Syms {
     pub ctype_init: unsafe extern "C" fn(),
     /// `__resp` (TLS): address of the calling thread's `__resp` slot.
     pub resp_slot: *mut *mut c_void,
+    /// `__libc_malloc`: glibc's own malloc, even when the program interposes another one
+    /// (jemalloc, tcmalloc); used only to find glibc malloc's per-thread words.
+    pub libc_malloc: unsafe extern "C" fn(usize) -> *mut c_void,
+    /// `__libc_free`: glibc's own free, the pair of `libc_malloc`.
+    pub libc_free: unsafe extern "C" fn(*mut c_void),
     /// glibc's own `pthread_create`, used only to switch glibc into multi-threaded mode.
     pub real_pthread_create: unsafe extern "C" fn(
         *mut libc::pthread_t,
@@ -127,6 +132,8 @@ pub unsafe fn resolve() {
         call_tls_dtors: f!(d, c"__call_tls_dtors"),
         ctype_init: f!(d, c"__ctype_init"),
         resp_slot: required(d, c"__resp").cast(),
+        libc_malloc: f!(d, c"__libc_malloc"),
+        libc_free: f!(d, c"__libc_free"),
         real_pthread_create: f!(n, c"pthread_create"),
         real_pthread_join: f!(n, c"pthread_join"),
         real_pthread_exit: f!(n, c"pthread_exit"),

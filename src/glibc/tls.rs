@@ -100,45 +100,66 @@ pub unsafe fn init() {
     LIBC_BLOCK_LEN.store(block.len, Ordering::Relaxed);
 }
 
-/// Most words of libc's TLS block [`discover_malloc_words`] looks at (glibc 2.36: 18).
-const LIBC_BLOCK_MAX_WORDS: usize = 128;
+/// Most words of libc's TLS block [`discover_malloc_words`] compares (glibc 2.36: 18).
+const MAX_BLOCK_WORDS: usize = 64;
 
-/// Snapshot of the calling thread's libc TLS block, in a fixed array: taking it must not
-/// call malloc, whose first call in the thread is what we are watching.
-fn read_libc_block() -> ([usize; LIBC_BLOCK_MAX_WORDS], usize) {
+/// Copies libc's static TLS block of the calling thread into `out`; returns its length in
+/// words (0 if it does not fit). Allocates nothing (see [`discover_malloc_words`]).
+fn read_libc_block(out: &mut [usize; MAX_BLOCK_WORDS]) -> usize {
     let off = LIBC_BLOCK_OFF.load(Ordering::Relaxed);
-    let words = (LIBC_BLOCK_LEN.load(Ordering::Relaxed) / 8).min(LIBC_BLOCK_MAX_WORDS);
+    let words = LIBC_BLOCK_LEN.load(Ordering::Relaxed) / 8;
+    if words > MAX_BLOCK_WORDS {
+        return 0;
+    }
     let base = tcb::current().wrapping_offset(off).cast::<usize>();
-    let mut out = [0usize; LIBC_BLOCK_MAX_WORDS];
     for (i, w) in out.iter_mut().enumerate().take(words) {
         // SAFETY: libc's static TLS block of the calling thread is `words` readable words.
         *w = unsafe { base.add(i).read_volatile() };
     }
-    (out, words)
+    words
 }
 
 /// Finds malloc's two per-thread words: run in a fresh thread that has not called malloc yet
 /// (the bootstrap thread). Leaves hand-over disabled unless exactly two words change.
+///
+/// Calls glibc's own `__libc_malloc`/`__libc_free` and nothing that allocates through
+/// `malloc`: when a program interposes another allocator, our initialization can run inside
+/// that allocator's own initialization (jemalloc's `malloc_init_hard` calls `pthread_atfork`,
+/// whose first call initializes us), and that allocator makes every other thread spin until
+/// its initialization ends, which waits for this thread to be joined: a deadlock
+/// (redis-server, linked with libjemalloc, hung at start-up).
 pub fn discover_malloc_words() {
     if LIBC_BLOCK_LEN.load(Ordering::Relaxed) == 0 {
         return;
     }
-    let (before, words) = read_libc_block();
-    // SAFETY: plain malloc/free. black_box: the compiler removes an unused malloc/free pair,
-    // and then nothing is observed.
-    unsafe { libc::free(core::hint::black_box(libc::malloc(24))) };
-    let (after, _) = read_libc_block();
+    let mut before = [0usize; MAX_BLOCK_WORDS];
+    let mut after = [0usize; MAX_BLOCK_WORDS];
+    let words = read_libc_block(&mut before);
+    if words == 0 {
+        return;
+    }
+    let s = syms();
+    // SAFETY: glibc's malloc and free of that block. Called through pointers found at load,
+    // the pair is not one the compiler knows as malloc/free, so it cannot be removed.
+    unsafe { (s.libc_free)(core::hint::black_box((s.libc_malloc)(24))) };
+    read_libc_block(&mut after);
     let errno_off = offset_of_slot(
         // SAFETY: __errno_location returns the calling thread's errno address.
         unsafe { libc::__errno_location() }.cast(),
     );
     let base = LIBC_BLOCK_OFF.load(Ordering::Relaxed);
-    let changed: Vec<isize> = (0..words)
-        .filter(|&i| before[i] == 0 && after[i] != 0)
-        .map(|i| base + 8 * i as isize)
-        .filter(|&off| off != errno_off & !7)
-        .collect();
-    if changed.len() == 2 {
+    let mut changed = [0isize; 2];
+    let mut n = 0;
+    for i in 0..words {
+        let off = base + 8 * i as isize;
+        if before[i] == 0 && after[i] != 0 && off != errno_off & !7 {
+            if n < 2 {
+                changed[n] = off;
+            }
+            n += 1;
+        }
+    }
+    if n == 2 {
         MALLOC_WORDS[0].store(changed[0], Ordering::Relaxed);
         MALLOC_WORDS[1].store(changed[1], Ordering::Relaxed);
     }
