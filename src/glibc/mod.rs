@@ -13,9 +13,11 @@
 //! - [`tls`]: static TLS and DTV allocation, and the malloc-cache hand-over on reuse.
 //! - [`stacklist`]: glibc's `_dl_stack_user` list (setxid and dlopen'ed static TLS walk it).
 //! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode.
+//! - [`solo`]: whether the caller is the only thread (mutex fast path).
 
 pub mod bootstrap;
 pub mod layout;
+pub mod solo;
 pub mod stacklist;
 pub mod symbols;
 pub mod tcb;
@@ -54,5 +56,6 @@ pub unsafe fn init() {
         layout::check();
         tls::init();
         bootstrap::switch_to_multithreaded();
+        solo::init();
     }
 }

@@ -59,6 +59,8 @@ pub struct Syms {
     /// `__cxa_thread_atexit_impl(dtor, obj, dso)`: runs `dtor(obj)` when the calling thread
     /// exits (glibc runs it from `__call_tls_dtors`, for glibc's threads and ours).
     pub cxa_thread_atexit_impl: unsafe extern "C" fn(unsafe extern "C" fn(*mut c_void), *mut c_void, *mut c_void) -> i32,
+    /// `__nptl_nthreads`: glibc's count of the threads it created (with the main thread).
+    pub nptl_nthreads: *mut i32,
     /// `_thread_db_sizeof_pthread`.
     pub db_sizeof_pthread: *const u32,
     /// `_thread_db_pthread_list`.
@@ -139,6 +141,7 @@ pub unsafe fn resolve() {
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_register_atfork: f!(n, c"__register_atfork"),
         cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
+        nptl_nthreads: lookup(d, c"__nptl_nthreads").cast(),
         db_sizeof_pthread: required(d, c"_thread_db_sizeof_pthread").cast(),
         db_pthread_list: required(d, c"_thread_db_pthread_list").cast(),
         db_pthread_tid: required(d, c"_thread_db_pthread_tid").cast(),

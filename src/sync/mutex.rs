@@ -97,6 +97,32 @@ pub(crate) mod word {
         w.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
+    /// [`try_lock`] for a process-private word: while the caller is the only thread, a plain
+    /// load and store do (glibc's single-threaded optimization); no other thread can exist
+    /// to race with them, and one created later starts after this store (clone orders it).
+    #[inline(always)]
+    pub fn try_lock_private(w: &AtomicU32) -> bool {
+        if crate::glibc::solo::alone() {
+            if w.load(Ordering::Relaxed) != 0 {
+                return false;
+            }
+            w.store(1, Ordering::Relaxed);
+            return true;
+        }
+        try_lock(w)
+    }
+
+    /// [`unlock`] for a process-private word, with the same single-threaded shortcut (a word
+    /// of 2 still takes the full path: a sleeper may have been left by a thread now gone).
+    #[inline(always)]
+    pub fn unlock_private(w: &AtomicU32) {
+        if crate::glibc::solo::alone() && w.load(Ordering::Relaxed) == 1 {
+            w.store(0, Ordering::Relaxed);
+            return;
+        }
+        unlock(w, Scope::Private)
+    }
+
     /// The contended path: a bounded spin that only reads the word (no cache-line ping-pong)
     /// and tries when it sees the lock free, as long as nobody sleeps yet; then sleep with
     /// the contended state.
@@ -273,7 +299,7 @@ impl Mutex {
         // kinds is one load and one CAS, no thread-local lookup.
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
-            if word::try_lock(&self.word) {
+            if word::try_lock_private(&self.word) {
                 return Ok(());
             }
             return word::lock_slow(&self.word, Scope::Private, None);
@@ -287,7 +313,7 @@ impl Mutex {
     pub fn trylock(&self) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
-            return if word::try_lock(&self.word) { Ok(()) } else { Err(Errno::EBUSY) };
+            return if word::try_lock_private(&self.word) { Ok(()) } else { Err(Errno::EBUSY) };
         }
         self.lock_full(kind, None, true)
     }
@@ -308,7 +334,7 @@ impl Mutex {
     pub fn unlock(&self) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
-            word::unlock(&self.word, Scope::Private);
+            word::unlock_private(&self.word);
             return Ok(());
         }
         self.unlock_full(kind)

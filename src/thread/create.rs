@@ -30,6 +30,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // a detached one may end and recycle (even unmap) its memory before clone returns here.
     let handle = th.handle();
     let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
+    crate::glibc::solo::note_thread_created();
     let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
     stats::note_live(n);
     registry::insert(t);
