@@ -19,6 +19,7 @@ test: build header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
 	python3 scripts/coverage.py
+	python3 scripts/realworld.py --fast
 
 unit:
 	$(CARGO) test --release --lib
