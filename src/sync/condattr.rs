@@ -4,7 +4,7 @@
 //! Encoding (ours): bit 0 = CLOCK_MONOTONIC (else CLOCK_REALTIME), bit 1 = process-shared.
 //! All-zero is the default (what `pthread_condattr_init` writes).
 
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
 use crate::sys::futex::Clock;
 
 const MONOTONIC: u32 = 1;
@@ -47,10 +47,9 @@ impl CondAttr {
 
     /// `PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`; else EINVAL.
     pub fn set_shared(&mut self, pshared: i32) -> Result<()> {
-        self.0 = match pshared {
-            libc::PTHREAD_PROCESS_PRIVATE => self.0 & !SHARED,
-            libc::PTHREAD_PROCESS_SHARED => self.0 | SHARED,
-            _ => return Err(Errno::EINVAL),
+        self.0 = match super::caller::scope_of(pshared)? {
+            super::model::Scope::Private => self.0 & !SHARED,
+            super::model::Scope::Shared => self.0 | SHARED,
         };
         Ok(())
     }

@@ -57,11 +57,14 @@ const TID_MASK: u32 = 0x3fff_ffff;
 const INCONSISTENT: i32 = i32::MAX;
 const NOTRECOVERABLE: i32 = i32::MAX - 1;
 
-/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`, ~35 ns on
-/// current Xeons: ~350 ns in all). Kept short on measurement: on bench/sync_mutex.c (2 shared
-/// cores) spins of 0, 10, 30 and 100 all landed within the noise of glibc's non-spinning
-/// mutex, and longer spins burn CPU that preempted holders need when threads outnumber cores.
-const SPINS: u32 = if cfg!(loom) { 1 } else { 10 };
+/// Iterations of the spin phase of a contended lock (each a relaxed load + `pause`). Zero, on
+/// measurement: on a quiet 2-core machine 10 spins cost throughput against glibc's
+/// non-spinning mutex (4 threads × 1,000,000 lock/counter++/unlock: 365-388 ms with 10 spins,
+/// 168-299 ms without, glibc 252-313 ms; bench/sync_mutex.c contended_tiny 0.31-0.51x with
+/// spins, 0.56-0.88x without): spinning burns the CPU a preempted holder needs when threads
+/// outnumber cores. Whether a spin pays on many cores is unmeasured (no multi-core machine
+/// was available); the loop stays so that figure can be taken.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 0 };
 
 /// Spin of a broadcast waiter woken ahead of its turn (`word::lock_requeued`): long enough
 /// (~3.5 µs) to cover the current holder's critical section, so the hand-over needs no sleep.

@@ -65,10 +65,9 @@ impl MutexAttr {
 
     /// `PTHREAD_PROCESS_PRIVATE` (0) or `PTHREAD_PROCESS_SHARED` (1); else EINVAL.
     pub fn set_shared(&mut self, pshared: i32) -> Result<()> {
-        self.0 = match pshared {
-            libc::PTHREAD_PROCESS_PRIVATE => self.0 & !SHARED,
-            libc::PTHREAD_PROCESS_SHARED => self.0 | SHARED,
-            _ => return Err(Errno::EINVAL),
+        self.0 = match super::caller::scope_of(pshared)? {
+            super::model::Scope::Private => self.0 & !SHARED,
+            super::model::Scope::Shared => self.0 | SHARED,
         };
         Ok(())
     }
