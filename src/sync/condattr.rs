@@ -66,6 +66,7 @@ pub fn clockid(c: Clock) -> libc::clockid_t {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errno::Errno;
 
     #[test]
     fn clock_and_pshared() {
