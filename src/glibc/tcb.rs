@@ -66,12 +66,6 @@ pub fn current_robust_head() -> *mut RobustListHead {
     unsafe { field(current(), L::ROBUST_HEAD) }
 }
 
-/// Where a new thread's TCB goes in a mapping ending at `top`: the highest 64-aligned address
-/// that leaves room for `struct pthread`.
-pub fn place(top: usize) -> usize {
-    (top - L::SIZE) & !(L::ALIGN - 1)
-}
-
 /// Stack description glibc keeps in every TCB (its `pthread_getattr_np` and
 /// `__libc_alloca_cutoff` read it).
 pub struct StackBlock {

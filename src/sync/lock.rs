@@ -48,11 +48,6 @@ impl RawLock {
             futex::wake(&self.0, 1, Scope::Private);
         }
     }
-
-    /// Forces the lock to unlocked: only for the child of fork(), where the holder is gone.
-    pub fn reset(&self) {
-        self.0.store(0, Ordering::Relaxed);
-    }
 }
 
 impl Default for RawLock {
@@ -99,14 +94,6 @@ impl<T> Locked<T> {
     /// Releases a lock taken with [`Locked::lock_raw`].
     pub fn unlock_raw(&self) {
         self.lock.unlock();
-    }
-
-    /// Re-initializes after fork() in the child: the lock is released whatever state it was in.
-    ///
-    /// # Safety
-    /// Only the calling thread may exist (fork child).
-    pub unsafe fn reset_after_fork(&self) {
-        self.lock.reset();
     }
 }
 
