@@ -10,6 +10,7 @@ use crate::thread::{attr, registry, stack, LIVE};
 use core::sync::atomic::Ordering;
 
 unsafe extern "C" fn prepare() {
+    crate::cancel::system::lock_for_fork();
     attr::lock_for_fork();
     crate::sync::sem_named::lock_for_fork();
     tls::lock_for_fork();
@@ -23,6 +24,7 @@ unsafe extern "C" fn parent() {
     tls::unlock_after_fork();
     crate::sync::sem_named::unlock_after_fork();
     attr::unlock_after_fork();
+    crate::cancel::system::unlock_after_fork();
 }
 
 unsafe extern "C" fn child() {

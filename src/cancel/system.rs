@@ -187,3 +187,14 @@ pub unsafe fn system(line: *const c_char) -> c_int {
     // SAFETY: per contract.
     unsafe { run(line) }
 }
+
+/// Holds the lock across fork(), so a child never inherits it held by a thread that does not
+/// exist there (its own system() would wait forever).
+pub fn lock_for_fork() {
+    SHARED.lock.lock();
+}
+
+/// Releases the lock taken by [`lock_for_fork`] (parent and child).
+pub fn unlock_after_fork() {
+    SHARED.lock.unlock();
+}
