@@ -132,7 +132,7 @@ pub(crate) mod word {
     #[cold]
     #[inline(never)]
     pub fn lock_slow(w: &AtomicU32, scope: Scope, deadline: Deadline) -> Result<()> {
-        let mut v = 1;
+        let mut v = w.load(Ordering::Relaxed);
         for _ in 0..SPINS {
             v = w.load(Ordering::Relaxed);
             if v == 0 && try_lock(w) {
