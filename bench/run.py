@@ -50,15 +50,7 @@ SIDES = ("glibc", "ours")
 
 
 def directives(src):
-    d = {}
-    with open(src, errors="replace") as f:
-        for line in f:
-            if "rpthread-bench:" in line:
-                for part in line.split("rpthread-bench:", 1)[1].split(";"):
-                    if "=" in part:
-                        k, v = part.strip().split("=", 1)
-                        d[k.strip()] = v.strip()
-    return d
+    return H.directives(src, "rpthread-bench")
 
 
 def parse_cpus(spec):

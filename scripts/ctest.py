@@ -25,15 +25,7 @@ import harness as H  # noqa: E402
 
 
 def directives(src):
-    d = {}
-    with open(src, errors="replace") as f:
-        for line in f:
-            if "rpthread-test:" in line:
-                for part in line.split("rpthread-test:", 1)[1].split(";"):
-                    if "=" in part:
-                        k, v = part.strip().split("=", 1)
-                        d[k.strip()] = v.strip()
-    return d
+    return H.directives(src, "rpthread-test")
 
 
 def check(src, mode, d):

@@ -22,6 +22,19 @@ OUR_PREFIXES = ("pthread_", "sem_", "thrd_", "mtx_", "cnd_", "tss_", "call_once"
                 "__pthread_", "_pthread_", "__register_atfork")
 
 
+def directives(src, tag):
+    """The `// <tag>: key=value; key=value` settings written in a source file's comments."""
+    d = {}
+    with open(src, errors="replace") as f:
+        for line in f:
+            if tag + ":" in line:
+                for part in line.split(tag + ":", 1)[1].split(";"):
+                    if "=" in part:
+                        k, v = part.strip().split("=", 1)
+                        d[k.strip()] = v.strip()
+    return d
+
+
 def compiler(src):
     return "g++" if src.endswith((".cc", ".cpp")) else "gcc"
 

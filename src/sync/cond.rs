@@ -268,14 +268,19 @@ impl Cond {
         let _ = m.lock_after_wait(requeued);
     }
 
+    /// Lock-free "nobody waits" check. `wakeup` is read first: it never exceeds `total` and
+    /// neither decreases, so equal values mean no waiter was pending when `total` was read.
+    /// SeqCst loads (plain moves on x86) keep the two reads in this order.
+    #[inline(always)]
+    fn nobody_waits(&self) -> bool {
+        let w = self.wakeup.load(Ordering::SeqCst);
+        self.total.load(Ordering::SeqCst) == w
+    }
+
     /// Wakes at least one waiter, if any.
     #[inline]
     pub fn signal(&self) {
-        // Lock-free "nobody waits" check. `wakeup` is read first: it never exceeds `total` and
-        // neither decreases, so equal values mean no waiter was pending when `total` was read.
-        // SeqCst loads (plain moves on x86) keep the two reads in this order.
-        let w = self.wakeup.load(Ordering::SeqCst);
-        if self.total.load(Ordering::SeqCst) == w {
+        if self.nobody_waits() {
             return;
         }
         self.signal_slow();
@@ -299,8 +304,7 @@ impl Cond {
     /// Wakes every waiter: one directly, the rest requeued onto the mutex.
     #[inline]
     pub fn broadcast(&self) {
-        let w = self.wakeup.load(Ordering::SeqCst);
-        if self.total.load(Ordering::SeqCst) == w {
+        if self.nobody_waits() {
             return;
         }
         self.broadcast_slow();

@@ -1062,8 +1062,8 @@ mod loom_tests {
     use loom::sync::Arc;
 
     /// Two (and three) threads: the critical sections never overlap and nobody sleeps forever.
-    fn exclusion(threads: usize) {
-        loom::model(move || {
+    fn exclusion(threads: usize) -> impl Fn() + Sync + Send + 'static {
+        move || {
             let m = Arc::new((Mutex::with_kind(NORMAL), UnsafeCell::new(0u32)));
             let hs: Vec<_> = (0..threads)
                 .map(|_| {
@@ -1079,34 +1079,18 @@ mod loom_tests {
             hs.into_iter().for_each(|h| h.join().unwrap());
             // SAFETY: the cell is only touched with the mutex held (or after the joins).
             m.1.with(|p| assert_eq!(unsafe { *p }, threads as u32));
-        });
+        }
     }
 
     #[test]
     fn loom_mutex_two_threads() {
-        exclusion(2);
+        loom::model(exclusion(2));
     }
 
     #[test]
     fn loom_mutex_three_threads() {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(2);
-        b.check(|| {
-            let m = Arc::new((Mutex::with_kind(NORMAL), UnsafeCell::new(0u32)));
-            let hs: Vec<_> = (0..3)
-                .map(|_| {
-                    let m = m.clone();
-                    loom::thread::spawn(move || {
-                        m.0.lock().unwrap();
-                        // SAFETY: the cell is only touched with the mutex held (or after the joins).
-                        m.1.with_mut(|p| unsafe { *p += 1 });
-                        m.0.unlock().unwrap();
-                    })
-                })
-                .collect();
-            hs.into_iter().for_each(|h| h.join().unwrap());
-            // SAFETY: the cell is only touched with the mutex held (or after the joins).
-            m.1.with(|p| assert_eq!(unsafe { *p }, 3));
-        });
+        b.check(exclusion(3));
     }
 }
