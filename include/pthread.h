@@ -184,6 +184,38 @@ int pthread_barrierattr_getpshared(const pthread_barrierattr_t *attr, int *pshar
 
 int pthread_barrierattr_setpshared(pthread_barrierattr_t *attr, int pshared);
 
+int pthread_cancel(pthread_t thread);
+
+void pthread_testcancel(void);
+
+int pthread_setcancelstate(int state, int *oldstate);
+
+int pthread_setcanceltype(int type_, int *oldtype);
+
+void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer,
+                           void (*routine)(void*),
+                           void *arg);
+
+void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *buffer,
+                                 void (*routine)(void*),
+                                 void *arg);
+
+void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *buffer, int execute);
+
+void __pthread_register_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_register_cancel_defer(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unregister_cancel_restore(struct __pthread_unwind_buf_t *buf);
+
+void __pthread_unwind_next(struct __pthread_unwind_buf_t *buf) __attribute__((__noreturn__));
+
+void __pthread_cleanup_routine(struct __pthread_cleanup_frame *frame);
+
 int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr);
 
 int pthread_cond_destroy(pthread_cond_t *cond);
@@ -394,38 +426,6 @@ int pthread_spin_lock(pthread_spinlock_t *lock);
 int pthread_spin_trylock(pthread_spinlock_t *lock);
 
 int pthread_spin_unlock(pthread_spinlock_t *lock);
-
-int pthread_cancel(pthread_t thread);
-
-void pthread_testcancel(void);
-
-int pthread_setcancelstate(int state, int *oldstate);
-
-int pthread_setcanceltype(int type_, int *oldtype);
-
-void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer,
-                           void (*routine)(void*),
-                           void *arg);
-
-void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
-
-void _pthread_cleanup_push_defer(struct _pthread_cleanup_buffer *buffer,
-                                 void (*routine)(void*),
-                                 void *arg);
-
-void _pthread_cleanup_pop_restore(struct _pthread_cleanup_buffer *buffer, int execute);
-
-void __pthread_register_cancel(struct __pthread_unwind_buf_t *buf);
-
-void __pthread_unregister_cancel(struct __pthread_unwind_buf_t *buf);
-
-void __pthread_register_cancel_defer(struct __pthread_unwind_buf_t *buf);
-
-void __pthread_unregister_cancel_restore(struct __pthread_unwind_buf_t *buf);
-
-void __pthread_unwind_next(struct __pthread_unwind_buf_t *buf) __attribute__((__noreturn__));
-
-void __pthread_cleanup_routine(struct __pthread_cleanup_frame *frame);
 
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,

@@ -5,6 +5,9 @@
 mod attr;
 mod barrier;
 mod c11;
+mod cancel;
+/// cbindgen:ignore
+mod cancel_points;
 mod cond;
 mod fork;
 mod mutex;
@@ -14,9 +17,6 @@ mod sched;
 mod sem;
 mod signal;
 mod spin;
-mod cancel;
-/// cbindgen:ignore
-mod cancel_points;
 mod thread;
 mod tsd;
 
