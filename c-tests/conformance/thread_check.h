@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
@@ -43,12 +44,18 @@ static inline int tc_result(const char *name) {
     return 0;
 }
 
+/* The futex helpers leave errno alone: syscall(2) sets it on EAGAIN/EINTR, and tests check
+ * errno across these waits. */
 static inline void tc_futex_wait(TC_ATOMIC(int) *w, int val) {
+    int saved = errno;
     syscall(SYS_futex, (int *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+    errno = saved;
 }
 
 static inline void tc_futex_wake(TC_ATOMIC(int) *w, int n) {
+    int saved = errno;
     syscall(SYS_futex, (int *)w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+    errno = saved;
 }
 
 /* A reusable barrier for `n` threads. */
