@@ -5,6 +5,10 @@
 //! missing from the lists keeps the old credentials: a security bug. The lists are guarded by
 //! `_dl_stack_cache_lock`, a glibc low-level lock (0 free, 1 locked, 2 contended, private
 //! futex), and `_dl_in_flight_stack` records a half-done operation for fork().
+//!
+//! Orderings: the lock is Acquire on lock and Release on unlock, like glibc's lll_lock; inside
+//! it the list is plain memory, and `_dl_in_flight_stack` is Relaxed (only fork's child reads
+//! it, in a copy of memory taken while no other thread runs).
 
 use super::{layout as L, symbols::syms, tcb};
 use crate::sys::futex::{self, Scope};

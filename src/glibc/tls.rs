@@ -11,6 +11,9 @@
 //! The two words are found at load by watching which of libc's TLS words a first malloc in a
 //! fresh thread sets (see [`discover_malloc_words`]); if that is not exactly two, hand-over is
 //! off and the library still works, only leaking as described.
+//!
+//! Orderings: the statics here are written once, by the library's set-up, before any thread of
+//! ours exists, and read afterwards: Relaxed suffices, thread creation (clone) publishes them.
 
 use super::{symbols::syms, tcb};
 use crate::sync::lock::Locked;

@@ -5,6 +5,14 @@
 //! descriptor, static TLS, and glibc's TCB at the top (see `stack.rs`). Its `pthread_t` is
 //! the TCB address. Threads we did not create (the main thread, glibc's internal ones) get a
 //! heap descriptor the first time they need one ("adopted").
+//!
+//! Orderings: `Thread::state` transitions are AcqRel read-modify-writes (and Acquire loads):
+//! whoever frees a thread must see everything the thread and the other parties did before their
+//! transition. The kernel-cleared tid word is read with Acquire: once it reads 0 the thread has
+//! gone through exit(2), a full barrier, so its result and memory are final. `joining` is
+//! Release/Acquire: only compared, for the mutual-join check. `LIVE` is AcqRel where a
+//! decrement decides the process exit, Relaxed for increments and the fork child's reset
+//! (single-threaded); the `stats` counters are Relaxed (reports only).
 
 pub mod attr;
 pub mod create;
