@@ -1,30 +1,16 @@
-/* Small helpers of the sync benchmarks (self-contained: clock, result line, timed loops).
- * Output: RESULT <metric> <value> <unit> <better>. BENCH_SECONDS scales each timed part
- * (default 0.25 s). */
+/* Helpers of the sync benchmarks on top of bench.h (clock, result line): timed parts of half
+ * BENCH_SECONDS and a best-of-batches ns/op loop. */
 #ifndef RPTHREAD_SYNC_BENCH_H
 #define RPTHREAD_SYNC_BENCH_H
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include "bench.h"
 
-static inline double sb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define sb_now bench_now
+#define sb_result bench_result
 
+/* Each timed part of the sync benchmarks runs half of BENCH_SECONDS (0.25 s by default). */
 static inline double sb_seconds(void)
 {
-    const char *s = getenv("BENCH_SECONDS");
-    double v = s ? atof(s) : 0.0;
-    return v > 0.0 ? v / 2 : 0.25;
-}
-
-static inline void sb_result(const char *metric, double value, const char *unit, const char *better)
-{
-    printf("RESULT %s %.6g %s %s\n", metric, value, unit, better);
-    fflush(stdout);
+    return bench_seconds() / 2;
 }
 
 /* Best-of-batches ns per iteration of `body` (a statement), single thread. */
