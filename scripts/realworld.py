@@ -174,31 +174,26 @@ def prep_sort(ctx):
         ctx["sorted"] = md5(b"".join(sorted(f.readlines())))
 
 
-def w_pigz(m, ctx):
+def round_trip(m, ctx, compress, decompress, tag):
+    """Compresses the test data, decompresses it again, checks the bytes came back."""
     data = ctx["data"]
-    z = m.run(["pigz", "-p", "4", "-c", data])
-    back = m.run(["pigz", "-p", "4", "-dc"], input=z)
+    z = m.run([*compress, "-c", data])
+    back = m.run(decompress, input=z)
     if md5(back) != md5(open(data, "rb").read()):
         raise Fail(f"{m.name}: decompressed output differs from the input")
-    return f"gz {md5(z)}"
+    return f"{tag} {md5(z)}"
+
+
+def w_pigz(m, ctx):
+    return round_trip(m, ctx, ["pigz", "-p", "4"], ["pigz", "-p", "4", "-dc"], "gz")
 
 
 def w_xz(m, ctx):
-    data = ctx["data"]
-    z = m.run(["xz", "-T4", "-1", "--block-size=1MiB", "-c", data])
-    back = m.run(["xz", "-T4", "-dc"], input=z)
-    if md5(back) != md5(open(data, "rb").read()):
-        raise Fail(f"{m.name}: decompressed output differs from the input")
-    return f"xz {md5(z)}"
+    return round_trip(m, ctx, ["xz", "-T4", "-1", "--block-size=1MiB"], ["xz", "-T4", "-dc"], "xz")
 
 
 def w_zstd(m, ctx):
-    data = ctx["data"]
-    z = m.run(["zstd", "-q", "-T4", "-5", "-c", data])
-    back = m.run(["zstd", "-q", "-dc"], input=z)
-    if md5(back) != md5(open(data, "rb").read()):
-        raise Fail(f"{m.name}: decompressed output differs from the input")
-    return f"zst {md5(z)}"
+    return round_trip(m, ctx, ["zstd", "-q", "-T4", "-5"], ["zstd", "-q", "-dc"], "zst")
 
 
 def w_sort(m, ctx):
