@@ -1,8 +1,9 @@
 //! `pthread_mutex_t`: the mutex, over futex.
 //!
 //! Object (40 bytes, glibc's x86_64 field layout; all-zero is `PTHREAD_MUTEX_INITIALIZER`):
-//! `word` @0, `count` @4 (recursion depth), `owner` @8 (owner tid for the checked kinds),
-//! `nusers` @12 (unused, 0), `kind` @16 (glibc's encoding: bits 0-1 type, 16 robust, 32
+//! `word` @0, `count` @4 (recursion depth), `owner` @8 (the holder's tid, every kind, as glibc
+//! keeps it: debuggers' pretty-printers and programs that peek at `__data.__owner` see who
+//! holds the lock), `nusers` @12 (plain kinds: holders, 0 or 1, glibc's counter), `kind` @16 (glibc's encoding: bits 0-1 type, 16 robust, 32
 //! priority-inherit, 64 priority-protect, 128 process-shared; -1 once destroyed), `ceiling` @20
 //! (priority-protect only; glibc's `__spins`/`__elision`), robust-list links @24/@32.
 //!
@@ -19,7 +20,7 @@
 //!   0→tid, else FUTEX_LOCK_PI; unlock CAS tid→0, else FUTEX_UNLOCK_PI.
 //!
 //! Orderings: `word` carries the Acquire (lock) / Release (unlock) that orders critical
-//! sections. `count`, `owner` and `ceiling` are written by the holder while it holds the lock
+//! sections. `count`, `owner`, `nusers` and `ceiling` are written by the holder while it holds the lock
 //! (so the lock word orders them for the next holder) and are otherwise only compared with the
 //! caller's own tid, which only the caller stores: Relaxed suffices. `kind` is fixed from init
 //! to destroy (published by whatever shares the object): Relaxed.
@@ -302,12 +303,31 @@ impl Mutex {
         // kinds is one load and one CAS, no thread-local lookup.
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
-            if word::try_lock_private(&self.word) {
-                return Ok(());
+            if !word::try_lock_private(&self.word) {
+                word::lock_slow(&self.word, Scope::Private, None)?;
             }
-            return word::lock_slow(&self.word, Scope::Private, None);
+            self.note_holder(self_tid());
+            return Ok(());
         }
         self.lock_full(kind, None, false)
+    }
+
+    /// Records the caller as holder (`owner`, `nusers`), after it took the word. Besides
+    /// keeping glibc's object contents, this costs nothing measurable uncontended and helps
+    /// under contention: bench/sync_mutex.c contended_tiny at 4 threads, 5 alternated runs on
+    /// 2 CPUs, 21-24 Mops/s without, 38-48 with (glibc 42-58). (Measured, not explained: a
+    /// load of the mutex's line right after the CAS alone gives most of it.)
+    #[inline(always)]
+    fn note_holder(&self, tid: i32) {
+        self.owner.store(tid, Ordering::Relaxed);
+        self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Undoes [`Mutex::note_holder`], before the word is released.
+    #[inline(always)]
+    fn note_release(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+        self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Relaxed);
     }
 
     /// Tries to lock without blocking: EBUSY if another thread holds it (and for an
@@ -316,7 +336,11 @@ impl Mutex {
     pub fn trylock(&self) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
-            return if word::try_lock_private(&self.word) { Ok(()) } else { Err(Errno::EBUSY) };
+            if !word::try_lock_private(&self.word) {
+                return Err(Errno::EBUSY);
+            }
+            self.note_holder(self_tid());
+            return Ok(());
         }
         self.lock_full(kind, None, true)
     }
@@ -337,6 +361,7 @@ impl Mutex {
     pub fn unlock(&self) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
         if kind == NORMAL || kind == ADAPTIVE {
+            self.note_release();
             word::unlock_private(&self.word);
             return Ok(());
         }
@@ -366,7 +391,7 @@ impl Mutex {
         let ty = kind & TYPE_MASK;
         let scope = Self::scope(kind);
         let checked = ty == RECURSIVE || ty == ERRORCHECK || kind & PP != 0;
-        let tid = if checked { self_tid() } else { 0 };
+        let tid = self_tid();
         // Relaxed: only this thread ever stores its own tid here, so seeing it means we hold it.
         if checked && self.owner.load(Ordering::Relaxed) == tid {
             match ty {
@@ -392,8 +417,8 @@ impl Mutex {
             }
             return Err(e);
         }
+        self.note_holder(tid);
         if checked {
-            self.owner.store(tid, Ordering::Relaxed);
             self.count.store(1, Ordering::Relaxed);
         }
         Ok(())
@@ -430,9 +455,9 @@ impl Mutex {
                     return Ok(());
                 }
             }
-            self.owner.store(0, Ordering::Relaxed);
             self.count.store(0, Ordering::Relaxed);
         }
+        self.note_release();
         word::unlock(&self.word, Self::scope(kind));
         if kind & PP != 0 {
             pp::lower(self.ceiling.load(Ordering::Relaxed));
@@ -744,9 +769,9 @@ impl Mutex {
         } else if !word::try_lock(&self.word) {
             let _ = word::lock_slow(&self.word, scope, None);
         }
+        self.note_holder(self_tid());
         let ty = kind & TYPE_MASK;
         if ty == RECURSIVE || ty == ERRORCHECK {
-            self.owner.store(self_tid(), Ordering::Relaxed);
             self.count.store(1, Ordering::Relaxed);
         }
         Ok(())
