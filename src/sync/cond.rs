@@ -12,8 +12,8 @@
 //! granted wake-up is unconsumed (`wakeup != woken`, one granted since it came) or `bcast`
 //! moved; signal grants one (`wakeup += 1`, `futex += 1`, FUTEX_WAKE 1); broadcast grants all
 //! and FUTEX_CMP_REQUEUEs every sleeper but a few onto the mutex word, so they wake a few at a
-//! time as the mutex changes hands instead of stampeding (they re-lock with the contended state, so
-//! each unlock wakes the next). A timed-out waiter counts itself as granted and consumed.
+//! time as the mutex changes hands instead of stampeding (they re-lock with the contended
+//! state, so each unlock wakes the next). A timed-out waiter counts itself as granted and consumed.
 //!
 //! Orderings: the counters, `bcast`, `nwaiters` and `mutex` are only read and written under
 //! `lock`, whose Acquire/Release orders them, so they use Relaxed; `futex` is also read by the
@@ -34,11 +34,11 @@ const DESTROYING: u32 = 4;
 
 /// Waiters a broadcast wakes directly; the rest are requeued onto the mutex, and each thread
 /// that takes the mutex from there wakes one more, so about this many are awake at a time.
-/// One (a strict relay) adds up every waiter's wake-up latency, which on a 2-CPU VM (a cross-CPU
-/// wake-up ~25 µs) made broadcast to 8 waiters 1.5x slower than glibc's wake-all (107 vs 70 µs
-/// per round, bench/sync_cond.c); with 4 in flight the latencies overlap: 71-89 µs (glibc
-/// 72-80), 64 waiters unchanged (~700 µs both). The models keep the strict relay (their
-/// few waiters would all be woken directly otherwise).
+/// One (a strict relay) adds up every waiter's wake-up latency, which on a 2-CPU VM (a
+/// cross-CPU wake-up ~25 µs) made broadcast to 8 waiters 1.5x slower than glibc's wake-all
+/// (107 vs 70 µs per round, bench/sync_cond.c); with 4 in flight the latencies overlap:
+/// 71-89 µs (glibc 72-80), 64 waiters unchanged (~700 µs both). The models keep the strict
+/// relay (their few waiters would all be woken directly otherwise).
 const BROADCAST_WAKE: i32 = if cfg!(loom) { 1 } else { 4 };
 
 /// `mutex` value: requeue impossible (a mutex kind or scope we cannot requeue onto).

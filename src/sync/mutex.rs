@@ -3,9 +3,10 @@
 //! Object (40 bytes, glibc's x86_64 field layout; all-zero is `PTHREAD_MUTEX_INITIALIZER`):
 //! `word` @0, `count` @4 (recursion depth), `owner` @8 (the holder's tid, every kind, as glibc
 //! keeps it: debuggers' pretty-printers and programs that peek at `__data.__owner` see who
-//! holds the lock), `nusers` @12 (plain kinds: holders, 0 or 1, glibc's counter), `kind` @16 (glibc's encoding: bits 0-1 type, 16 robust, 32
-//! priority-inherit, 64 priority-protect, 128 process-shared; -1 once destroyed), `ceiling` @20
-//! (priority-protect only; glibc's `__spins`/`__elision`), robust-list links @24/@32.
+//! holds the lock), `nusers` @12 (plain kinds: holders, 0 or 1, glibc's counter), `kind` @16
+//! (glibc's encoding: bits 0-1 type, 16 robust, 32 priority-inherit, 64 priority-protect, 128
+//! process-shared; -1 once destroyed), `ceiling` @20 (priority-protect only; glibc's
+//! `__spins`/`__elision`), robust-list links @24/@32.
 //!
 //! Lock-word protocols (`word`, one per family of kinds):
 //! - Plain kinds (normal, adaptive, recursive, errorcheck; also priority-protect): 0 unlocked,
@@ -20,10 +21,10 @@
 //!   0→tid, else FUTEX_LOCK_PI; unlock CAS tid→0, else FUTEX_UNLOCK_PI.
 //!
 //! Orderings: `word` carries the Acquire (lock) / Release (unlock) that orders critical
-//! sections. `count`, `owner`, `nusers` and `ceiling` are written by the holder while it holds the lock
-//! (so the lock word orders them for the next holder) and are otherwise only compared with the
-//! caller's own tid, which only the caller stores: Relaxed suffices. `kind` is fixed from init
-//! to destroy (published by whatever shares the object): Relaxed.
+//! sections. `count`, `owner`, `nusers` and `ceiling` are written by the holder while it holds
+//! the lock (so the lock word orders them for the next holder) and are otherwise only compared
+//! with the caller's own tid, which only the caller stores: Relaxed suffices. `kind` is fixed
+//! from init to destroy (published by whatever shares the object): Relaxed.
 //!
 //! Priority protect (PTHREAD_PRIO_PROTECT) does what glibc does: before taking the lock the
 //! thread's priority is raised (under its current policy) to the highest ceiling of the
