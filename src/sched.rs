@@ -12,15 +12,19 @@ fn live_tid(handle: usize) -> Result<i32> {
     }
 }
 
-/// Sets policy and priority of thread `handle` (pthread_setschedparam).
+/// Sets policy and priority of thread `handle` (pthread_setschedparam), and records them in
+/// its descriptor (`Thread::sched_record`).
 pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
     let tid = live_tid(handle)?;
     let p = libc::sched_param { sched_priority: priority };
     // SAFETY: the kernel reads one sched_param.
     from_syscall(unsafe {
         sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize])
-    })
-    .map(drop)
+    })?;
+    // The kernel accepted it, so `policy` is a valid (non-negative) one. A handle that ended
+    // meanwhile has nothing left to record.
+    let _ = registry::with_thread(handle, |t| t.set_sched_record(policy & !libc::SCHED_RESET_ON_FORK, priority));
+    Ok(())
 }
 
 /// Policy and priority of thread `handle`.
@@ -36,13 +40,16 @@ pub fn get_param(handle: usize) -> Result<(i32, i32)> {
     Ok(((policy as i32) & !libc::SCHED_RESET_ON_FORK, p.sched_priority))
 }
 
-/// Sets only the priority (pthread_setschedprio).
+/// Sets only the priority (pthread_setschedprio), and records it with the thread's policy.
 pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
     let tid = live_tid(handle)?;
     let p = libc::sched_param { sched_priority: priority };
     // SAFETY: the kernel reads one sched_param.
-    from_syscall(unsafe { sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]) })
-        .map(drop)
+    from_syscall(unsafe { sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]) })?;
+    if let Ok((policy, priority)) = get_param(handle) {
+        let _ = registry::with_thread(handle, |t| t.set_sched_record(policy, priority));
+    }
+    Ok(())
 }
 
 /// Binds thread `handle` to the CPUs in `set`.

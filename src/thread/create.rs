@@ -21,6 +21,10 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     }
     if attr.explicit_sched {
         th.start_sched = Some((attr.policy, attr.priority));
+        th.set_sched_record(attr.policy, attr.priority);
+    } else if let Some((policy, priority)) = super::current().sched_record() {
+        // Inherited: the new thread runs as the creator does, so it inherits its record too.
+        th.set_sched_record(policy, priority);
     }
     let ext = attr.ext();
     if let Some(set) = ext.and_then(|e| e.cpuset.as_ref()) {

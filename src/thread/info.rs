@@ -9,9 +9,9 @@ use core::sync::atomic::Ordering;
 
 /// The attributes of live thread `handle`, as a fresh attr object.
 pub fn attributes(handle: usize) -> Result<Attr> {
-    let (lo, hi, guard, detached, tid) = registry::with_thread(handle, |t| {
+    let (lo, hi, guard, detached, tid, recorded) = registry::with_thread(handle, |t| {
         let detached = t.state.load(Ordering::Acquire) & state::DETACHED != 0;
-        (t.stack_lo, t.stack_hi, t.guard, detached, t.tid())
+        (t.stack_lo, t.stack_hi, t.guard, detached, t.tid(), t.sched_record())
     })?;
     let (lo, hi, guard) = if hi == 0 { main_stack()? } else { (lo, hi, guard) };
     let mut a = Attr::initial();
@@ -19,7 +19,17 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     a.guard_size = guard;
     a.stack_top = hi;
     a.stack_size = hi - lo;
-    let (policy, priority) = sched_of(tid)?;
+    // A thread that has ended (tid 0: asking the kernel about tid 0 would describe the
+    // caller) or ends while we ask: what was last set through the API, as glibc reports from
+    // its descriptor (SCHED_OTHER, 0 when nothing was).
+    let ended = recorded.unwrap_or((libc::SCHED_OTHER, 0));
+    let (policy, priority) = match tid {
+        0 => ended,
+        tid => match sched_of(tid) {
+            Err(Errno::ESRCH) => ended,
+            r => r?,
+        },
+    };
     a.policy = policy;
     a.priority = priority;
     Ok(a)

@@ -25,7 +25,7 @@ pub mod stack;
 use crate::glibc::tcb;
 use core::arch::{asm, global_asm};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// A thread's start routine.
 pub type StartFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
@@ -70,6 +70,11 @@ pub struct Thread {
     pub start_sigmask: u64,
     /// Explicit scheduling requested at creation: (policy, priority).
     pub start_sched: Option<(i32, i32)>,
+    /// Policy and priority last given through the pthread API (explicit creation attributes,
+    /// inherited from the creator's record, pthread_setschedparam/setschedprio), as glibc
+    /// caches them in its descriptor: what pthread_getattr_np reports once the thread has
+    /// ended and the kernel can no longer be asked. See [`Thread::sched_record`].
+    pub sched_set: AtomicU64,
     /// CPU affinity to apply at start: the creator's attr bytes, valid while the creator
     /// waits for `start_status`.
     pub start_cpuset: (*const u8, usize),
@@ -90,6 +95,19 @@ unsafe impl Send for Thread {}
 unsafe impl Sync for Thread {}
 
 impl Thread {
+    /// The (policy, priority) recorded in `sched_set`, if any. Relaxed: a self-contained
+    /// value that publishes nothing else; a reader racing a setter may see either value.
+    pub fn sched_record(&self) -> Option<(i32, i32)> {
+        let v = self.sched_set.load(Ordering::Relaxed);
+        (v != 0).then(|| (((v >> 32) & 0x7fff_ffff) as i32, v as u32 as i32))
+    }
+
+    /// Records `policy` (a non-negative SCHED_* value) and `priority` in `sched_set`.
+    pub fn set_sched_record(&self, policy: i32, priority: i32) {
+        let v = 1 << 63 | (policy as u32 as u64) << 32 | priority as u32 as u64;
+        self.sched_set.store(v, Ordering::Relaxed);
+    }
+
     /// A descriptor for a thread with TCB `tcb` and no start routine yet.
     pub fn new(tcb: *mut u8, mapping: stack::Mapping) -> Thread {
         Thread {
@@ -106,6 +124,7 @@ impl Thread {
             adopted: false,
             start_sigmask: 0,
             start_sched: None,
+            sched_set: AtomicU64::new(0),
             start_cpuset: (core::ptr::null(), 0),
             start_status: AtomicU32::new(0),
             next_cached: core::ptr::null_mut(),
