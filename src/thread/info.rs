@@ -7,7 +7,8 @@ use crate::glibc::symbols::syms;
 use crate::sys;
 use core::sync::atomic::Ordering;
 
-/// The attributes of live thread `handle`, as a fresh attr object.
+/// The attributes of thread `handle` (running, or ended and not yet joined), as a fresh attr
+/// object.
 pub fn attributes(handle: usize) -> Result<Attr> {
     let (lo, hi, guard, detached, tid, recorded) = registry::with_thread(handle, |t| {
         let detached = t.state.load(Ordering::Acquire) & state::DETACHED != 0;
