@@ -29,7 +29,12 @@ pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
 
 /// Policy and priority of thread `handle`.
 pub fn get_param(handle: usize) -> Result<(i32, i32)> {
-    let tid = live_tid(handle)?;
+    param_of_tid(live_tid(handle)?)
+}
+
+/// Policy (without SCHED_RESET_ON_FORK) and priority of kernel thread `tid` (non-zero: 0
+/// would mean the caller).
+pub fn param_of_tid(tid: i32) -> Result<(i32, i32)> {
     // SAFETY: no pointer arguments.
     let policy = from_syscall(unsafe { sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]) })?;
     let mut p = libc::sched_param { sched_priority: 0 };
@@ -46,7 +51,7 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
     let p = libc::sched_param { sched_priority: priority };
     // SAFETY: the kernel reads one sched_param.
     from_syscall(unsafe { sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]) })?;
-    if let Ok((policy, priority)) = get_param(handle) {
+    if let Ok((policy, _)) = param_of_tid(tid) {
         let _ = registry::with_thread(handle, |t| t.set_sched_record(policy, priority));
     }
     Ok(())

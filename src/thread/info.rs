@@ -2,9 +2,8 @@
 
 use super::attr::{Attr, PAGE};
 use super::{registry, state};
-use crate::errno::{from_syscall, Errno, Result};
+use crate::errno::{Errno, Result};
 use crate::glibc::symbols::syms;
-use crate::sys;
 use core::sync::atomic::Ordering;
 
 /// The attributes of thread `handle` (running, or ended and not yet joined), as a fresh attr
@@ -26,7 +25,7 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     let ended = recorded.unwrap_or((libc::SCHED_OTHER, 0));
     let (policy, priority) = match tid {
         0 => ended,
-        tid => match sched_of(tid) {
+        tid => match crate::sched::param_of_tid(tid) {
             Err(Errno::ESRCH) => ended,
             r => r?,
         },
@@ -34,17 +33,6 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     a.policy = policy;
     a.priority = priority;
     Ok(a)
-}
-
-fn sched_of(tid: i32) -> Result<(i32, i32)> {
-    // SAFETY: plain queries about thread `tid`.
-    let policy = from_syscall(unsafe { sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]) })?;
-    let mut p = libc::sched_param { sched_priority: 0 };
-    // SAFETY: the kernel writes one sched_param.
-    from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize])
-    })?;
-    Ok(((policy as i32) & !libc::SCHED_RESET_ON_FORK, p.sched_priority))
 }
 
 /// The main thread's stack as glibc reports it: the mapping holding `__libc_stack_end`,
