@@ -1,18 +1,28 @@
 //! Thread-specific data: pthread_key_create/delete and pthread_getspecific/setspecific.
 //!
-//! The key table is global: per key a sequence number (odd = in use, bumped on create and on
-//! delete, so a deleted key's number never matches again) and a destructor. Each thread keeps
-//! its values in its descriptor: an inline first block of [`BLOCK`] slots, then up to
-//! [`BLOCKS`]` - 1` blocks allocated on first use. A slot remembers the sequence number of the
-//! key it was set under; a value whose number no longer matches belongs to a deleted key and
-//! reads as NULL (as glibc does), so a re-created key never shows a stale value.
+//! The key table is ours: per key a sequence number (odd = in use, bumped on create and on
+//! delete, so a deleted key's number never matches again) and a destructor. The values live
+//! where glibc keeps them, in every thread's TCB (`glibc::tcb::KeyData`: an inline first
+//! block of [`BLOCK`] slots, then up to [`BLOCKS`]` - 1` blocks calloc'ed on first use), for
+//! our threads and for threads we did not create alike, so no thread needs anything of ours
+//! allocated to hold a value (a malloc that calls pthread_setspecific while it initializes,
+//! as jemalloc does, must not be called back). A slot remembers the sequence number of the key
+//! it was set under; a value whose number no longer matches belongs to a deleted key and reads
+//! as NULL, as in glibc.
 //!
-//! `get` is the hot path: the descriptor (one %fs load), a bounds check, the slot, and the
-//! key's sequence number.
+//! Destructors: our threads run them at exit ([`run_destructors`]). Threads glibc runs (the
+//! main thread when it calls pthread_exit, threads glibc's own pthread_create made) end in
+//! glibc's code, which clears the arrays through glibc's own key table: to have ours run
+//! there, one glibc key ([`HOOK`], index 0 of glibc's table, created at load through glibc's
+//! real pthread_key_create) gets a value in such a thread when it first stores one of ours;
+//! glibc's clean-up meets that slot first and calls [`foreign_exit_hook`], which runs our
+//! destructors, after C++ `thread_local` destructors, as glibc orders them.
+//!
+//! `get` is the hot path: the TCB (one %fs load), a bounds check, the slot, and the key's
+//! sequence number.
 
 use crate::errno::{Errno, Result};
-use crate::thread::{self, Thread};
-use core::cell::Cell;
+use crate::glibc::tcb::{self, KeyData};
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +31,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub const KEYS_MAX: usize = 1024;
 /// PTHREAD_DESTRUCTOR_ITERATIONS.
 pub const DESTRUCTOR_ITERATIONS: usize = 4;
-/// Slots per block (the first block is inline in the descriptor).
+/// Slots per block (the first block is inline in the TCB).
 pub const BLOCK: usize = 32;
 /// Blocks per thread.
 pub const BLOCKS: usize = KEYS_MAX / BLOCK;
@@ -40,68 +50,47 @@ struct Key {
 const FREE_KEY: Key = Key { seq: AtomicUsize::new(0), dtor: AtomicUsize::new(0) };
 static KEYS: [Key; KEYS_MAX] = [FREE_KEY; KEYS_MAX];
 
-/// One thread's value for one key.
-#[derive(Default)]
-#[repr(C)]
-pub struct Slot {
-    seq: Cell<usize>,
-    value: Cell<*mut c_void>,
-}
+/// Index of the glibc key whose destructor runs ours in threads glibc ends ([`HOOK_NONE`]
+/// until [`init`] made it). Its slot is never one of our keys.
+static HOOK: AtomicUsize = AtomicUsize::new(HOOK_NONE);
+const HOOK_NONE: usize = usize::MAX;
 
-type Block = [Slot; BLOCK];
+/// Value of the hook slot while [`foreign_exit_hook`] runs (no re-arming from destructors).
+const HOOK_RUNNING: *mut c_void = 2 as *mut c_void;
+/// Value that arms the hook.
+const HOOK_ARMED: *mut c_void = 1 as *mut c_void;
 
-/// A thread's values (lives in its descriptor; only the thread itself touches it).
-pub struct Specific {
-    first: Block,
-    more: [Cell<*mut Block>; BLOCKS - 1],
-    /// A value was set since the last destructor round started.
-    used: Cell<bool>,
-}
-
-impl Default for Specific {
-    fn default() -> Self {
-        Specific {
-            first: Default::default(),
-            more: core::array::from_fn(|_| Cell::new(null_mut())),
-            used: Cell::new(false),
-        }
+/// Creates the glibc key of the exit hook. Called once at load, before any key of ours.
+pub fn init() {
+    let mut k: u32 = 0;
+    // SAFETY: glibc's pthread_key_create with a valid out pointer and our destructor.
+    let rc = unsafe { (crate::glibc::symbols::syms().real_pthread_key_create)(&mut k, Some(foreign_exit_hook)) };
+    if rc == 0 && (k as usize) < BLOCK {
+        // Relaxed: written before any thread of ours exists (clone publishes it).
+        HOOK.store(k as usize, Ordering::Relaxed);
     }
 }
 
-impl Specific {
-    /// The slot of `key` if its block exists.
-    #[inline(always)]
-    fn slot(&self, key: usize) -> Option<&Slot> {
-        if key < BLOCK {
-            return Some(&self.first[key]);
-        }
-        let b = self.more.get(key / BLOCK - 1)?.get();
-        // SAFETY: a non-null block pointer is a live allocation owned by this thread.
-        (!b.is_null()).then(|| unsafe { &(*b)[key % BLOCK] })
+/// The slot of `key` in the calling thread, if its block exists (`key < KEYS_MAX`).
+#[inline(always)]
+fn slot(key: usize) -> Option<*mut KeyData> {
+    if key < BLOCK {
+        // SAFETY: key < BLOCK is inside the inline block.
+        return Some(unsafe { tcb::key_block0().add(key) });
     }
-
-    /// The slot of `key`, allocating its block if needed (`key < KEYS_MAX`).
-    fn slot_alloc(&self, key: usize) -> Result<&Slot> {
-        if let Some(s) = self.slot(key) {
-            return Ok(s);
-        }
-        // SAFETY: calloc of a zeroed block; all-zero bytes are valid `Slot`s (0, null).
-        let b = unsafe { libc::calloc(1, core::mem::size_of::<Block>()) }.cast::<Block>();
-        if b.is_null() {
-            return Err(Errno::ENOMEM);
-        }
-        self.more[key / BLOCK - 1].set(b);
-        // SAFETY: just allocated and zeroed.
-        Ok(unsafe { &(*b)[key % BLOCK] })
-    }
+    // SAFETY: key / BLOCK < BLOCKS indexes the TCB's block pointers.
+    let b = unsafe { *tcb::key_block(key / BLOCK) };
+    // SAFETY: a non-null block pointer is a live calloc'ed block of BLOCK slots.
+    (!b.is_null()).then(|| unsafe { b.add(key % BLOCK) })
 }
 
 /// Creates a key with an optional destructor. EAGAIN when all [`KEYS_MAX`] keys exist.
 pub fn create(dtor: Option<Destructor>) -> Result<u32> {
+    let hook = HOOK.load(Ordering::Relaxed);
     for (i, k) in KEYS.iter().enumerate() {
         let seq = k.seq.load(Ordering::Relaxed);
         // Free, and bumping the number does not wrap around to a value a slot may hold.
-        if seq & 1 == 0 && seq.wrapping_add(2) > seq {
+        if seq & 1 == 0 && seq.wrapping_add(2) > seq && i != hook {
             // Acquire/Release: pairs with `delete` so a reuse follows the deletion in order.
             if k.seq.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 k.dtor.store(dtor.map_or(0, |d| d as usize), Ordering::Release);
@@ -132,25 +121,20 @@ pub fn get(key: u32) -> *mut c_void {
     if key >= KEYS_MAX {
         return null_mut();
     }
-    // The fast path makes no call (so no register saves): a thread without a descriptor yet
-    // takes the cold path, which adopts it.
-    let Some(th) = thread::current_if_known() else { return get_adopting(key) };
-    let Some(slot) = th.tsd.slot(key) else { return null_mut() };
-    let v = slot.value.get();
+    let Some(s) = slot(key) else { return null_mut() };
+    // SAFETY: the slot is the calling thread's own; only this thread touches it.
+    let s = unsafe { &mut *s };
+    let v = s.data;
     // Relaxed: the value is this thread's own; the number only tells whether the key it was
     // stored under still exists, and using a key concurrently with its deletion is undefined.
-    if !v.is_null() && slot.seq.get() != KEYS[key].seq.load(Ordering::Relaxed) {
-        slot.value.set(null_mut());
+    if !v.is_null() && s.seq != KEYS[key].seq.load(Ordering::Relaxed) {
+        if key == HOOK.load(Ordering::Relaxed) {
+            return null_mut(); // glibc's slot, not a key of ours
+        }
+        s.data = null_mut();
         return null_mut();
     }
     v
-}
-
-#[cold]
-#[inline(never)]
-fn get_adopting(key: usize) -> *mut c_void {
-    let _ = thread::current();
-    get(key as u32)
 }
 
 /// Sets the calling thread's value for `key`. EINVAL if the key does not exist, ENOMEM if its
@@ -164,51 +148,93 @@ pub fn set(key: u32, value: *mut c_void) -> Result<()> {
     if seq & 1 == 0 {
         return Err(Errno::EINVAL);
     }
-    if let Some(th) = thread::current_if_known() {
-        if let Some(slot) = th.tsd.slot(key) {
-            slot.seq.set(seq);
-            slot.value.set(value);
-            th.tsd.used.set(true);
-            return Ok(());
+    let s = match slot(key) {
+        Some(s) => s,
+        None if value.is_null() => return Ok(()), // reads as NULL already: nothing to allocate
+        None => alloc_block(key)?,
+    };
+    // SAFETY: the calling thread's own slot.
+    unsafe {
+        (*s).seq = seq;
+        (*s).data = value;
+        if !value.is_null() || key >= BLOCK {
+            *tcb::key_used() = true;
         }
     }
-    set_slow(key, seq, value)
-}
-
-/// [`set`] for a thread without a descriptor yet or a slot in a block not allocated yet.
-#[cold]
-#[inline(never)]
-fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
-    let t = &thread::current().tsd;
-    let slot = t.slot_alloc(key)?;
-    slot.seq.set(seq);
-    slot.value.set(value);
-    t.used.set(true);
+    if crate::thread::current_if_known().is_none() {
+        arm_foreign_hook();
+    }
     Ok(())
 }
 
-/// Runs the destructors of the exiting thread `th` (the caller): for every non-NULL value of a
+/// Allocates the block holding `key` (not in the inline block) and returns its slot.
+#[cold]
+fn alloc_block(key: usize) -> Result<*mut KeyData> {
+    // SAFETY: calloc of zeroed slots; all-zero bytes are valid KeyData (0, null).
+    let b = unsafe { libc::calloc(BLOCK, core::mem::size_of::<KeyData>()) }.cast::<KeyData>();
+    if b.is_null() {
+        return Err(Errno::ENOMEM);
+    }
+    // SAFETY: the calling thread's own block pointer; `b` has BLOCK slots.
+    unsafe {
+        *tcb::key_block(key / BLOCK) = b;
+        Ok(b.add(key % BLOCK))
+    }
+}
+
+/// In a thread glibc ends, makes glibc's clean-up call [`foreign_exit_hook`].
+#[cold]
+fn arm_foreign_hook() {
+    let hook = HOOK.load(Ordering::Relaxed);
+    if hook == HOOK_NONE {
+        return;
+    }
+    // SAFETY: the calling thread's slot `hook` of the inline block (hook < BLOCK).
+    if unsafe { (*tcb::key_block0().add(hook)).data }.is_null() {
+        // glibc's setspecific stores the value under glibc's own sequence number for the key
+        // (the inline block: no allocation).
+        // SAFETY: glibc's function with its own valid key.
+        unsafe { (crate::glibc::symbols::syms().real_pthread_setspecific)(hook as u32, HOOK_ARMED) };
+    }
+}
+
+/// Destructor of glibc's hook key: runs our destructors in a thread glibc is ending.
+unsafe extern "C" fn foreign_exit_hook(_armed: *mut c_void) {
+    let hook = HOOK.load(Ordering::Relaxed);
+    // SAFETY: the calling thread's hook slot (glibc cleared it before calling us): marked
+    // busy so that destructors storing values do not re-arm it.
+    let slot = unsafe { &mut *tcb::key_block0().add(hook) };
+    slot.data = HOOK_RUNNING;
+    run_destructors();
+    slot.data = null_mut();
+}
+
+/// Runs the destructors of the calling thread, which is exiting: for every non-NULL value of a
 /// live key with a destructor, the slot is cleared and the destructor called with the value;
-/// repeated while destructors set new values, at most [`DESTRUCTOR_ITERATIONS`] rounds. Then
-/// frees the thread's blocks.
-pub fn run_destructors(th: &Thread) {
-    let t = &th.tsd;
+/// repeated while destructors set new values, at most [`DESTRUCTOR_ITERATIONS`] rounds (glibc's
+/// algorithm). Then frees the thread's blocks and clears the inline one.
+pub fn run_destructors() {
+    let hook = HOOK.load(Ordering::Relaxed);
+    // SAFETY: the calling thread's own flag.
+    let used = unsafe { &mut *tcb::key_used() };
     for _ in 0..DESTRUCTOR_ITERATIONS {
-        if !t.used.replace(false) {
+        if !core::mem::replace(used, false) {
             break;
         }
         for key in 0..KEYS_MAX {
-            if key % BLOCK == 0 && t.slot(key).is_none() {
+            if key == hook {
                 continue;
             }
-            let Some(slot) = t.slot(key) else { continue };
-            let v = slot.value.replace(null_mut());
+            let Some(s) = slot(key) else { continue };
+            // SAFETY: the calling thread's own slot.
+            let s = unsafe { &mut *s };
+            let v = core::mem::replace(&mut s.data, null_mut());
             if v.is_null() {
                 continue;
             }
             // Acquire: pairs with `create`'s Release store of the destructor.
             let k = &KEYS[key];
-            if slot.seq.get() != k.seq.load(Ordering::Acquire) {
+            if s.seq != k.seq.load(Ordering::Acquire) {
                 continue;
             }
             let d = k.dtor.load(Ordering::Acquire);
@@ -220,41 +246,35 @@ pub fn run_destructors(th: &Thread) {
             }
         }
     }
-    release(th);
+    release();
 }
 
-/// Frees the thread's second-level blocks and clears its inline block (the descriptor may be
-/// reused by a new thread).
-fn release(th: &Thread) {
-    let t = &th.tsd;
-    for b in &t.more {
-        let p = b.replace(null_mut());
+/// Frees the calling thread's second-level blocks and clears its inline block but for the
+/// hook slot (the TCB may be reused by a new thread, or glibc goes on with it).
+fn release() {
+    let hook = HOOK.load(Ordering::Relaxed);
+    for i in 1..BLOCKS {
+        // SAFETY: the calling thread's block pointer `i`.
+        let p = unsafe { core::mem::replace(&mut *tcb::key_block(i), null_mut()) };
         if !p.is_null() {
-            // SAFETY: allocated by calloc in `slot_alloc`; no reference to it outlives this.
+            // SAFETY: allocated by calloc in `alloc_block`; no reference to it outlives this.
             unsafe { libc::free(p.cast()) };
         }
     }
-    for s in &t.first {
-        s.value.set(null_mut());
+    for key in (0..BLOCK).filter(|&k| k != hook) {
+        // SAFETY: the calling thread's inline slot.
+        unsafe { (*tcb::key_block0().add(key)).data = null_mut() };
     }
-    t.used.set(false);
+    // SAFETY: the calling thread's own flag.
+    unsafe { *tcb::key_used() = false };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Adopting the test thread needs glibc's symbols (the library constructor does not run
-    /// in unit tests).
-    fn init() {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: resolved once, before any adoption in this test binary.
-        ONCE.call_once(|| unsafe { crate::glibc::symbols::resolve() });
-    }
-
     #[test]
     fn create_set_get_delete() {
-        init();
         let k = create(None).unwrap();
         assert!(get(k).is_null());
         set(k, 42 as *mut c_void).unwrap();
@@ -271,7 +291,6 @@ mod tests {
 
     #[test]
     fn second_level_and_bounds() {
-        init();
         assert!(get(KEYS_MAX as u32).is_null());
         assert_eq!(set(KEYS_MAX as u32, null_mut()), Err(Errno::EINVAL));
         let keys: Vec<u32> = (0..40).map(|_| create(None).unwrap()).collect();
@@ -280,6 +299,9 @@ mod tests {
         }
         for &k in &keys {
             assert_eq!(get(k) as usize, k as usize + 1);
+        }
+        for &k in &keys {
+            set(k, null_mut()).unwrap();
         }
         for k in keys {
             delete(k).unwrap();

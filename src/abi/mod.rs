@@ -56,6 +56,7 @@ fn init_slow() {
         // handlers come first: neither allocates, and a re-entrant call (below) needs them.
         unsafe { crate::glibc::resolve() };
         crate::fork::init();
+        crate::tsd::init();
         // SAFETY: once, after resolve.
         unsafe { crate::glibc::init() };
         crate::thread::current(); // adopt the main thread: other threads may name it

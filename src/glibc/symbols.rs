@@ -49,6 +49,11 @@ pub struct Syms {
     pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
     /// glibc's own `pthread_join`, for that one bootstrap thread.
     pub real_pthread_join: unsafe extern "C" fn(libc::pthread_t, *mut *mut c_void) -> i32,
+    /// glibc's own `pthread_key_create`: the one glibc key whose destructor runs ours in
+    /// threads glibc ends (see `crate::tsd`).
+    pub real_pthread_key_create: unsafe extern "C" fn(*mut u32, Option<unsafe extern "C" fn(*mut c_void)>) -> i32,
+    /// glibc's own `pthread_setspecific`, for that key.
+    pub real_pthread_setspecific: unsafe extern "C" fn(u32, *const c_void) -> i32,
     /// glibc's `__register_atfork`: how our fork handlers get into glibc's fork().
     pub real_register_atfork: unsafe extern "C" fn(
         Option<unsafe extern "C" fn()>,
@@ -139,6 +144,8 @@ pub unsafe fn resolve() {
         real_pthread_create: f!(n, c"pthread_create"),
         real_pthread_join: f!(n, c"pthread_join"),
         real_pthread_exit: f!(n, c"pthread_exit"),
+        real_pthread_key_create: f!(n, c"pthread_key_create"),
+        real_pthread_setspecific: f!(n, c"pthread_setspecific"),
         real_register_atfork: f!(n, c"__register_atfork"),
         cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
         nptl_nthreads: lookup(d, c"__nptl_nthreads").cast(),

@@ -59,6 +59,38 @@ pub unsafe fn tid_word<'a>(tcb: *mut u8) -> &'a AtomicU32 {
     unsafe { &*field::<AtomicU32>(tcb, L::TID) }
 }
 
+/// glibc's `struct pthread_key_data`: one thread's value for one key.
+#[repr(C)]
+pub struct KeyData {
+    /// Sequence number of the key the value was stored under.
+    pub seq: usize,
+    /// The value.
+    pub data: *mut core::ffi::c_void,
+}
+
+/// The calling thread's inline block of key values (`specific_1stblock`, 32 slots).
+#[inline(always)]
+pub fn key_block0() -> *mut KeyData {
+    // SAFETY: every thread's TCB has the block at this offset (checked layout).
+    unsafe { field(current(), L::SPECIFIC_1STBLOCK) }
+}
+
+/// The calling thread's pointer to key block `i` (`specific[i]`, `i < 32`; block 0 is the
+/// inline one, others are null until allocated).
+#[inline(always)]
+pub fn key_block(i: usize) -> *mut *mut KeyData {
+    debug_assert!(i < 32);
+    // SAFETY: `specific` is an array of 32 pointers in every TCB (checked layout).
+    unsafe { field::<*mut KeyData>(current(), L::SPECIFIC).add(i) }
+}
+
+/// The calling thread's `specific_used` flag: a value was stored since the last clean-up.
+#[inline(always)]
+pub fn key_used() -> *mut bool {
+    // SAFETY: a bool field of every TCB (checked layout).
+    unsafe { field(current(), L::SPECIFIC_USED) }
+}
+
 /// The calling thread's robust-futex list head (what `set_robust_list` registered).
 #[inline]
 pub fn current_robust_head() -> *mut RobustListHead {

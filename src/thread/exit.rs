@@ -36,7 +36,7 @@ pub fn finish(th: &Thread) -> ! {
     }
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
-    crate::tsd::run_destructors(th);
+    crate::tsd::run_destructors();
 
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
         // The last thread: the process ends as if main had returned 0 (atexit, stdio flush).

@@ -91,10 +91,6 @@ pub fn adopt_current() -> &'static Thread {
 /// Thread-exit destructor of an adopted glibc thread: unregister and free its descriptor.
 unsafe extern "C" fn forget_adopted(p: *mut core::ffi::c_void) {
     let t = p.cast::<Thread>();
-    // Key destructors of this glibc thread run here, after its thread_local destructors
-    // (glibc's order), while its descriptor is still current.
-    // SAFETY: `p` is this thread's live descriptor.
-    crate::tsd::run_destructors(unsafe { &*t });
     // SAFETY: `p` is the descriptor adopt_current leaked for this thread, freed only here.
     unsafe {
         remove((*t).handle());
