@@ -6,11 +6,10 @@
 //! releases them and the child also forgets the other threads and recycles their memory.
 
 use crate::glibc::{symbols::syms, tcb, tls};
-use crate::thread::{attr, registry, stack, LIVE};
+use crate::thread::{attr, registry, stack};
 use core::sync::atomic::Ordering;
 
 unsafe extern "C" fn prepare() {
-    crate::cancel::system::lock_for_fork();
     attr::lock_for_fork();
     crate::sync::sem_named::lock_for_fork();
     tls::lock_for_fork();
@@ -24,27 +23,22 @@ unsafe extern "C" fn parent() {
     tls::unlock_after_fork();
     crate::sync::sem_named::unlock_after_fork();
     attr::unlock_after_fork();
-    crate::cancel::system::unlock_after_fork();
 }
 
 unsafe extern "C" fn child() {
     // SAFETY: fork child: single-threaded; the locks are held by us (prepare).
     unsafe { parent() };
-    let me = crate::thread::current();
-    LIVE.store(1, Ordering::Relaxed);
+    let me = tcb::current() as usize;
     // SAFETY: fork child, registry lock released and only this thread exists.
-    let others = unsafe { registry::retain_only(me.handle()) };
-    for t in others {
-        // SAFETY: the thread does not exist in the child: no kernel will clear its tid, so we
-        // do; its memory is then free for reuse.
-        unsafe {
-            if (*t).adopted {
-                continue;
-            }
+    unsafe {
+        registry::retain_only(me, |t| {
+            // The thread does not exist in the child: no kernel will clear its tid, so we do;
+            // its memory is then free for reuse. (glibc's own child handler already took it
+            // off glibc's lists and reset glibc's thread count to 1.)
             tcb::tid_word((*t).tcb).store(0, Ordering::Relaxed);
             stack::release(t);
-        }
-    }
+        })
+    };
 }
 
 /// Registers our handlers with glibc's fork.

@@ -9,6 +9,7 @@
 #[cfg(not(any(target_arch = "x86_64")))]
 compile_error!("rpthread supports x86_64 Linux only");
 
+pub mod arch;
 pub mod c11;
 pub mod cancel;
 pub mod errno;

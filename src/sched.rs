@@ -2,59 +2,102 @@
 
 use crate::errno::{from_syscall, Errno, Result};
 use crate::sys;
-use crate::thread::registry;
+use crate::glibc::tcb;
+use crate::thread::with_target;
 
 /// Kernel tid of a live thread (ESRCH if unknown or ended).
 fn live_tid(handle: usize) -> Result<i32> {
-    match registry::with_thread(handle, |t| t.tid())? {
+    match with_target(handle, |t| t.tid())? {
         0 => Err(Errno::ESRCH),
         tid => Ok(tid),
     }
 }
 
-/// Sets policy and priority of thread `handle` (pthread_setschedparam), and records them in
-/// its descriptor (`Thread::sched_record`).
-pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
-    let tid = live_tid(handle)?;
-    let p = libc::sched_param { sched_priority: priority };
-    // SAFETY: the kernel reads one sched_param.
-    from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize])
-    })?;
-    // The kernel accepted it, so `policy` is a valid (non-negative) one. A handle that ended
-    // meanwhile has nothing left to record.
-    let _ = registry::with_thread(handle, |t| t.set_sched_record(policy & !libc::SCHED_RESET_ON_FORK, priority));
-    Ok(())
-}
-
-/// Policy and priority of thread `handle`.
-pub fn get_param(handle: usize) -> Result<(i32, i32)> {
-    param_of_tid(live_tid(handle)?)
-}
-
-/// Policy (without SCHED_RESET_ON_FORK) and priority of kernel thread `tid` (non-zero: 0
-/// would mean the caller).
-pub fn param_of_tid(tid: i32) -> Result<(i32, i32)> {
-    // SAFETY: no pointer arguments.
-    let policy = from_syscall(unsafe { sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]) })?;
-    let mut p = libc::sched_param { sched_priority: 0 };
-    // SAFETY: the kernel writes one sched_param.
-    from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize])
-    })?;
-    Ok(((policy as i32) & !libc::SCHED_RESET_ON_FORK, p.sched_priority))
-}
-
-/// Sets only the priority (pthread_setschedprio), and records it with the thread's policy.
-pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
-    let tid = live_tid(handle)?;
-    let p = libc::sched_param { sched_priority: priority };
-    // SAFETY: the kernel reads one sched_param.
-    from_syscall(unsafe { sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]) })?;
-    if let Ok((policy, _)) = param_of_tid(tid) {
-        let _ = registry::with_thread(handle, |t| t.set_sched_record(policy, priority));
+/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
+/// pthread_getattr_np does until the kernel's mask fits.
+pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
+    let mut size = 32;
+    loop {
+        let mut set = vec![0u8; size];
+        // SAFETY: the kernel writes at most `size` bytes.
+        match from_syscall(unsafe {
+            sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
+        }) {
+            Ok(_) => return Ok(set),
+            Err(Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+}
+
+/// Sets policy and priority of thread `handle` (pthread_setschedparam) and, once the kernel
+/// accepted them, records them in the thread's scheduling cache (glibc's protocol: the cache
+/// is what pthread_getschedparam and pthread_getattr_np report, and what a new thread
+/// inherits). ESRCH for a thread that has ended.
+pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
+    with_target(handle, |t| {
+        let tid = t.tid();
+        if tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        // SAFETY: the target's TCB stays valid inside with_target.
+        unsafe {
+            tcb::with_sched_cache(t.tcb(), |c| {
+                let p = libc::sched_param { sched_priority: priority };
+                // SAFETY: the kernel reads one sched_param.
+                from_syscall(sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize]))?;
+                *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
+                Ok(())
+            })
+        }
+    })?
+}
+
+/// Policy and priority of thread `handle` (pthread_getschedparam): from its scheduling cache,
+/// filled from the kernel where it is not set yet (as glibc does; for a thread that has
+/// ended, the kernel answers for tid 0, the caller, as it does for glibc).
+pub fn get_param(handle: usize) -> Result<(i32, i32)> {
+    with_target(handle, |t| {
+        let tid = t.tid();
+        // SAFETY: the target's TCB stays valid inside with_target.
+        unsafe {
+            tcb::with_sched_cache(t.tcb(), |c| {
+                if !c.priority_set {
+                    let mut p = libc::sched_param { sched_priority: 0 };
+                    // SAFETY: the kernel writes one sched_param.
+                    from_syscall(sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize]))?;
+                    c.priority = p.sched_priority;
+                    c.priority_set = true;
+                }
+                if !c.policy_set {
+                    c.policy = from_syscall(sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]))? as i32;
+                    c.policy_set = true;
+                }
+                Ok((c.policy, c.priority))
+            })
+        }
+    })?
+}
+
+/// Sets only the priority (pthread_setschedprio), and records it in the cache.
+pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
+    with_target(handle, |t| {
+        let tid = t.tid();
+        if tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        // SAFETY: the target's TCB stays valid inside with_target.
+        unsafe {
+            tcb::with_sched_cache(t.tcb(), |c| {
+                let p = libc::sched_param { sched_priority: priority };
+                // SAFETY: the kernel reads one sched_param.
+                from_syscall(sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]))?;
+                c.priority = priority;
+                c.priority_set = true;
+                Ok(())
+            })
+        }
+    })?
 }
 
 /// Binds thread `handle` to the CPUs in `set`.

@@ -6,7 +6,6 @@
 
 use crate::errno::{from_syscall, Errno, Result};
 use crate::sys;
-use crate::thread::registry;
 
 /// glibc's internal signals.
 pub const SIGCANCEL: i32 = 32;
@@ -29,7 +28,7 @@ fn valid(sig: i32) -> bool {
 /// The kernel tid of live thread `handle`; `Ok(0)` if it has ended but not been joined
 /// (then sending succeeds without effect, as glibc 2.34+ and POSIX's thread-ID lifetime say).
 fn tid_of(handle: usize) -> Result<i32> {
-    registry::with_thread(handle, |t| t.tid())
+    crate::thread::with_target(handle, |t| t.tid())
 }
 
 /// Sends `sig` to thread `handle` (0 only checks the thread exists).

@@ -161,7 +161,7 @@ pub fn set(key: u32, value: *mut c_void) -> Result<()> {
             *tcb::key_used() = true;
         }
     }
-    if crate::thread::current_if_known().is_none() {
+    if crate::thread::current().is_none() {
         arm_foreign_hook();
     }
     Ok(())
@@ -205,6 +205,9 @@ unsafe extern "C" fn foreign_exit_hook(_armed: *mut c_void) {
     // busy so that destructors storing values do not re-arm it.
     let slot = unsafe { &mut *tcb::key_block0().add(hook) };
     slot.data = HOOK_RUNNING;
+    // glibc cleared `specific_used` before this round; our values are still there.
+    // SAFETY: the calling thread's own flag.
+    unsafe { *tcb::key_used() = true };
     run_destructors();
     slot.data = null_mut();
 }

@@ -68,9 +68,10 @@ int main(void) {
     /* one claims the target and waits; the other fails at once with EINVAL */
     while (!einval_seen) sched_yield();
     void *r1 = NULL, *r2 = NULL;
-    /* detaching a thread that a joiner has claimed: EINVAL */
+    /* detaching a thread that a joiner has claimed: 0 and no effect, as glibc's pthread_detach
+       (the joiner still gets the value) */
     int drc = pthread_detach(target);
-    CHECK(drc == EINVAL, "detach while being joined: %d", drc);
+    CHECK(drc == 0, "detach while being joined: %d", drc);
     release_flag = 1;
     tc_futex_wake(&release_flag, INT_MAX);
     CHECK(pthread_join(j1, &r1) == 0 && pthread_join(j2, &r2) == 0, "join joiners");

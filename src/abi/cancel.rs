@@ -16,7 +16,7 @@ use libc::{c_int, pthread_t};
 #[no_mangle]
 pub extern "C" fn pthread_cancel(thread: pthread_t) -> c_int {
     ensure_init();
-    ret(cancel::cancel(thread as usize))
+    ret(crate::thread::with_target(thread as usize, |t| cancel::request(t.tcb())))
 }
 
 /// Acts on a pending cancellation request, if cancelability is enabled.
@@ -169,14 +169,8 @@ pub unsafe extern "C" fn __pthread_unregister_cancel_restore(buf: *mut cleanup::
 /// Only from the code of a registered buffer the library jumped to.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_unwind_next(buf: *mut cleanup::UnwindBuf) -> ! {
-    let th = crate::thread::current();
-    // The buffer was unregistered before the jump; make sure of it for buffers entered by
-    // other means (a program's own longjmp games).
-    if th.cancel.unwind_bufs.get() == buf {
-        // SAFETY: a registered buffer.
-        th.cancel.unwind_bufs.set(unsafe { (*buf).prev });
-    }
-    cancel::unwind::continue_unwind(th)
+    // SAFETY: forwarded.
+    unsafe { cancel::unwind::unwind_next(buf) }
 }
 
 /// glibc's `struct __pthread_cleanup_frame` (C with -fexceptions).

@@ -6,8 +6,6 @@ mod attr;
 mod barrier;
 mod c11;
 mod cancel;
-/// cbindgen:ignore
-mod cancel_points;
 mod cond;
 mod fork;
 mod mutex;
@@ -59,7 +57,6 @@ fn init_slow() {
         crate::tsd::init();
         // SAFETY: once, after resolve.
         unsafe { crate::glibc::init() };
-        crate::thread::current(); // adopt the main thread: other threads may name it
         crate::stats::init();
         INIT_STATE.store(2, Ordering::Release);
     } else if INIT_STATE.load(Ordering::Acquire) == 1

@@ -173,9 +173,6 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
     ensure_init();
     let r = (|| -> Result<()> {
         let out = unsafe { nonnull_mut(attr) }?;
-        if thread == pthread_self() {
-            th::current(); // adopt the caller if needed so it is in the registry
-        }
         let a = th::info::attributes(thread as usize)?;
         // SAFETY: Attr fits in pthread_attr_t (checked at compile time).
         unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(a) };

@@ -1,18 +1,19 @@
-//! Cleanup handlers registered by compiled code, in the two list-based ABIs:
+//! Cleanup handlers registered by compiled code, on the calling thread's TCB lists (glibc's
+//! `cleanup` and `cleanup_jmp_buf` fields), with glibc's semantics:
 //!
 //! - `struct _pthread_cleanup_buffer` (32 bytes): our header's pthread_cleanup_push/pop macros
 //!   (C without exceptions) and glibc's exported `_pthread_cleanup_push/pop[_defer/_restore]`.
-//!   The handler runs from the forced unwind when it reaches the frame holding the buffer.
-//! - `__pthread_unwind_buf_t` (glibc's macros in C without exceptions, e.g. pigz, sysbench):
-//!   the macro `__sigsetjmp`s into the buffer and registers it; on cancellation the unwind
-//!   longjmps into it, the macro's code runs the handler and calls `__pthread_unwind_next`,
-//!   which continues the unwind from there.
+//!   The forced unwind runs the handler when it leaves the frame holding the buffer.
+//! - `struct pthread_unwind_buf` (glibc's macros in C without exceptions, e.g. pigz, sysbench;
+//!   also the outermost buffer of every thread, set by its start code): the macro
+//!   `__sigsetjmp`s into the buffer and registers it; on cancellation the unwind longjmps into
+//!   it, the macro's code runs the handler and calls `__pthread_unwind_next`, which continues
+//!   the unwind from the buffer registered before it.
 //!
 //! (C++ and C with -fexceptions need no list: their handlers are destructors and
 //! `__attribute__((cleanup))` functions, run by the forced unwind's personality routines.)
 
-use super::PerThread;
-use crate::thread;
+use crate::glibc::tcb;
 use core::ffi::c_void;
 
 /// glibc's `struct _pthread_cleanup_buffer`.
@@ -28,13 +29,13 @@ pub struct CleanupBuffer {
     pub prev: *mut CleanupBuffer,
 }
 
-/// glibc's `__pthread_unwind_buf_t` as its library sees it: a jmp_buf (8 words + mask flag)
-/// then `priv.data` = { prev, cleanup, canceltype }.
+/// glibc's `struct pthread_unwind_buf`: a jmp_buf (8 words + mask flag) then
+/// `priv.data` = { prev, cleanup, canceltype }.
 #[repr(C)]
 pub struct UnwindBuf {
     /// Registers saved by `__sigsetjmp` (rbx, rbp*, r12-r15, rsp*, pc*; * = pointer-mangled).
     pub jmp_buf: [usize; 8],
-    /// Whether the signal mask was saved (always 0 from the macros).
+    /// Whether the signal mask was saved (always 0 here).
     pub mask_was_saved: i32,
     /// Next outer buffer.
     pub prev: *mut UnwindBuf,
@@ -46,10 +47,48 @@ pub struct UnwindBuf {
 
 const _: () = assert!(core::mem::size_of::<CleanupBuffer>() == 32);
 const _: () = assert!(core::mem::offset_of!(UnwindBuf, prev) == 72);
+const _: () = assert!(core::mem::offset_of!(UnwindBuf, cleanup) == 80);
 const _: () = assert!(core::mem::offset_of!(UnwindBuf, canceltype) == 88);
 
-fn me() -> &'static PerThread {
-    &thread::current().cancel
+/// Index of the saved stack pointer in a jmp_buf (mangled).
+const JB_RSP: usize = 6;
+
+/// PTHREAD_CANCEL_ASYNCHRONOUS as stored in the buffers' `canceltype`.
+const ASYNCHRONOUS: i32 = 1;
+
+fn list() -> *mut *mut CleanupBuffer {
+    tcb::cleanup_list()
+}
+
+fn chain() -> *mut *mut UnwindBuf {
+    tcb::unwind_buf_chain()
+}
+
+/// The calling thread's innermost registered setjmp buffer (where an unwind starts).
+pub fn innermost_unwind_buf() -> *mut UnwindBuf {
+    // SAFETY: the calling thread's own TCB field.
+    unsafe { *chain() }
+}
+
+/// The calling thread's innermost list handler.
+pub fn innermost_handler() -> *mut CleanupBuffer {
+    // SAFETY: the calling thread's own TCB field.
+    unsafe { *list() }
+}
+
+/// Records `b` as the calling thread's innermost list handler (after the unwind ran some).
+pub fn set_innermost_handler(b: *mut CleanupBuffer) {
+    // SAFETY: the calling thread's own TCB field.
+    unsafe { *list() = b };
+}
+
+/// The stack pointer saved in `buf`'s jmp_buf.
+///
+/// # Safety
+/// `buf` must have been filled by `__sigsetjmp` in the calling thread.
+pub unsafe fn saved_sp(buf: *const UnwindBuf) -> usize {
+    // SAFETY: per contract.
+    tcb::demangle(unsafe { (*buf).jmp_buf[JB_RSP] })
 }
 
 /// `_pthread_cleanup_push`: pushes `buf` with `routine(arg)`.
@@ -57,14 +96,13 @@ fn me() -> &'static PerThread {
 /// # Safety
 /// `buf` must stay valid until popped (it lives in the caller's frame).
 pub unsafe fn push(buf: *mut CleanupBuffer, routine: Option<unsafe extern "C" fn(*mut c_void)>, arg: *mut c_void) {
-    let c = me();
-    // SAFETY: per contract.
+    // SAFETY: per contract; the list head is the calling thread's.
     unsafe {
         (*buf).routine = routine;
         (*buf).arg = arg;
-        (*buf).prev = c.cleanup.get();
+        (*buf).prev = *list();
+        *list() = buf;
     }
-    c.cleanup.set(buf);
 }
 
 /// `_pthread_cleanup_pop`: pops `buf`, running its handler if `execute`.
@@ -74,12 +112,26 @@ pub unsafe fn push(buf: *mut CleanupBuffer, routine: Option<unsafe extern "C" fn
 pub unsafe fn pop(buf: *mut CleanupBuffer, execute: bool) {
     // SAFETY: per contract.
     let b = unsafe { &*buf };
-    me().cleanup.set(b.prev);
+    set_innermost_handler(b.prev);
     if execute {
         if let Some(f) = b.routine {
             // SAFETY: the user's handler with the user's argument.
             unsafe { f(b.arg) };
         }
+    }
+}
+
+/// Switches the calling thread to the deferred type; returns the old type as stored in the
+/// buffers (glibc's `__libc_cleanup_push_defer` and `__pthread_register_cancel_defer`).
+fn defer() -> i32 {
+    let was_async = super::set_type(false);
+    if was_async { ASYNCHRONOUS } else { 0 }
+}
+
+/// Back to the asynchronous type if `saved` says so, acting on a pending request.
+fn restore(saved: i32) {
+    if saved != 0 {
+        super::set_type(true);
     }
 }
 
@@ -89,24 +141,29 @@ pub unsafe fn pop(buf: *mut CleanupBuffer, execute: bool) {
 /// # Safety
 /// As for [`push`].
 pub unsafe fn push_defer(buf: *mut CleanupBuffer, routine: Option<unsafe extern "C" fn(*mut c_void)>, arg: *mut c_void) {
-    let was_async = super::set_type(false);
     // SAFETY: forwarded.
     unsafe {
         push(buf, routine, arg);
-        (*buf).canceltype = was_async as i32;
+        (*buf).canceltype = defer();
     }
 }
 
-/// `_pthread_cleanup_pop_restore`: as [`pop`], then restores the saved cancel type.
+/// `_pthread_cleanup_pop_restore`: removes `buf`, restores the saved cancel type (acting on
+/// a pending request), then runs the handler if `execute` (glibc's order).
 ///
 /// # Safety
 /// As for [`pop`].
 pub unsafe fn pop_restore(buf: *mut CleanupBuffer, execute: bool) {
     // SAFETY: per contract.
-    let was_async = unsafe { (*buf).canceltype } != 0;
-    // SAFETY: forwarded.
-    unsafe { pop(buf, execute) };
-    super::set_type(was_async);
+    let b = unsafe { &*buf };
+    set_innermost_handler(b.prev);
+    restore(b.canceltype);
+    if execute {
+        if let Some(f) = b.routine {
+            // SAFETY: the user's handler with the user's argument.
+            unsafe { f(b.arg) };
+        }
+    }
 }
 
 /// `__pthread_register_cancel`: registers a setjmp buffer.
@@ -114,13 +171,12 @@ pub unsafe fn pop_restore(buf: *mut CleanupBuffer, execute: bool) {
 /// # Safety
 /// `buf` must stay valid until unregistered.
 pub unsafe fn register(buf: *mut UnwindBuf) {
-    let c = me();
-    // SAFETY: per contract.
+    // SAFETY: per contract; the heads are the calling thread's.
     unsafe {
-        (*buf).prev = c.unwind_bufs.get();
-        (*buf).cleanup = c.cleanup.get();
+        (*buf).prev = *chain();
+        (*buf).cleanup = *list();
+        *chain() = buf;
     }
-    c.unwind_bufs.set(buf);
 }
 
 /// `__pthread_unregister_cancel`.
@@ -129,7 +185,7 @@ pub unsafe fn register(buf: *mut UnwindBuf) {
 /// `buf` must be the buffer registered last by this thread.
 pub unsafe fn unregister(buf: *mut UnwindBuf) {
     // SAFETY: per contract.
-    me().unwind_bufs.set(unsafe { (*buf).prev });
+    unsafe { *chain() = (*buf).prev };
 }
 
 /// `__pthread_register_cancel_defer`: as [`register`], saving the type and going deferred.
@@ -137,11 +193,12 @@ pub unsafe fn unregister(buf: *mut UnwindBuf) {
 /// # Safety
 /// As for [`register`].
 pub unsafe fn register_defer(buf: *mut UnwindBuf) {
-    let was_async = super::set_type(false);
     // SAFETY: forwarded.
     unsafe {
-        register(buf);
-        (*buf).canceltype = was_async as i32;
+        (*buf).prev = *chain();
+        (*buf).cleanup = *list();
+        (*buf).canceltype = defer();
+        *chain() = buf;
     }
 }
 
@@ -151,63 +208,22 @@ pub unsafe fn register_defer(buf: *mut UnwindBuf) {
 /// As for [`unregister`].
 pub unsafe fn unregister_restore(buf: *mut UnwindBuf) {
     // SAFETY: per contract.
-    let was_async = unsafe { (*buf).canceltype } != 0;
-    // SAFETY: forwarded.
-    unsafe { unregister(buf) };
-    super::set_type(was_async);
+    let saved = unsafe {
+        *chain() = (*buf).prev;
+        (*buf).canceltype
+    };
+    restore(saved);
 }
 
-/// What the unwind must do next for the frames below `limit` (a CFA).
-pub enum Pending {
-    /// Nothing registered below `limit`.
-    None,
-    /// A `_pthread_cleanup_buffer` handler was run; look again.
-    Ran,
-    /// Longjmp into this setjmp buffer (already unregistered).
-    Jump(*mut UnwindBuf),
-}
-
-/// Takes the innermost registered handler whose buffer lies below `limit` (both kinds live in
-/// the frames of the code that registered them, so addresses order them innermost first).
-/// Runs a `_pthread_cleanup_buffer` handler itself; returns a setjmp buffer to jump to.
-pub fn next_below(c: &PerThread, limit: usize) -> Pending {
-    let cb = c.cleanup.get();
-    let ub = c.unwind_bufs.get();
-    let cb_a = if cb.is_null() { usize::MAX } else { cb as usize };
-    let ub_a = if ub.is_null() { usize::MAX } else { ub as usize };
-    if cb_a <= ub_a && cb_a < limit {
-        // SAFETY: a registered buffer in a frame not yet unwound.
-        let b = unsafe { &*cb };
-        c.cleanup.set(b.prev);
-        if let Some(f) = b.routine {
-            // SAFETY: the user's handler with the user's argument.
-            unsafe { f(b.arg) };
-        }
-        return Pending::Ran;
-    }
-    if ub_a < cb_a && ub_a < limit {
-        // SAFETY: as above.
-        c.unwind_bufs.set(unsafe { (*ub).prev });
-        return Pending::Jump(ub);
-    }
-    Pending::None
-}
-
-/// Resumes at the `__sigsetjmp` of `buf`, returning 1 there (the macro then runs the handler
-/// and calls `__pthread_unwind_next`).
-///
-/// # Safety
-/// `buf` must be a registered buffer of a frame that is still live (above the caller).
-pub unsafe fn longjmp(buf: *mut UnwindBuf) -> ! {
-    // The buffer has __mask_was_saved == 0 (the macros pass savemask 0), so glibc's
-    // siglongjmp restores registers only; it is the `__libc_longjmp` glibc uses itself.
-    // SAFETY: per contract; the buffer starts with a jmp_buf prefix glibc's longjmp reads.
-    unsafe { siglongjmp(buf.cast(), 1) }
-}
-
-#[allow(unused_doc_comments)]
-/// cbindgen:ignore
-extern "C" {
-    /// glibc's siglongjmp (a jmp_buf is an array of `struct __jmp_buf_tag`).
-    fn siglongjmp(env: *mut c_void, val: i32) -> !;
+/// A list handler the library itself registers around a region (its buffer lives in the
+/// caller's frame): `routine(arg)` runs if the thread is cancelled or exits inside `body`.
+pub fn with_handler<R>(routine: unsafe extern "C" fn(*mut c_void), arg: *mut c_void, body: impl FnOnce() -> R) -> R {
+    let mut b = CleanupBuffer { routine: None, arg: core::ptr::null_mut(), canceltype: 0, prev: core::ptr::null_mut() };
+    // SAFETY: `b` lives in this frame until popped below; an unwind through `body` runs and
+    // removes it while this frame is still live.
+    unsafe { push(&mut b, Some(routine), arg) };
+    let r = body();
+    // SAFETY: pushed above; `body` popped what it pushed.
+    unsafe { pop(&mut b, false) };
+    r
 }

@@ -1,22 +1,24 @@
-//! Leaving a thread through pthread_exit or cancellation: a forced unwind of its stack, as
-//! glibc does, so that C++ destructors and `__attribute__((cleanup))` handlers run, with the
-//! list-registered cleanup handlers run in between at their frames; then the rest of the exit
-//! (key destructors, `thread_local` destructors, memory).
+//! Leaving a thread through pthread_exit or cancellation: glibc's forced unwind
+//! (`__pthread_unwind`, nptl/unwind.c), on the calling thread's TCB, so that C++ destructors
+//! and `__attribute__((cleanup))` handlers run, list handlers run in between at their frames,
+//! and the unwind ends by longjmp into a setjmp buffer of the `cleanup_jmp_buf` chain.
 //!
 //! `_Unwind_ForcedUnwind` (libgcc_s, found with dlopen/dlsym as glibc does) walks the frames
-//! and calls our stop function for each, before the frame's own cleanups run. For a frame
-//! whose CFA is `c`, the stop function first runs every list handler registered below `c`
-//! (innermost first); a glibc setjmp buffer is entered by longjmp, and its macro code calls
-//! `__pthread_unwind_next`, which starts a new forced unwind from there. The unwind ends at
-//! the first frame above our `start_thread` (its stack pointer is recorded at start) or at
-//! the end of the stack (the main thread, adopted threads, or code without unwind tables):
-//! the remaining list handlers run, then [`crate::thread::exit::finish`], on a clean stack.
+//! and calls [`stop`] for each before the frame's own cleanups run. With `buf` the buffer the
+//! unwind was started for, `stop` jumps into `buf` once the next frame lies above the stack
+//! pointer `buf` saved (or at the end of the unwind information), after running every list
+//! handler registered since `buf` was registered; before that, it runs the list handlers of
+//! the frames being left. A buffer registered by glibc's macros resumes the program's macro
+//! code, which runs its handler and calls `__pthread_unwind_next`: the unwind goes on from the
+//! buffer before it. The outermost buffer belongs to the thread's start code: ours
+//! (`thread::create`) for our threads, glibc's `start_thread` or `__libc_start_call_main` for
+//! the threads glibc runs, so each ends its thread its own way.
 //!
-//! The exception object's cleanup hook is only called when C++ code swallows the unwind
-//! (`catch (...)` without rethrow): as glibc, that is fatal.
+//! The exception object lives in the TCB (`exc`); its cleanup hook is only called when C++
+//! code swallows the unwind (`catch (...)` without rethrow): as in glibc, that is fatal.
 
-use super::cleanup::{self, Pending};
-use crate::thread::{self, Thread};
+use super::cleanup::{self, UnwindBuf};
+use crate::glibc::tcb;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,19 +28,6 @@ pub struct Exception {
     class: u64,
     cleanup: Option<unsafe extern "C" fn(c_int, *mut Exception)>,
     private: [usize; 2],
-}
-
-impl Exception {
-    /// A fresh exception object.
-    pub const fn new() -> Exception {
-        Exception { class: 0, cleanup: None, private: [0; 2] }
-    }
-}
-
-impl Default for Exception {
-    fn default() -> Self {
-        Exception::new()
-    }
 }
 
 type StopFn = unsafe extern "C" fn(c_int, c_int, u64, *mut Exception, *mut c_void, *mut c_void) -> c_int;
@@ -94,108 +83,100 @@ fn unwinder() -> Option<&'static Unwinder> {
     unwinder()
 }
 
-/// Ends the calling thread `th` with `result`: runs its cleanup handlers (unwinding its
-/// stack), then the rest of the exit path. pthread_exit and cancellation both end here.
-pub fn exit_unwinding(th: &'static Thread, result: *mut c_void) -> ! {
-    // An exiting thread is no longer cancelled (as glibc: its cleanup handlers may call
-    // cancellation points).
-    th.cancel.word.fetch_or(super::DISABLED, core::sync::atomic::Ordering::AcqRel);
-    // A pthread_once routine this thread is running will never finish: let another run it.
-    crate::sync::once::abandon_running();
-    // SAFETY: only the thread itself writes its result, before it exits.
-    unsafe { (*(th as *const Thread as *mut Thread)).result = result };
-    continue_unwind(th)
-}
-
-/// Continues (or starts) the unwind of the calling thread: from pthread_exit, from a
-/// cancellation, and from `__pthread_unwind_next` after a setjmp handler ran.
-pub fn continue_unwind(th: &'static Thread) -> ! {
-    if let Some(u) = unwinder() {
-        let exc = th.cancel.exc.get();
-        // SAFETY: the thread's own exception object, not in use by another unwind (a
-        // previous one was abandoned by longjmp, or this is the first).
-        unsafe {
-            exc.write(Exception {
-                class: u64::from_be_bytes(*b"RPTHcanc"),
-                cleanup: Some(exception_swallowed),
-                private: [0; 2],
-            });
-            (u.forced_unwind)(exc, stop, core::ptr::null_mut());
-        }
-        // Returning means the unwinder failed (corrupt unwind tables): finish without it.
+/// Unwinds the calling thread's stack down to `buf` (glibc's `__pthread_unwind`).
+pub fn unwind(buf: *mut UnwindBuf) -> ! {
+    let Some(u) = unwinder() else {
+        crate::glibc::fatal("libgcc_s.so.1 must be installed for pthread_exit and pthread_cancel to work")
+    };
+    let exc = tcb::unwind_exception::<Exception>();
+    // SAFETY: the thread's own exception object, not in use by another unwind (a previous
+    // one was abandoned by longjmp, or this is the first); `buf` is a registered buffer of a
+    // live frame or null (then the unwind runs to the end of the stack).
+    unsafe {
+        exc.write(Exception { class: 0, cleanup: Some(exception_swallowed), private: [0; 2] });
+        (u.forced_unwind)(exc, stop, buf.cast());
     }
-    finish_remaining(th)
+    // Returning means the unwinder failed (corrupt unwind tables).
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
 }
 
-/// Runs every remaining list handler (setjmp ones by longjmp), then the rest of the exit.
-fn finish_remaining(th: &'static Thread) -> ! {
-    loop {
-        match cleanup::next_below(&th.cancel, usize::MAX) {
-            Pending::Ran => continue,
-            // SAFETY: a registered buffer of a live frame above us.
-            Pending::Jump(b) => unsafe { cleanup::longjmp(b) },
-            Pending::None => break,
-        }
-    }
-    let sp = th.cancel.start_sp.get();
-    if sp != 0 {
-        // Everything below `start_thread`'s frame is dead: finish on a fresh stack there
-        // rather than deep under the unwinder's frames.
-        // SAFETY: `sp` is inside start_thread's frame of the running thread; nothing below
-        // it will be used again; `finish_entry` never returns.
-        unsafe {
-            core::arch::asm!(
-                "mov rsp, {sp}",
-                "call {f}",
-                "ud2",
-                sp = in(reg) sp & !15,
-                f = sym finish_entry,
-                in("rdi") th as *const Thread,
-                options(noreturn)
-            )
-        }
-    }
-    crate::thread::exit::finish(th)
+/// `__pthread_unwind_next`: continues after the handler of `buf` ran, from the buffer
+/// registered before it.
+///
+/// # Safety
+/// `buf` must be a buffer the unwind jumped into.
+pub unsafe fn unwind_next(buf: *mut UnwindBuf) -> ! {
+    // SAFETY: per contract.
+    unwind(unsafe { (*buf).prev })
 }
 
-extern "C" fn finish_entry(th: *const Thread) -> ! {
-    // SAFETY: the descriptor of the calling thread, passed by `finish_remaining`.
-    crate::thread::exit::finish(unsafe { &*th })
-}
-
-/// The stop function of the forced unwind.
+/// The stop function (glibc's `unwind_stop`).
 unsafe extern "C" fn stop(
     _version: c_int,
     actions: c_int,
     _class: u64,
     _exc: *mut Exception,
     ctx: *mut c_void,
-    _param: *mut c_void,
+    param: *mut c_void,
 ) -> c_int {
-    let th = thread::current();
-    let end_of_stack = actions & UA_END_OF_STACK != 0;
-    let cfa = if end_of_stack {
-        usize::MAX
-    } else {
-        let u = unwinder().expect("the unwinder is running");
-        // SAFETY: `ctx` is the unwinder's context for the current frame.
-        unsafe { (u.get_cfa)(ctx) }
-    };
-    let start = th.cancel.start_sp.get();
-    // Above start_thread's frame on the thread's own stack (a frame on a signal stack
-    // elsewhere is not the end).
-    let past_start = start != 0 && cfa > start && (th.stack_hi == 0 || cfa <= th.stack_hi);
-    if end_of_stack || past_start {
-        finish_remaining(th);
-    }
-    loop {
-        match cleanup::next_below(&th.cancel, cfa) {
-            Pending::Ran => continue,
-            // SAFETY: a registered buffer in the frame being unwound, which is still live.
-            Pending::Jump(b) => unsafe { cleanup::longjmp(b) },
-            Pending::None => return URC_NO_REASON,
+    let buf = param.cast::<UnwindBuf>();
+    let adj = tcb::stack_adjust();
+    let u = unwinder().expect("the unwinder is running");
+    // SAFETY: `ctx` is the unwinder's context for the current frame.
+    let cfa = unsafe { (u.get_cfa)(ctx) };
+    // Jump once the frame about to be left lies above the buffer's frame (addresses taken
+    // relative to the stack top, so a stack above the main one compares right).
+    // SAFETY: a registered buffer filled by __sigsetjmp in this thread.
+    let jump = actions & UA_END_OF_STACK != 0
+        || buf.is_null()
+        || cfa.wrapping_sub(adj) >= unsafe { cleanup::saved_sp(buf) }.wrapping_sub(adj);
+    let mut cur = cleanup::innermost_handler();
+    if !cur.is_null() {
+        // SAFETY: a registered buffer, or null.
+        let stop_at = if buf.is_null() { core::ptr::null_mut() } else { unsafe { (*buf).cleanup } };
+        let left = |b: *mut cleanup::CleanupBuffer| cfa.wrapping_sub(adj) >= (b as usize).wrapping_sub(adj);
+        if cur != stop_at && (jump || left(cur)) {
+            while cur != stop_at && !cur.is_null() && (jump || left(cur)) {
+                // SAFETY: a registered buffer in a frame not yet left.
+                let b = unsafe { &*cur };
+                cur = b.prev;
+                if let Some(f) = b.routine {
+                    // SAFETY: the user's handler with the user's argument.
+                    unsafe { f(b.arg) };
+                }
+            }
+            cleanup::set_innermost_handler(cur);
         }
     }
+    if jump {
+        if buf.is_null() {
+            // No buffer at all (a thread whose start code registered none): nothing to return
+            // to; glibc would crash here.
+            crate::glibc::fatal("pthread_exit or cancellation in a thread without an unwind buffer");
+        }
+        // SAFETY: a registered buffer of a frame still live (above every frame unwound).
+        unsafe { longjmp(buf) }
+    }
+    URC_NO_REASON
+}
+
+/// Resumes at the `__sigsetjmp` of `buf`, returning 1 there.
+///
+/// # Safety
+/// `buf` must be a registered buffer of a frame that is still live (above the caller).
+unsafe fn longjmp(buf: *mut UnwindBuf) -> ! {
+    // The buffer has __mask_was_saved == 0, so glibc's siglongjmp restores registers only
+    // (after running list handlers registered below the target, none by now).
+    // SAFETY: per contract; the buffer starts with a jmp_buf prefix glibc's longjmp reads.
+    unsafe { siglongjmp(buf.cast(), 1) }
+}
+
+#[allow(unused_doc_comments)]
+/// cbindgen:ignore
+extern "C" {
+    /// glibc's siglongjmp (a jmp_buf is an array of `struct __jmp_buf_tag`).
+    fn siglongjmp(env: *mut c_void, val: i32) -> !;
 }
 
 /// The exception cleanup hook: C++ caught the forced unwind and did not rethrow it.

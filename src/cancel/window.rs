@@ -1,4 +1,9 @@
-//! The cancellable system call and the SIGCANCEL handler.
+//! The SIGCANCEL handler and rpthread's own cancellable system call.
+//!
+//! The handler follows glibc's (nptl/pthread_cancel.c): a request that arrives marks the
+//! thread cancelled (CANCELING | CANCELED) and sets its exit value; if the thread's type is
+//! asynchronous (its own choice, or glibc's cancellable system call wrappers, which switch to
+//! it around the call) it acts at once. Our window adds one case, below.
 //!
 //! `rpthread_syscall_cp_asm(word, nr, a..f)` checks the thread's cancellation word and then
 //! executes `syscall`. The instructions from the label `rpthread_cp_begin` up to (not
@@ -18,9 +23,10 @@
 //!
 //! The handler also acts at once on a thread whose cancellation type is asynchronous.
 
-use crate::thread;
+use super::bits::{CANCELED, CANCELING, CANCELTYPE, EXITING};
+use crate::glibc::tcb;
 use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The signal pthread_cancel sends (glibc's SIGCANCEL, reserved: glibc's sigaction refuses it).
 pub const SIGCANCEL: i32 = 32;
@@ -39,10 +45,11 @@ global_asm!(
     ".globl rpthread_cp_begin",
     ".hidden rpthread_cp_begin",
     "rpthread_cp_begin:",
-    // Acting requires REQUESTED (1) set and DISABLED (2) clear.
+    // Acting requires CANCELED (8) set and CANCELSTATE (1), EXITING (16), TERMINATED (32)
+    // clear (glibc's cancel_enabled_and_canceled).
     "mov eax, dword ptr [rdi]",
-    "and eax, 3",
-    "cmp eax, 1",
+    "and eax, 0x39",
+    "cmp eax, 8",
     "je rpthread_cp_cancel",
     // Shift the arguments into the kernel's registers.
     "mov rax, rsi",
@@ -85,7 +92,7 @@ global_asm!(
 #[allow(unused_doc_comments)]
 /// cbindgen:ignore
 extern "C" {
-    fn rpthread_syscall_cp_asm(word: *const AtomicU32, nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize;
+    fn rpthread_syscall_cp_asm(word: *const AtomicI32, nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize;
 }
 
 fn label_addrs() -> (usize, usize, usize) {
@@ -114,7 +121,7 @@ fn restorer_addr() -> usize {
 /// # Safety
 /// The arguments must be valid for `nr`; `word` must be the calling thread's state word.
 #[inline]
-pub unsafe fn syscall(word: &AtomicU32, nr: i64, a: [usize; 6]) -> isize {
+pub unsafe fn syscall(word: &AtomicI32, nr: i64, a: [usize; 6]) -> isize {
     // SAFETY: forwarded; the routine follows the C calling convention.
     unsafe { rpthread_syscall_cp_asm(word, nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
 }
@@ -166,26 +173,42 @@ pub fn unblock() {
 extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo.
     let info = unsafe { &*info };
-    // Only requests from this process's pthread_cancel (tgkill from one of our threads).
+    // Only requests from this process's pthread_cancel (tgkill from one of its threads).
     // SAFETY: si_pid is valid for SI_TKILL.
     if info.si_code != libc::SI_TKILL || unsafe { info.si_pid() } != crate::sys::getpid() {
         return;
     }
-    let Some(th) = thread::current_if_known() else { return };
     // SAFETY: the thread's own errno slot; restored before returning to the interrupted code.
     let errno = unsafe { *libc::__errno_location() };
-    let w = th.cancel.word.load(Ordering::Acquire);
-    if w & (super::REQUESTED | super::DISABLED) == super::REQUESTED {
+    let w = tcb::my_cancel_word();
+    let mut old = w.load(Ordering::Relaxed);
+    loop {
+        let new = old | CANCELING | CANCELED;
+        if old == new || old & EXITING != 0 {
+            break;
+        }
+        match w.compare_exchange_weak(old, new, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => {
+                // SAFETY: the calling thread's own result field.
+                unsafe { *tcb::result(tcb::current()) = super::CANCELED_VALUE };
+                if old & CANCELTYPE != 0 {
+                    // Unwinding leaves the handler without sigreturn: reopen the signal first.
+                    unblock();
+                    super::do_cancel();
+                }
+                break;
+            }
+            Err(now) => old = now,
+        }
+    }
+    if super::enabled_and_canceled(w.load(Ordering::Relaxed)) {
+        // Asleep (or about to be) in our window: leave it with ECANCELED.
         // SAFETY: the kernel passes the interrupted context.
         let gregs = unsafe { &mut (*uc.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
         let pc = gregs[libc::REG_RIP as usize] as usize;
         let (begin, end, cancel) = label_addrs();
         if (begin..end).contains(&pc) {
             gregs[libc::REG_RIP as usize] = cancel as i64;
-        } else if w & super::ASYNC != 0 {
-            // Unwinding leaves the handler without sigreturn: reopen the signal first.
-            unblock();
-            super::act();
         }
     }
     // SAFETY: as above.

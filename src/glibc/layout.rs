@@ -29,7 +29,15 @@ pub const TID: usize = 0x2d0;
 pub const ROBUST_PREV: usize = 0x2d8;
 /// `robust_head`: the kernel robust-futex list head (`struct robust_list_head`, 24 bytes).
 pub const ROBUST_HEAD: usize = 0x2e0;
-/// `cancelhandling`: glibc's setxid protocol reads the EXITING and SETXID bits here.
+/// `cleanup`: the list of `struct _pthread_cleanup_buffer` (innermost first).
+pub const CLEANUP: usize = 0x2f8;
+/// `cleanup_jmp_buf`: the chain of `struct pthread_unwind_buf` (innermost first).
+pub const CLEANUP_JMP_BUF: usize = 0x300;
+/// `flags`: attribute flags; glibc keeps "scheduling cached" bits here (`SCHED_SET`,
+/// `POLICY_SET`).
+pub const FLAGS: usize = 0x30c;
+/// `cancelhandling`: the cancellation state word (bits in `crate::cancel`); glibc's setxid
+/// protocol reads the EXITING and SETXID bits here.
 pub const CANCELHANDLING: usize = 0x308;
 /// `specific_1stblock`: glibc's first block of key data.
 pub const SPECIFIC_1STBLOCK: usize = 0x310;
@@ -41,10 +49,20 @@ pub const SPECIFIC_USED: usize = 0x610;
 pub const USER_STACK: usize = 0x612;
 /// `setxid_futex`.
 pub const SETXID_FUTEX: usize = 0x61c;
+/// `lock`: a glibc low-level lock guarding the scheduling cache.
+pub const LOCK: usize = 0x618;
+/// `joinid`: the thread joining this one (glibc: itself when detached).
+pub const JOINID: usize = 0x620;
+/// `result`: the thread's exit value.
+pub const RESULT: usize = 0x628;
+/// `schedparam` (`struct sched_param`: the priority).
+pub const SCHEDPARAM: usize = 0x630;
 /// `schedpolicy` (published; anchors the fields around it).
 pub const SCHEDPOLICY: usize = 0x634;
 /// `start_routine` (published).
 pub const START_ROUTINE: usize = 0x638;
+/// `exc`: the `struct _Unwind_Exception` of the thread's forced unwind (32 bytes).
+pub const EXC: usize = 0x670;
 /// `stackblock`, `stackblock_size`, `guardsize`, `reported_guardsize`.
 pub const STACKBLOCK: usize = 0x690;
 /// `stackblock_size`.
@@ -62,10 +80,35 @@ pub const ALIGN: usize = 64;
 /// `futex_offset` of the robust list: `__lock` minus `__list.__next` in pthread_mutex_t.
 pub const ROBUST_FUTEX_OFFSET: isize = -32;
 
+/// glibc's `cancelhandling` bits (nptl/descr.h): the cancellation protocol every thread
+/// follows, glibc's own code (its cancellable system calls, its SIGCANCEL handler) and ours.
+pub mod cancel_bits {
+    /// Cancelability disabled (PTHREAD_CANCEL_DISABLE).
+    pub const CANCELSTATE: i32 = 1 << 0;
+    /// Asynchronous cancel type (PTHREAD_CANCEL_ASYNCHRONOUS, also set by glibc around its
+    /// cancellable system calls).
+    pub const CANCELTYPE: i32 = 1 << 1;
+    /// A request is being delivered by signal.
+    pub const CANCELING: i32 = 1 << 2;
+    /// A request is pending.
+    pub const CANCELED: i32 = 1 << 3;
+    /// The thread is ending (no more cancellation).
+    pub const EXITING: i32 = 1 << 4;
+    /// The thread's memory was released (glibc's own threads).
+    pub const TERMINATED: i32 = 1 << 5;
+    /// A setxid() call waits for this thread's reply.
+    pub const SETXID: i32 = 1 << 6;
+}
+
+/// `flags` bit: `schedparam` holds the thread's priority (ATTR_FLAG_SCHED_SET).
+pub const ATTR_FLAG_SCHED_SET: i32 = 0x20;
+/// `flags` bit: `schedpolicy` holds the thread's policy (ATTR_FLAG_POLICY_SET).
+pub const ATTR_FLAG_POLICY_SET: i32 = 0x40;
+
 /// glibc's cancelhandling bits used by its setxid protocol.
-pub const EXITING_BITMASK: i32 = 1 << 4;
+pub const EXITING_BITMASK: i32 = cancel_bits::EXITING;
 /// Set while a setxid() call waits for this thread's reply.
-pub const SETXID_BITMASK: i32 = 1 << 6;
+pub const SETXID_BITMASK: i32 = cancel_bits::SETXID;
 
 /// Reads one `_thread_db_*` field descriptor (`uint32_t[3]`: bits, count, offset).
 fn db_offset(desc: *const u32) -> usize {

@@ -23,6 +23,12 @@ pub mod symbols;
 pub mod tcb;
 pub mod tls;
 
+/// glibc's count of live threads (`__nptl_nthreads`), ours included (see `crate::thread::live`).
+pub fn thread_count() -> &'static core::sync::atomic::AtomicU32 {
+    // SAFETY: glibc's `unsigned int __nptl_nthreads`, updated with atomics by glibc too.
+    unsafe { &*symbols::syms().nptl_nthreads.cast::<core::sync::atomic::AtomicU32>() }
+}
+
 /// Prints `msg` on stderr and aborts: used when glibc is not what we can safely live in.
 pub fn fatal(msg: &str) -> ! {
     let prefix = b"rpthread: fatal: ";

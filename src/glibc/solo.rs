@@ -18,7 +18,7 @@ static TWO: i32 = 2;
 /// Set once rpthread has created a thread (never cleared, as glibc's own flag).
 static CREATED: AtomicBool = AtomicBool::new(false);
 
-/// Points the check at glibc's `__nptl_nthreads` (left at "not alone" if glibc lacks it).
+/// Points the check at glibc's `__nptl_nthreads`.
 ///
 /// # Safety
 /// Symbols must be resolved.

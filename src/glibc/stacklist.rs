@@ -11,7 +11,7 @@
 //! it, in a copy of memory taken while no other thread runs).
 
 use super::{layout as L, symbols::syms, tcb};
-use crate::sys::futex::{self, Scope};
+use super::tcb::{lll_lock, lll_unlock};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 #[repr(C)]
@@ -21,6 +21,7 @@ struct ListNode {
 }
 
 struct Lists {
+    used: *mut ListNode,
     user: *mut ListNode,
     lock: &'static AtomicU32,
     in_flight: &'static AtomicUsize,
@@ -35,25 +36,11 @@ fn lists() -> Lists {
     unsafe {
         let user = s.rtld_global.add(*s.db_rtld_stack_user.add(2) as usize);
         Lists {
+            used: user.sub(16).cast(),
             user: user.cast(),
             lock: &*user.add(48).cast::<AtomicU32>(),
             in_flight: &*user.add(40).cast::<AtomicUsize>(),
         }
-    }
-}
-
-fn lll_lock(w: &AtomicU32) {
-    if w.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-        return;
-    }
-    while w.swap(2, Ordering::Acquire) != 0 {
-        let _ = futex::wait(w, 2, None, Scope::Private);
-    }
-}
-
-fn lll_unlock(w: &AtomicU32) {
-    if w.swap(0, Ordering::Release) == 2 {
-        futex::wake(w, 1, Scope::Private);
     }
 }
 
@@ -104,6 +91,28 @@ impl StackListGuard {
             (*elem).prev = elem;
             l.in_flight.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+impl StackListGuard {
+    /// True if `handle` is the TCB of a thread on one of glibc's lists: a thread glibc
+    /// created (`_dl_stack_used`), the main thread, one on a user stack, or one of ours
+    /// (`_dl_stack_user`) — alive, or ended and not yet joined.
+    pub fn is_listed(&self, handle: usize) -> bool {
+        let l = &self.0;
+        for head in [l.used, l.user] {
+            // SAFETY: we hold the lock; the lists are glibc's circular lists of TCB nodes.
+            unsafe {
+                let mut n = (*head).next;
+                while n != head {
+                    if (n as usize).wrapping_sub(L::LIST) == handle {
+                        return true;
+                    }
+                    n = (*n).next;
+                }
+            }
+        }
+        false
     }
 }
 

@@ -47,8 +47,17 @@ pub struct Syms {
     /// glibc's own `pthread_exit`: how a thread glibc created (not the main thread) leaves
     /// when it calls our pthread_exit, so glibc frees what it allocated for it.
     pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
-    /// glibc's own `pthread_join`, for that one bootstrap thread.
+    /// glibc's own `pthread_join`: for the bootstrap thread, and for the threads glibc runs
+    /// (their memory is glibc's), as `pthread_tryjoin_np`, `pthread_clockjoin_np` and
+    /// `pthread_detach` below.
     pub real_pthread_join: unsafe extern "C" fn(libc::pthread_t, *mut *mut c_void) -> i32,
+    /// glibc's own `pthread_tryjoin_np`.
+    pub real_pthread_tryjoin_np: unsafe extern "C" fn(libc::pthread_t, *mut *mut c_void) -> i32,
+    /// glibc's own `pthread_clockjoin_np`.
+    pub real_pthread_clockjoin_np:
+        unsafe extern "C" fn(libc::pthread_t, *mut *mut c_void, libc::clockid_t, *const libc::timespec) -> i32,
+    /// glibc's own `pthread_detach`.
+    pub real_pthread_detach: unsafe extern "C" fn(libc::pthread_t) -> i32,
     /// glibc's own `pthread_key_create`: the one glibc key whose destructor runs ours in
     /// threads glibc ends (see `crate::tsd`).
     pub real_pthread_key_create: unsafe extern "C" fn(*mut u32, Option<unsafe extern "C" fn(*mut c_void)>) -> i32,
@@ -64,7 +73,7 @@ pub struct Syms {
     /// `__cxa_thread_atexit_impl(dtor, obj, dso)`: runs `dtor(obj)` when the calling thread
     /// exits (glibc runs it from `__call_tls_dtors`, for glibc's threads and ours).
     pub cxa_thread_atexit_impl: unsafe extern "C" fn(unsafe extern "C" fn(*mut c_void), *mut c_void, *mut c_void) -> i32,
-    /// `__nptl_nthreads`: glibc's count of the threads it created (with the main thread).
+    /// `__nptl_nthreads`: glibc's count of live threads (the main thread, glibc's and ours).
     pub nptl_nthreads: *mut i32,
     /// `_thread_db_sizeof_pthread`.
     pub db_sizeof_pthread: *const u32,
@@ -143,12 +152,15 @@ pub unsafe fn resolve() {
         libc_free: f!(d, c"__libc_free"),
         real_pthread_create: f!(n, c"pthread_create"),
         real_pthread_join: f!(n, c"pthread_join"),
+        real_pthread_tryjoin_np: f!(n, c"pthread_tryjoin_np"),
+        real_pthread_clockjoin_np: f!(n, c"pthread_clockjoin_np"),
+        real_pthread_detach: f!(n, c"pthread_detach"),
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_pthread_key_create: f!(n, c"pthread_key_create"),
         real_pthread_setspecific: f!(n, c"pthread_setspecific"),
         real_register_atfork: f!(n, c"__register_atfork"),
         cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
-        nptl_nthreads: lookup(d, c"__nptl_nthreads").cast(),
+        nptl_nthreads: required(d, c"__nptl_nthreads").cast(),
         db_sizeof_pthread: required(d, c"_thread_db_sizeof_pthread").cast(),
         db_pthread_list: required(d, c"_thread_db_pthread_list").cast(),
         db_pthread_tid: required(d, c"_thread_db_pthread_tid").cast(),

@@ -59,6 +59,147 @@ pub unsafe fn tid_word<'a>(tcb: *mut u8) -> &'a AtomicU32 {
     unsafe { &*field::<AtomicU32>(tcb, L::TID) }
 }
 
+/// The cancellation state word of a thread (`cancelhandling`; bits in `crate::cancel`).
+///
+/// # Safety
+/// `tcb` must be a live TCB.
+#[inline(always)]
+pub unsafe fn cancel_word<'a>(tcb: *mut u8) -> &'a AtomicI32 {
+    // SAFETY: an aligned i32 that glibc too only updates atomically.
+    unsafe { &*field::<AtomicI32>(tcb, L::CANCELHANDLING) }
+}
+
+/// The calling thread's cancellation state word.
+#[inline(always)]
+pub fn my_cancel_word() -> &'static AtomicI32 {
+    // SAFETY: the calling thread's TCB lives as long as the thread.
+    unsafe { cancel_word(current()) }
+}
+
+/// The head of the calling thread's `_pthread_cleanup_buffer` list (`T` is that struct).
+#[inline(always)]
+pub fn cleanup_list<T>() -> *mut *mut T {
+    // SAFETY: a pointer field of every TCB (checked layout).
+    unsafe { field(current(), L::CLEANUP) }
+}
+
+/// The head of the calling thread's `pthread_unwind_buf` chain (`T` is that struct).
+#[inline(always)]
+pub fn unwind_buf_chain<T>() -> *mut *mut T {
+    // SAFETY: a pointer field of every TCB (checked layout).
+    unsafe { field(current(), L::CLEANUP_JMP_BUF) }
+}
+
+/// A thread's exit value (`result`).
+///
+/// # Safety
+/// `tcb` must be a live TCB.
+#[inline]
+pub unsafe fn result(tcb: *mut u8) -> *mut *mut core::ffi::c_void {
+    // SAFETY: forwarded.
+    unsafe { field(tcb, L::RESULT) }
+}
+
+/// The thread joining `tcb`'s thread (`joinid`), null if none.
+///
+/// # Safety
+/// `tcb` must be a live TCB.
+#[inline]
+pub unsafe fn joinid<'a>(tcb: *mut u8) -> &'a core::sync::atomic::AtomicPtr<u8> {
+    // SAFETY: an aligned pointer field (checked layout).
+    unsafe { &*field::<core::sync::atomic::AtomicPtr<u8>>(tcb, L::JOINID) }
+}
+
+/// The calling thread's `struct _Unwind_Exception` (`T` is that struct, 32 bytes).
+#[inline]
+pub fn unwind_exception<T>() -> *mut T {
+    // SAFETY: the 32-byte, 16-aligned `exc` field of every TCB (checked layout).
+    unsafe { field(current(), L::EXC) }
+}
+
+/// glibc's stack adjustment for comparing frame addresses: the top of the calling thread's
+/// stack block (0 for the main thread), so that "below" means "inside, deeper".
+#[inline]
+pub fn stack_adjust() -> usize {
+    // SAFETY: offsets inside the checked layout of the caller's TCB.
+    unsafe {
+        let me = current();
+        (*field::<usize>(me, L::STACKBLOCK)).wrapping_add(*field::<usize>(me, L::STACKBLOCK_SIZE))
+    }
+}
+
+/// Decodes a pointer mangled by glibc's PTR_MANGLE (setjmp buffers): rotate right by 17, then
+/// xor with the calling thread's pointer guard.
+#[inline]
+pub fn demangle(p: usize) -> usize {
+    // SAFETY: the pointer guard field of the caller's TCB.
+    let guard = unsafe { *field::<usize>(current(), L::POINTER_GUARD) };
+    p.rotate_right(17) ^ guard
+}
+
+/// glibc's per-thread scheduling cache: the policy and priority last set through the pthread
+/// API or read from the kernel, each valid only when its flag says so. glibc's
+/// pthread_getschedparam answers from it, its pthread_getattr_np reports it, and a new
+/// thread inherits it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedCache {
+    /// `priority` is valid.
+    pub priority_set: bool,
+    /// `policy` is valid.
+    pub policy_set: bool,
+    /// SCHED_* policy.
+    pub policy: i32,
+    /// `sched_priority`.
+    pub priority: i32,
+}
+
+/// Runs `f` on the scheduling cache of thread `tcb` with the thread's TCB lock held, as
+/// glibc's own functions do, and stores what `f` leaves in it.
+///
+/// # Safety
+/// `tcb` must be a live TCB.
+pub unsafe fn with_sched_cache<R>(tcb: *mut u8, f: impl FnOnce(&mut SchedCache) -> R) -> R {
+    // SAFETY: fields of a live TCB (checked layout); the lock is glibc's low-level lock word.
+    unsafe {
+        let lock = &*field::<AtomicU32>(tcb, L::LOCK);
+        lll_lock(lock);
+        let flags = field::<i32>(tcb, L::FLAGS);
+        let mut c = SchedCache {
+            priority_set: *flags & L::ATTR_FLAG_SCHED_SET != 0,
+            policy_set: *flags & L::ATTR_FLAG_POLICY_SET != 0,
+            policy: *field::<i32>(tcb, L::SCHEDPOLICY),
+            priority: *field::<i32>(tcb, L::SCHEDPARAM),
+        };
+        let r = f(&mut c);
+        let bits = if c.priority_set { L::ATTR_FLAG_SCHED_SET } else { 0 }
+            | if c.policy_set { L::ATTR_FLAG_POLICY_SET } else { 0 };
+        *flags = (*flags & !(L::ATTR_FLAG_SCHED_SET | L::ATTR_FLAG_POLICY_SET)) | bits;
+        *field::<i32>(tcb, L::SCHEDPOLICY) = c.policy;
+        *field::<i32>(tcb, L::SCHEDPARAM) = c.priority;
+        lll_unlock(lock);
+        r
+    }
+}
+
+/// glibc's low-level lock: 0 free, 1 locked, 2 locked with sleepers (private futex).
+pub fn lll_lock(w: &AtomicU32) {
+    use core::sync::atomic::Ordering;
+    if w.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        return;
+    }
+    while w.swap(2, Ordering::Acquire) != 0 {
+        let _ = crate::sys::futex::wait(w, 2, None, crate::sys::futex::Scope::Private);
+    }
+}
+
+/// Releases a lock taken by [`lll_lock`].
+pub fn lll_unlock(w: &AtomicU32) {
+    use core::sync::atomic::Ordering;
+    if w.swap(0, Ordering::Release) == 2 {
+        crate::sys::futex::wake(w, 1, crate::sys::futex::Scope::Private);
+    }
+}
+
 /// glibc's `struct pthread_key_data`: one thread's value for one key.
 #[repr(C)]
 pub struct KeyData {

@@ -55,6 +55,14 @@ impl Clock {
             _ => Err(Errno::EINVAL),
         }
     }
+
+    /// The `clockid_t`.
+    pub fn clockid(self) -> libc::clockid_t {
+        match self {
+            Clock::Realtime => libc::CLOCK_REALTIME,
+            Clock::Monotonic => libc::CLOCK_MONOTONIC,
+        }
+    }
 }
 
 /// Checks that a timespec is a valid deadline: `0 <= tv_nsec < 1e9`. A negative `tv_sec`

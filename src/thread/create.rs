@@ -1,7 +1,7 @@
 //! pthread_create: memory, descriptor, and the clone into `start`.
 
 use super::attr::Attr;
-use super::{registry, stack, stats, state, StartFn, Thread, LIVE};
+use super::{live, registry, stack, stats, state, StartFn, Thread};
 use crate::errno::{Errno, Result};
 use crate::glibc::{stacklist::StackListGuard, tcb};
 use crate::sys;
@@ -19,13 +19,16 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     if attr.detached {
         th.state.store(state::DETACHED, Ordering::Relaxed);
     }
+    // The scheduling cache (glibc's, in the TCB): inherited from the creator, replaced by
+    // explicit attributes (applied to the kernel by the thread itself when it starts).
+    // SAFETY: the caller's live TCB; the new TCB is not shared yet.
+    let mut sched = unsafe { tcb::with_sched_cache(tcb::current(), |c| *c) };
     if attr.explicit_sched {
         th.start_sched = Some((attr.policy, attr.priority));
-        th.set_sched_record(attr.policy, attr.priority);
-    } else if let Some((policy, priority)) = super::current().sched_record() {
-        // Inherited: the new thread runs as the creator does, so it inherits its record too.
-        th.set_sched_record(policy, priority);
+        sched = tcb::SchedCache { priority_set: true, policy_set: true, policy: attr.policy, priority: attr.priority };
     }
+    // SAFETY: as above.
+    unsafe { tcb::with_sched_cache(th.tcb, |c| *c = sched) };
     let ext = attr.ext();
     if let Some(set) = ext.and_then(|e| e.cpuset.as_ref()) {
         th.start_cpuset = (set.as_ptr(), set.len());
@@ -34,10 +37,17 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // a detached one may end and recycle (even unmap) its memory before clone returns here.
     let handle = th.handle();
     let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
+    if registry::insert(t).is_err() {
+        // SAFETY: no thread ran on this memory; nobody else knows it.
+        unsafe {
+            tcb::tid_word(th.tcb).store(0, Ordering::Relaxed);
+            stack::release(t);
+        }
+        return Err(Errno::EAGAIN);
+    }
     crate::glibc::solo::note_thread_created();
-    let n = LIVE.fetch_add(1, Ordering::Relaxed) + 1;
-    stats::note_live(n);
-    registry::insert(t);
+    let n = live().fetch_add(1, Ordering::Relaxed) + 1;
+    stats::note_live(n as usize);
     let tid_ptr = th.tcb.wrapping_add(crate::glibc::layout::TID).cast::<i32>();
     // On glibc's list before the clone, marked "not started": a setxid() that finds it waits
     // for the thread's start (glibc's handshake, see glibc::tcb), so none misses it. The list
@@ -71,7 +81,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     }
     if rc < 0 {
         registry::remove(th.handle());
-        LIVE.fetch_sub(1, Ordering::Relaxed);
+        live().fetch_sub(1, Ordering::Relaxed);
         // SAFETY: no thread ran; mark the tid word free so the memory can be recycled.
         unsafe {
             tcb::tid_word(th.tcb).store(0, Ordering::Relaxed);
@@ -174,13 +184,23 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     unsafe { *(&mut set as *mut _ as *mut u64) = th.start_sigmask };
     sys::sigprocmask(libc::SIG_SETMASK, Some(&set));
     let start = th.start.expect("create sets the start routine");
-    // The forced unwind of pthread_exit and cancellation stops at the first frame above this
-    // one's stack pointer.
-    let sp: usize;
-    // SAFETY: reads the stack pointer.
-    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
-    th.cancel.start_sp.set(sp);
-    // SAFETY: the user's start routine with the user's argument.
-    let result = unsafe { start(th.arg) };
-    super::exit::exit_returned(th, result)
+    let mut buf = core::mem::MaybeUninit::<crate::cancel::cleanup::UnwindBuf>::uninit();
+    let mut result = core::ptr::null_mut();
+    // SAFETY: `buf` lives in this frame for the rest of the thread; the routine registers it
+    // as the thread's outermost cancellation buffer and runs the user's start routine with
+    // the user's argument.
+    let unwound = unsafe {
+        crate::arch::rpthread_run_start(
+            buf.as_mut_ptr().cast(),
+            start,
+            th.arg,
+            &mut result,
+            crate::glibc::tcb::unwind_buf_chain(),
+        )
+    };
+    if unwound == 0 {
+        // SAFETY: only the thread itself writes its result, before it exits.
+        unsafe { *tcb::result(th.tcb) = result };
+    }
+    super::exit::finish(th)
 }

@@ -1,37 +1,62 @@
 //! What pthread_getattr_np reports about a running thread.
 
 use super::attr::{Attr, PAGE};
-use super::{registry, state};
+use super::{state, Target};
+use crate::glibc::tcb;
 use crate::errno::{Errno, Result};
 use crate::glibc::symbols::syms;
 use core::sync::atomic::Ordering;
 
+/// What `attributes` needs from a thread, read while it cannot be freed.
+struct Snapshot {
+    /// Usable stack `[lo, hi)`; `hi == 0` for the main thread (found in /proc/self/maps).
+    lo: usize,
+    hi: usize,
+    guard: usize,
+    detached: bool,
+    tid: i32,
+    /// The thread's scheduling cache (what glibc reports).
+    sched: tcb::SchedCache,
+}
+
 /// The attributes of thread `handle` (running, or ended and not yet joined), as a fresh attr
-/// object.
+/// object: stack, guard, detach state, scheduling and the thread's CPU affinity, as glibc's
+/// pthread_getattr_np reports them.
 pub fn attributes(handle: usize) -> Result<Attr> {
-    let (lo, hi, guard, detached, tid, recorded) = registry::with_thread(handle, |t| {
-        let detached = t.state.load(Ordering::Acquire) & state::DETACHED != 0;
-        (t.stack_lo, t.stack_hi, t.guard, detached, t.tid(), t.sched_record())
+    let snap = super::with_target(handle, |t| match t {
+        Target::Ours(t) => Snapshot {
+            lo: t.stack_lo,
+            hi: t.stack_hi,
+            guard: t.guard,
+            detached: t.state.load(Ordering::Acquire) & state::DETACHED != 0,
+            tid: t.tid(),
+            // SAFETY: our live TCB (registry locked).
+            sched: unsafe { tcb::with_sched_cache(t.tcb, |c| *c) },
+        },
+        Target::Foreign(tcb) => {
+            // SAFETY: a listed TCB stays valid while glibc's list lock is held.
+            let (sb, detached) = unsafe {
+                (tcb::stack_block(tcb), tcb::joinid(tcb).load(Ordering::Acquire) == tcb)
+            };
+            // glibc's threads: the block minus the guard below it; the main thread has none.
+            let (lo, hi) = if sb.size == 0 { (0, 0) } else { (sb.base as usize + sb.guard, sb.base as usize + sb.size) };
+            // SAFETY: as above.
+            let sched = unsafe { tcb::with_sched_cache(tcb, |c| *c) };
+            Snapshot { lo, hi, guard: sb.guard, detached, tid: t.tid(), sched }
+        }
     })?;
-    let (lo, hi, guard) = if hi == 0 { main_stack()? } else { (lo, hi, guard) };
+    let (lo, hi, guard) = if snap.hi == 0 { main_stack()? } else { (snap.lo, snap.hi, snap.guard) };
     let mut a = Attr::initial();
-    a.detached = detached;
+    a.detached = snap.detached;
     a.guard_size = guard;
     a.stack_top = hi;
     a.stack_size = hi - lo;
-    // A thread that has ended (tid 0: asking the kernel about tid 0 would describe the
-    // caller) or ends while we ask: what was last set through the API, as glibc reports from
-    // its descriptor (SCHED_OTHER, 0 when nothing was).
-    let ended = recorded.unwrap_or((libc::SCHED_OTHER, 0));
-    let (policy, priority) = match tid {
-        0 => ended,
-        tid => match crate::sched::param_of_tid(tid) {
-            Err(Errno::ESRCH) => ended,
-            r => r?,
-        },
-    };
-    a.policy = policy;
-    a.priority = priority;
+    // glibc reports its scheduling cache as it is, set or not (see `sched`).
+    a.policy = snap.sched.policy;
+    a.priority = snap.sched.priority;
+    // glibc stores the thread's affinity in the attributes (for an ended thread the kernel
+    // answers for tid 0, the caller, as it does for glibc).
+    a.ext_mut().cpuset = Some(crate::sched::affinity_of_tid(snap.tid)?);
     Ok(a)
 }
 

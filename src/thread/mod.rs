@@ -9,10 +9,9 @@
 //! Orderings: `Thread::state` transitions are AcqRel read-modify-writes (and Acquire loads):
 //! whoever frees a thread must see everything the thread and the other parties did before their
 //! transition. The kernel-cleared tid word is read with Acquire: once it reads 0 the thread has
-//! gone through exit(2), a full barrier, so its result and memory are final. `joining` is
-//! Release/Acquire: only compared, for the mutual-join check. `LIVE` is AcqRel where a
-//! decrement decides the process exit, Relaxed for increments and the fork child's reset
-//! (single-threaded); the `stats` counters are Relaxed (reports only).
+//! gone through exit(2), a full barrier, so its result and memory are final. The thread count
+//! ([`live`], glibc's own) is AcqRel where a decrement decides the process exit, Relaxed for
+//! increments; the `stats` counters are Relaxed (reports only).
 
 pub mod attr;
 pub mod create;
@@ -25,7 +24,7 @@ pub mod stack;
 use crate::glibc::tcb;
 use core::arch::{asm, global_asm};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// A thread's start routine.
 pub type StartFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
@@ -48,14 +47,10 @@ pub struct Thread {
     pub tcb: *mut u8,
     /// [`state`] bits.
     pub state: AtomicU32,
-    /// The thread this one is blocked joining (to detect mutual joins: EDEADLK).
-    pub joining: AtomicPtr<Thread>,
     /// Start routine and argument.
     pub start: Option<StartFn>,
     /// Argument of `start`.
     pub arg: *mut c_void,
-    /// Value passed to pthread_exit or returned by `start`.
-    pub result: *mut c_void,
     /// The memory this thread lives in (empty for adopted threads).
     pub mapping: stack::Mapping,
     /// Usable stack `[lo, hi)` reported by pthread_getattr_np.
@@ -70,11 +65,6 @@ pub struct Thread {
     pub start_sigmask: u64,
     /// Explicit scheduling requested at creation: (policy, priority).
     pub start_sched: Option<(i32, i32)>,
-    /// Policy and priority last given through the pthread API (explicit creation attributes,
-    /// inherited from the creator's record, pthread_setschedparam/setschedprio), as glibc
-    /// caches them in its descriptor: what pthread_getattr_np reports once the thread has
-    /// ended and the kernel can no longer be asked. See [`Thread::sched_record`].
-    pub sched_set: AtomicU64,
     /// CPU affinity to apply at start: the creator's attr bytes, valid while the creator
     /// waits for `start_status`.
     pub start_cpuset: (*const u8, usize),
@@ -82,8 +72,6 @@ pub struct Thread {
     pub start_status: AtomicU32,
     /// Next entry in the stack cache.
     pub next_cached: *mut Thread,
-    /// Cancellation state and cleanup-handler lists (see `crate::cancel`).
-    pub cancel: crate::cancel::PerThread,
 }
 
 // SAFETY: a descriptor is shared between its thread and joiners through atomics; the plain
@@ -93,28 +81,13 @@ unsafe impl Send for Thread {}
 unsafe impl Sync for Thread {}
 
 impl Thread {
-    /// The (policy, priority) recorded in `sched_set`, if any. Relaxed: a self-contained
-    /// value that publishes nothing else; a reader racing a setter may see either value.
-    pub fn sched_record(&self) -> Option<(i32, i32)> {
-        let v = self.sched_set.load(Ordering::Relaxed);
-        (v != 0).then(|| (((v >> 32) & 0x7fff_ffff) as i32, v as u32 as i32))
-    }
-
-    /// Records `policy` (a non-negative SCHED_* value) and `priority` in `sched_set`.
-    pub fn set_sched_record(&self, policy: i32, priority: i32) {
-        let v = 1 << 63 | (policy as u32 as u64) << 32 | priority as u32 as u64;
-        self.sched_set.store(v, Ordering::Relaxed);
-    }
-
     /// A descriptor for a thread with TCB `tcb` and no start routine yet.
     pub fn new(tcb: *mut u8, mapping: stack::Mapping) -> Thread {
         Thread {
             tcb,
             state: AtomicU32::new(0),
-            joining: AtomicPtr::new(core::ptr::null_mut()),
             start: None,
             arg: core::ptr::null_mut(),
-            result: core::ptr::null_mut(),
             mapping,
             stack_lo: 0,
             stack_hi: 0,
@@ -122,11 +95,9 @@ impl Thread {
             adopted: false,
             start_sigmask: 0,
             start_sched: None,
-            sched_set: AtomicU64::new(0),
             start_cpuset: (core::ptr::null(), 0),
             start_status: AtomicU32::new(0),
             next_cached: core::ptr::null_mut(),
-            cancel: Default::default(),
         }
     }
 
@@ -175,38 +146,75 @@ pub unsafe fn set_slot(tcb: *mut u8, t: *mut Thread) {
     unsafe { *tcb.offset(slot_offset()).cast::<*mut Thread>() = t };
 }
 
-/// The calling thread's descriptor, adopting the thread if we did not create it.
+/// The calling thread's descriptor, if it is one of our threads (threads glibc runs, the
+/// main thread included, have none: everything per-thread of theirs lives in glibc's TCB).
 #[inline]
-pub fn current() -> &'static Thread {
+pub fn current() -> Option<&'static Thread> {
     let p: *mut Thread;
     // SAFETY: %fs-relative load of our static TLS slot.
     unsafe {
         asm!("mov {0}, qword ptr [rip + rpthread_current_thread@GOTTPOFF]",
              "mov {0}, qword ptr fs:[{0}]", out(reg) p, options(nostack, readonly, preserves_flags))
     };
-    if p.is_null() {
-        return registry::adopt_current();
-    }
-    // SAFETY: the slot holds our live descriptor (set before start or at adoption).
-    unsafe { &*p }
-}
-
-/// The calling thread's descriptor if it has one, without adopting (for signal handlers).
-#[inline]
-pub fn current_if_known() -> Option<&'static Thread> {
-    let p: *mut Thread;
-    // SAFETY: %fs-relative load of our static TLS slot.
-    unsafe {
-        asm!("mov {0}, qword ptr [rip + rpthread_current_thread@GOTTPOFF]",
-             "mov {0}, qword ptr fs:[{0}]", out(reg) p, options(nostack, readonly, preserves_flags))
-    };
-    // SAFETY: a non-null slot holds our live descriptor.
+    // SAFETY: a non-null slot holds our live descriptor (set before the thread started).
     unsafe { p.as_ref() }
 }
 
-/// Number of live threads, the main thread included: when it drops to zero in
-/// pthread_exit, the process exits with status 0 (as glibc does).
-pub static LIVE: AtomicUsize = AtomicUsize::new(1);
+/// A thread named by a `pthread_t`.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// One of ours.
+    Ours(&'a Thread),
+    /// One glibc runs (the main thread, threads glibc's own pthread_create made): its TCB.
+    Foreign(*mut u8),
+}
+
+impl Target<'_> {
+    /// The thread's TCB.
+    pub fn tcb(&self) -> *mut u8 {
+        match self {
+            Target::Ours(t) => t.tcb,
+            Target::Foreign(tcb) => *tcb,
+        }
+    }
+
+    /// The kernel tid (0 once the thread has ended).
+    pub fn tid(&self) -> i32 {
+        // SAFETY: the TCB is live while the Target is (see `with_target`).
+        unsafe { tcb::tid_word(self.tcb()) }.load(Ordering::Acquire) as i32
+    }
+}
+
+/// Runs `f` on the thread `handle` names while it cannot be freed: one of ours (the registry
+/// is locked meanwhile), else one on glibc's lists (glibc's list lock is held meanwhile, so
+/// `f` must not create, join or end threads). ESRCH if neither knows the handle.
+pub fn with_target<R>(handle: usize, f: impl FnOnce(Target) -> R) -> crate::errno::Result<R> {
+    let mut f = Some(f);
+    if let Ok(r) = registry::with_thread(handle, |t| (f.take().expect("called once"))(Target::Ours(t))) {
+        return Ok(r);
+    }
+    let guard = crate::glibc::stacklist::StackListGuard::lock();
+    if handle != 0 && guard.is_listed(handle) {
+        return Ok((f.take().expect("not called yet"))(Target::Foreign(handle as *mut u8)));
+    }
+    Err(crate::errno::Errno::ESRCH)
+}
+
+/// True if `handle` names a thread glibc runs (not one of ours). The answer may be stale by
+/// the time it is used, as glibc's own checks are: for operations glibc must do itself.
+pub fn is_foreign(handle: usize) -> bool {
+    registry::with_thread(handle, |_| ()).is_err()
+        && handle != 0
+        && crate::glibc::stacklist::StackListGuard::lock().is_listed(handle)
+}
+
+/// Number of live threads, the main thread included: glibc's own count (`__nptl_nthreads`),
+/// which counts glibc's threads and ours alike. Whoever brings it to zero when leaving ends the
+/// process with status 0 (glibc's start_thread and its main-thread pthread_exit path, and our
+/// `exit::finish`).
+pub fn live() -> &'static AtomicU32 {
+    crate::glibc::thread_count()
+}
 
 /// Counters for `RPTHREAD_STATS` (a one-line summary at exit) and for tests that must prove
 /// our pthread_create was used.

@@ -1,115 +1,156 @@
-//! The registry: every live descriptor, keyed by `pthread_t`. It turns a bad or stale handle
-//! into ESRCH instead of a wild read, and holds adopted threads.
+//! The registry: every live descriptor of ours, keyed by `pthread_t`. It turns a bad or stale
+//! handle into ESRCH instead of a wild read. Threads we did not create are not here: they are
+//! found on glibc's own lists (see [`super::lookup`]).
+//!
+//! An open-addressing hash table (linear probing, tombstones) in memory mapped directly, not
+//! malloc'ed: thread creation and every handle lookup may run inside an interposed malloc
+//! (jemalloc creates threads and calls pthread functions while it initializes), which must not
+//! be called back.
 
-use super::{stack::Mapping, Thread};
+use super::Thread;
 use crate::errno::{Errno, Result};
-use crate::glibc::tcb;
 use crate::sync::lock::Locked;
-use core::hash::{BuildHasherDefault, Hasher};
-use std::collections::HashMap;
+use crate::sys;
 
-/// Multiplicative hashing of addresses (TCBs are 64-aligned: drop the low bits first).
-#[derive(Default)]
-pub struct AddrHasher(u64);
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Entry {
+    /// The `pthread_t` (a TCB address, 64-aligned: never `EMPTY` or `GONE`).
+    key: usize,
+    val: *mut Thread,
+}
 
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
+const EMPTY: usize = 0;
+const GONE: usize = 1;
+
+struct Table {
+    slots: *mut Entry,
+    /// Number of slots, a power of two (0 before the first insert).
+    cap: usize,
+    /// Live entries.
+    len: usize,
+    /// Live entries plus tombstones.
+    used: usize,
+}
+// SAFETY: the raw pointers are only dereferenced under the lock or by their owner.
+unsafe impl Send for Table {}
+
+static REGISTRY: Locked<Table> = Locked::new(Table { slots: core::ptr::null_mut(), cap: 0, len: 0, used: 0 });
+
+fn hash(key: usize) -> usize {
+    // TCBs are 64-aligned: drop the low bits, then multiplicative hashing.
+    ((key >> 6) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize
+}
+
+impl Table {
+    fn slot(&self, i: usize) -> &mut Entry {
+        // SAFETY: i < cap, and the slots are mapped for `cap` entries; the lock serializes.
+        unsafe { &mut *self.slots.add(i) }
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+
+    /// The index holding `key`, if present.
+    fn find(&self, key: usize) -> Option<usize> {
+        if self.cap == 0 {
+            return None;
+        }
+        let mask = self.cap - 1;
+        let mut i = hash(key) & mask;
+        loop {
+            match self.slot(i).key {
+                EMPTY => return None,
+                k if k == key => return Some(i),
+                _ => i = (i + 1) & mask,
+            }
         }
     }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n >> 6) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+
+    fn insert(&mut self, key: usize, val: *mut Thread) -> Result<()> {
+        if (self.used + 1) * 2 > self.cap {
+            self.rebuild((self.len + 1).max(32).next_power_of_two() * 4)?;
+        }
+        let mask = self.cap - 1;
+        let mut i = hash(key) & mask;
+        while self.slot(i).key > GONE {
+            i = (i + 1) & mask;
+        }
+        if self.slot(i).key == EMPTY {
+            self.used += 1;
+        }
+        *self.slot(i) = Entry { key, val };
+        self.len += 1;
+        Ok(())
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(i) = self.find(key) {
+            self.slot(i).key = GONE;
+            self.len -= 1;
+        }
+    }
+
+    /// Moves the live entries into a fresh table of `cap` slots (tombstones dropped).
+    fn rebuild(&mut self, cap: usize) -> Result<()> {
+        let bytes = cap * core::mem::size_of::<Entry>();
+        let fresh = sys::mmap_anon(bytes, libc::PROT_READ | libc::PROT_WRITE, 0).map_err(|_| Errno::EAGAIN)?.cast::<Entry>();
+        let old = core::mem::replace(self, Table { slots: fresh, cap, len: 0, used: 0 });
+        for i in 0..old.cap {
+            let e = *old.slot(i);
+            if e.key > GONE {
+                self.insert(e.key, e.val).expect("a fresh table has room");
+            }
+        }
+        old.unmap();
+        Ok(())
+    }
+
+    fn unmap(self) {
+        if self.cap != 0 {
+            // SAFETY: the slots were mapped by `rebuild` with this size and are not used again.
+            let _ = unsafe { sys::munmap(self.slots.cast(), self.cap * core::mem::size_of::<Entry>()) };
+        }
     }
 }
 
-type Map = HashMap<usize, *mut Thread, BuildHasherDefault<AddrHasher>>;
-
-struct Registry(Option<Map>);
-// SAFETY: the raw descriptor pointers are only dereferenced under the lock or by their owner.
-unsafe impl Send for Registry {}
-
-static REGISTRY: Locked<Registry> = Locked::new(Registry(None));
-
-fn with_map<R>(f: impl FnOnce(&mut Map) -> R) -> R {
-    REGISTRY.with(|r| f(r.0.get_or_insert_with(Map::default)))
-}
-
-/// Publishes a descriptor.
-pub fn insert(t: *mut Thread) {
+/// Publishes a descriptor. EAGAIN if the table cannot grow (no memory).
+pub fn insert(t: *mut Thread) -> Result<()> {
     // SAFETY: `t` is a live descriptor.
     let h = unsafe { (*t).handle() };
-    with_map(|m| m.insert(h, t));
+    REGISTRY.with(|r| r.insert(h, t))
 }
 
 /// Withdraws a descriptor: afterwards its handle is ESRCH.
 pub fn remove(handle: usize) {
-    with_map(|m| m.remove(&handle));
+    REGISTRY.with(|r| r.remove(handle));
 }
 
 /// Runs `f` on the descriptor of `handle` while the registry is locked, so the descriptor
-/// cannot be freed meanwhile. ESRCH if no such thread.
+/// cannot be freed meanwhile. ESRCH if no such thread of ours.
 pub fn with_thread<R>(handle: usize, f: impl FnOnce(&Thread) -> R) -> Result<R> {
-    with_map(|m| match m.get(&handle) {
+    REGISTRY.with(|r| match r.find(handle) {
         // SAFETY: registered descriptors stay valid until removed, which needs this lock.
-        Some(&t) => Ok(f(unsafe { &*t })),
+        Some(i) => Ok(f(unsafe { &*r.slot(i).val })),
         None => Err(Errno::ESRCH),
     })
 }
 
-/// Gives the calling thread (one we did not create) a descriptor.
-#[cold]
-pub fn adopt_current() -> &'static Thread {
-    let me = tcb::current();
-    let mut t = Box::new(Thread::new(me, Mapping::none()));
-    t.adopted = true;
-    // SAFETY: the TCB of a running thread.
-    let sb = unsafe { tcb::stack_block(me) };
-    if sb.size != 0 {
-        t.stack_lo = sb.base as usize + sb.guard;
-        t.stack_hi = sb.base as usize + sb.size;
-        t.guard = sb.guard;
-    }
-    let t = Box::leak(t);
-    // SAFETY: our own TLS slot; this thread is running, so its TLS is set up.
-    unsafe { super::set_slot(me, t) };
-    insert(t);
-    if crate::sys::gettid() != crate::sys::getpid() {
-        // A thread glibc created: forget it when it exits, or glibc's next thread on the same
-        // TCB would find a stale entry (and the descriptor would leak).
-        let dtor: unsafe extern "C" fn(*mut core::ffi::c_void) = forget_adopted;
-        // SAFETY: glibc calls `dtor(t)` at this thread's exit; the dso argument is any address
-        // inside this library (glibc uses it to pin us while the destructor is pending).
-        unsafe { (crate::glibc::symbols::syms().cxa_thread_atexit_impl)(dtor, (t as *mut Thread).cast(), dtor as *mut core::ffi::c_void) };
-    }
-    t
-}
-
-/// Thread-exit destructor of an adopted glibc thread: unregister and free its descriptor.
-unsafe extern "C" fn forget_adopted(p: *mut core::ffi::c_void) {
-    let t = p.cast::<Thread>();
-    // SAFETY: `p` is the descriptor adopt_current leaked for this thread, freed only here.
-    unsafe {
-        remove((*t).handle());
-        super::set_slot((*t).tcb, core::ptr::null_mut());
-        drop(Box::from_raw(t));
-    }
-}
-
-/// Forgets every thread but the caller: for the child of fork(), where they are gone.
-/// Returns the descriptors removed (their memory may be recycled).
+/// Forgets every thread but `me`, calling `gone` on each forgotten descriptor: for the child
+/// of fork(), where they do not exist.
 ///
 /// # Safety
-/// Only in the fork child, with the registry lock held across fork by `prepare_fork`.
-pub unsafe fn retain_only(me: usize) -> Vec<*mut Thread> {
-    with_map(|m| {
-        let others: Vec<_> = m.iter().filter(|(&h, _)| h != me).map(|(_, &t)| t).collect();
-        m.retain(|&h, _| h == me);
-        others
-    })
+/// Only in the fork child, with no other thread running.
+pub unsafe fn retain_only(me: usize, mut gone: impl FnMut(*mut Thread)) {
+    let old = REGISTRY.with(|r| core::mem::replace(r, Table { slots: core::ptr::null_mut(), cap: 0, len: 0, used: 0 }));
+    for i in 0..old.cap {
+        let e = *old.slot(i);
+        if e.key == me {
+            // Re-inserting into an empty table only maps memory; in the unlikely case that
+            // fails the thread just becomes unknown (ESRCH), which loses nothing it owns.
+            let _ = insert(e.val);
+        } else if e.key > GONE {
+            gone(e.val);
+        }
+    }
+    old.unmap();
 }
 
 /// Locks the registry around fork() so the child never sees it half-updated.
