@@ -44,6 +44,13 @@ pub struct Syms {
         extern "C" fn(*mut c_void) -> *mut c_void,
         *mut c_void,
     ) -> i32,
+    /// glibc's own `pthread_attr_init`, `pthread_attr_setstack` and `pthread_attr_destroy`:
+    /// the bootstrap thread runs on a stack we lend it (glibc's attr layout is not ours).
+    pub real_pthread_attr_init: unsafe extern "C" fn(*mut libc::pthread_attr_t) -> i32,
+    /// See `real_pthread_attr_init`.
+    pub real_pthread_attr_setstack: unsafe extern "C" fn(*mut libc::pthread_attr_t, *mut c_void, usize) -> i32,
+    /// See `real_pthread_attr_init`.
+    pub real_pthread_attr_destroy: unsafe extern "C" fn(*mut libc::pthread_attr_t) -> i32,
     /// glibc's own `pthread_exit`: how a thread glibc created (not the main thread) leaves
     /// when it calls our pthread_exit, so glibc frees what it allocated for it.
     pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
@@ -138,6 +145,9 @@ pub unsafe fn resolve() {
         libc_free: f!(d, c"__libc_free"),
         real_pthread_create: f!(n, c"pthread_create"),
         real_pthread_join: f!(n, c"pthread_join"),
+        real_pthread_attr_init: f!(n, c"pthread_attr_init"),
+        real_pthread_attr_setstack: f!(n, c"pthread_attr_setstack"),
+        real_pthread_attr_destroy: f!(n, c"pthread_attr_destroy"),
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_register_atfork: f!(n, c"__register_atfork"),
         cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),

@@ -75,6 +75,7 @@ static CACHE: Locked<Cache> = Locked::new(Cache { entries: Vec::new(), bytes: 0 
 /// Memory and a fresh descriptor for a new thread with these attributes. The TCB and TLS are
 /// initialized; the descriptor's start fields are for the caller to fill.
 pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
+    tls::free_deferred();
     match attr.stack() {
         StackSource::Library => {
             let guard = round_up(attr.guard_size, PAGE)?;
@@ -165,6 +166,10 @@ unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping) -> *mut Thread {
 
 fn take_cached(len: usize, guard: usize) -> Option<*mut Thread> {
     CACHE.with(|c| {
+        // Room for every live thread's memory to come back without the cache growing: the
+        // push in `release` then never allocates, and an ending thread that never used
+        // malloc must not (see `tls::may_free_here`).
+        c.entries.reserve(super::LIVE.load(core::sync::atomic::Ordering::Relaxed) + 1);
         // Newest first: its pages are the most likely to be resident.
         let i = c.entries.iter().rposition(|&t| {
             // SAFETY: cached descriptors stay valid while in the cache.
@@ -193,27 +198,32 @@ pub unsafe fn release(t: *mut Thread) {
         unsafe { tls::deallocate((*t).tcb) };
         return;
     }
-    let evicted = CACHE.with(|c| {
+    // Evicted entries are chained through `next_cached`: no allocation here (this may be an
+    // ending thread that must not call malloc, see `tls::may_free_here`).
+    let mut evicted: *mut Thread = core::ptr::null_mut();
+    CACHE.with(|c| {
         c.entries.push(t);
         c.bytes += map.len;
-        let mut out = Vec::new();
         let mut i = 0;
         while c.bytes > CACHE_MAX_BYTES && i < c.entries.len() {
             // SAFETY: cached descriptors are valid.
-            let e = unsafe { &*c.entries[i] };
+            let e = unsafe { &mut *c.entries[i] };
             if e.tid() == 0 {
                 c.bytes -= e.mapping.len;
-                out.push(c.entries.remove(i));
+                c.entries.remove(i);
+                e.next_cached = evicted;
+                evicted = e;
             } else {
                 i += 1;
             }
         }
-        out
     });
-    for e in evicted {
+    while !evicted.is_null() {
         // SAFETY: evicted threads have ended (tid == 0) and nobody references them.
         unsafe {
+            let e = evicted;
             let m = (*e).mapping;
+            evicted = (*e).next_cached;
             tls::deallocate((*e).tcb);
             let _ = sys::munmap(m.base as *mut u8, m.len);
         }
