@@ -117,17 +117,19 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
     }
 }
 
+/// Maps thread memory as glibc's allocate_stack does: with a guard, the whole range is mapped
+/// PROT_NONE (nothing committed) and everything above the guard made read-write, which
+/// charges it to the system's commit limit. So the overcommit policy applies as it does to
+/// glibc's stacks: a request beyond it fails now (EAGAIN) instead of the process being killed
+/// when it touches the memory later.
 fn map_new(mut map: Mapping) -> Result<*mut Thread> {
-    let base = sys::mmap_anon(
-        map.len,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_STACK | libc::MAP_NORESERVE,
-    )
-    .map_err(|_| Errno::EAGAIN)?;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let prot = if map.guard > 0 { libc::PROT_NONE } else { rw };
+    let base = sys::mmap_anon(map.len, prot, libc::MAP_STACK).map_err(|_| Errno::EAGAIN)?;
     map.base = base as usize;
     if map.guard > 0 {
-        // SAFETY: the first `guard` bytes of our fresh mapping.
-        if unsafe { sys::mprotect(base, map.guard, libc::PROT_NONE) }.is_err() {
+        // SAFETY: the part of our fresh mapping above the guard.
+        if unsafe { sys::mprotect(base.add(map.guard), map.len - map.guard, rw) }.is_err() {
             // SAFETY: nothing uses the fresh mapping.
             let _ = unsafe { sys::munmap(base, map.len) };
             return Err(Errno::EAGAIN);
