@@ -2,17 +2,22 @@
 //!
 //! The key table is global: per key a sequence number (odd = in use, bumped on create and on
 //! delete, so a deleted key's number never matches again) and a destructor. Each thread keeps
-//! its values in its descriptor: an inline first block of [`BLOCK`] slots, then up to
-//! [`BLOCKS`]` - 1` blocks allocated on first use. A slot remembers the sequence number of the
-//! key it was set under; a value whose number no longer matches belongs to a deleted key and
-//! reads as NULL (as glibc does), so a re-created key never shows a stale value.
+//! its values where glibc does, in its TCB (see `glibc::specific`): a first block of
+//! [`BLOCK`] slots, then up to [`BLOCKS`]` - 1` blocks allocated on first use. A slot remembers
+//! the sequence number of the key it was set under; a value whose number no longer matches
+//! belongs to a deleted key and reads as NULL (as glibc does), so a re-created key never shows
+//! a stale value.
 //!
-//! `get` is the hot path: the descriptor (one %fs load), a bounds check, the slot, and the
-//! key's sequence number.
+//! `get` is the hot path, glibc's instruction for instruction: a bounds check, one
+//! `%fs`-relative load of the slot, and the key's sequence number. It needs no descriptor: a
+//! thread rpthread has not adopted reads NULL from its (glibc-zeroed) slots. `set` takes a
+//! slow path while the TCB's `specific_used` flag is clear, which adopts a foreign thread
+//! (so that its destructors run when it ends) and sets the flag; [`run_destructors`] clears
+//! it again, so glibc's own end-of-thread pass over the arrays finds nothing to do.
 
 use crate::errno::{Errno, Result};
+use crate::glibc::specific::{self, Slot};
 use crate::thread::{self, Thread};
-use core::cell::Cell;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -21,10 +26,12 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub const KEYS_MAX: usize = 1024;
 /// PTHREAD_DESTRUCTOR_ITERATIONS.
 pub const DESTRUCTOR_ITERATIONS: usize = 4;
-/// Slots per block (the first block is inline in the descriptor).
-pub const BLOCK: usize = 32;
+/// Slots per block (the first block is inline in the TCB).
+pub const BLOCK: usize = specific::BLOCK;
 /// Blocks per thread.
 pub const BLOCKS: usize = KEYS_MAX / BLOCK;
+
+const _: () = assert!(BLOCKS == specific::BLOCKS);
 
 /// A key destructor.
 pub type Destructor = unsafe extern "C" fn(*mut c_void);
@@ -40,60 +47,15 @@ struct Key {
 const FREE_KEY: Key = Key { seq: AtomicUsize::new(0), dtor: AtomicUsize::new(0) };
 static KEYS: [Key; KEYS_MAX] = [FREE_KEY; KEYS_MAX];
 
-/// One thread's value for one key.
-#[derive(Default)]
-#[repr(C)]
-pub struct Slot {
-    seq: Cell<usize>,
-    value: Cell<*mut c_void>,
-}
-
 type Block = [Slot; BLOCK];
 
-/// A thread's values (lives in its descriptor; only the thread itself touches it).
-pub struct Specific {
-    first: Block,
-    more: [Cell<*mut Block>; BLOCKS - 1],
-    /// A value was set since the last destructor round started.
-    used: Cell<bool>,
-}
-
-impl Default for Specific {
-    fn default() -> Self {
-        Specific {
-            first: Default::default(),
-            more: core::array::from_fn(|_| Cell::new(null_mut())),
-            used: Cell::new(false),
-        }
-    }
-}
-
-impl Specific {
-    /// The slot of `key` if its block exists.
-    #[inline(always)]
-    fn slot(&self, key: usize) -> Option<&Slot> {
-        if key < BLOCK {
-            return Some(&self.first[key]);
-        }
-        let b = self.more.get(key / BLOCK - 1)?.get();
-        // SAFETY: a non-null block pointer is a live allocation owned by this thread.
-        (!b.is_null()).then(|| unsafe { &(*b)[key % BLOCK] })
-    }
-
-    /// The slot of `key`, allocating its block if needed (`key < KEYS_MAX`).
-    fn slot_alloc(&self, key: usize) -> Result<&Slot> {
-        if let Some(s) = self.slot(key) {
-            return Ok(s);
-        }
-        // SAFETY: calloc of a zeroed block; all-zero bytes are valid `Slot`s (0, null).
-        let b = unsafe { libc::calloc(1, core::mem::size_of::<Block>()) }.cast::<Block>();
-        if b.is_null() {
-            return Err(Errno::ENOMEM);
-        }
-        self.more[key / BLOCK - 1].set(b);
-        // SAFETY: just allocated and zeroed.
-        Ok(unsafe { &(*b)[key % BLOCK] })
-    }
+/// The calling thread's slot of `key >= BLOCK` if its block exists (`key < KEYS_MAX`).
+#[inline(always)]
+fn second_level_slot(key: usize) -> Option<&'static mut Slot> {
+    let b = specific::block(key / BLOCK);
+    // SAFETY: a non-null block pointer is a live allocation owned by the calling thread, and
+    // only the calling thread touches its slots.
+    (!b.is_null()).then(|| unsafe { &mut (*b)[key % BLOCK] })
 }
 
 /// Creates a key with an optional destructor. EAGAIN when all [`KEYS_MAX`] keys exist.
@@ -129,28 +91,27 @@ pub fn delete(key: u32) -> Result<()> {
 #[inline]
 pub fn get(key: u32) -> *mut c_void {
     let key = key as usize;
+    // Relaxed loads of the key's number: the value is this thread's own; the number only
+    // tells whether the key it was stored under still exists, and using a key concurrently
+    // with its deletion is undefined.
+    if key < BLOCK {
+        let (seq, v) = specific::first_get(key);
+        if v != 0 && seq != KEYS[key].seq.load(Ordering::Relaxed) {
+            specific::first_clear(key);
+            return null_mut();
+        }
+        return v as *mut c_void;
+    }
     if key >= KEYS_MAX {
         return null_mut();
     }
-    // The fast path makes no call (so no register saves): a thread without a descriptor yet
-    // takes the cold path, which adopts it.
-    let Some(th) = thread::current_if_known() else { return get_adopting(key) };
-    let Some(slot) = th.tsd.slot(key) else { return null_mut() };
-    let v = slot.value.get();
-    // Relaxed: the value is this thread's own; the number only tells whether the key it was
-    // stored under still exists, and using a key concurrently with its deletion is undefined.
-    if !v.is_null() && slot.seq.get() != KEYS[key].seq.load(Ordering::Relaxed) {
-        slot.value.set(null_mut());
+    let Some(slot) = second_level_slot(key) else { return null_mut() };
+    let v = slot.data;
+    if !v.is_null() && slot.seq != KEYS[key].seq.load(Ordering::Relaxed) {
+        slot.data = null_mut();
         return null_mut();
     }
     v
-}
-
-#[cold]
-#[inline(never)]
-fn get_adopting(key: usize) -> *mut c_void {
-    let _ = thread::current();
-    get(key as u32)
 }
 
 /// Sets the calling thread's value for `key`. EINVAL if the key does not exist, ENOMEM if its
@@ -164,26 +125,49 @@ pub fn set(key: u32, value: *mut c_void) -> Result<()> {
     if seq & 1 == 0 {
         return Err(Errno::EINVAL);
     }
-    if let Some(th) = thread::current_if_known() {
-        if let Some(slot) = th.tsd.slot(key) {
-            slot.seq.set(seq);
-            slot.value.set(value);
-            th.tsd.used.set(true);
+    if specific::used() {
+        if key < BLOCK {
+            specific::first_set(key, seq, value as usize);
+            return Ok(());
+        }
+        if let Some(slot) = second_level_slot(key) {
+            slot.seq = seq;
+            slot.data = value;
             return Ok(());
         }
     }
     set_slow(key, seq, value)
 }
 
-/// [`set`] for a thread without a descriptor yet or a slot in a block not allocated yet.
+/// [`set`] for a thread whose `specific_used` flag is clear (its first value, or the first
+/// since its destructors last ran) or whose block for `key` does not exist yet.
 #[cold]
 #[inline(never)]
 fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
-    let t = &thread::current().tsd;
-    let slot = t.slot_alloc(key)?;
-    slot.seq.set(seq);
-    slot.value.set(value);
-    t.used.set(true);
+    // A thread we did not create gets its descriptor now: its destructors must run when it
+    // ends (see `thread::registry`).
+    let _ = thread::current();
+    if key < BLOCK {
+        specific::first_set(key, seq, value as usize);
+    } else {
+        let slot = match second_level_slot(key) {
+            Some(s) => s,
+            None => {
+                // SAFETY: calloc of a zeroed block; all-zero bytes are valid `Slot`s (0, null).
+                // calloc'ed as glibc's own blocks are: glibc frees them if it ever ends the
+                // thread with `specific_used` set.
+                let b = unsafe { libc::calloc(1, core::mem::size_of::<Block>()) }.cast::<Block>();
+                if b.is_null() {
+                    return Err(Errno::ENOMEM);
+                }
+                specific::set_block(key / BLOCK, b);
+                second_level_slot(key).expect("block just installed")
+            }
+        };
+        slot.seq = seq;
+        slot.data = value;
+    }
+    specific::set_used(true);
     Ok(())
 }
 
@@ -192,23 +176,33 @@ fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
 /// repeated while destructors set new values, at most [`DESTRUCTOR_ITERATIONS`] rounds. Then
 /// frees the thread's blocks.
 pub fn run_destructors(th: &Thread) {
-    let t = &th.tsd;
+    debug_assert_eq!(th.tcb, crate::glibc::tcb::current(), "destructors run in their own thread");
     for _ in 0..DESTRUCTOR_ITERATIONS {
-        if !t.used.replace(false) {
+        if !specific::used() {
             break;
         }
+        specific::set_used(false);
         for key in 0..KEYS_MAX {
-            if key % BLOCK == 0 && t.slot(key).is_none() {
-                continue;
-            }
-            let Some(slot) = t.slot(key) else { continue };
-            let v = slot.value.replace(null_mut());
+            let v = if key < BLOCK {
+                let (seq, v) = specific::first_get(key);
+                if v != 0 {
+                    specific::first_clear(key);
+                }
+                (seq, v as *mut c_void)
+            } else {
+                if key % BLOCK == 0 && specific::block(key / BLOCK).is_null() {
+                    continue;
+                }
+                let Some(slot) = second_level_slot(key) else { continue };
+                (slot.seq, core::mem::replace(&mut slot.data, null_mut()))
+            };
+            let (seq, v) = v;
             if v.is_null() {
                 continue;
             }
             // Acquire: pairs with `create`'s Release store of the destructor.
             let k = &KEYS[key];
-            if slot.seq.get() != k.seq.load(Ordering::Acquire) {
+            if seq != k.seq.load(Ordering::Acquire) {
                 continue;
             }
             let d = k.dtor.load(Ordering::Acquire);
@@ -220,24 +214,24 @@ pub fn run_destructors(th: &Thread) {
             }
         }
     }
-    release(th);
+    release();
 }
 
-/// Frees the thread's second-level blocks and clears its inline block (the descriptor may be
-/// reused by a new thread).
-fn release(th: &Thread) {
-    let t = &th.tsd;
-    for b in &t.more {
-        let p = b.replace(null_mut());
-        if !p.is_null() {
-            // SAFETY: allocated by calloc in `slot_alloc`; no reference to it outlives this.
-            unsafe { libc::free(p.cast()) };
+/// Frees the calling thread's second-level blocks and clears its first block (the TCB may be
+/// reused by a new thread, glibc's or ours) and its `specific_used` flag.
+fn release() {
+    for i in 1..BLOCKS {
+        let b = specific::block(i);
+        if !b.is_null() {
+            specific::set_block(i, null_mut());
+            // SAFETY: allocated by calloc in `set_slow`; no reference to it outlives this.
+            unsafe { libc::free(b.cast()) };
         }
     }
-    for s in &t.first {
-        s.value.set(null_mut());
+    for key in 0..BLOCK {
+        specific::first_clear(key);
     }
-    t.used.set(false);
+    specific::set_used(false);
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub const CANCELHANDLING: usize = 0x308;
 pub const SPECIFIC_1STBLOCK: usize = 0x310;
 /// `specific[0]`.
 pub const SPECIFIC: usize = 0x510;
+/// `specific_used`: set while a thread has key data glibc's thread exit must look at.
+pub const SPECIFIC_USED: usize = 0x610;
 /// `user_stack`: glibc's fork() keeps a thread with this flag on `_dl_stack_user`.
 pub const USER_STACK: usize = 0x612;
 /// `setxid_futex`.

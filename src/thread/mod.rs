@@ -84,8 +84,6 @@ pub struct Thread {
     pub next_cached: *mut Thread,
     /// Cancellation state and cleanup-handler lists (see `crate::cancel`).
     pub cancel: crate::cancel::PerThread,
-    /// Thread-specific data values (see `crate::tsd`).
-    pub tsd: crate::tsd::Specific,
 }
 
 // SAFETY: a descriptor is shared between its thread and joiners through atomics; the plain
@@ -129,7 +127,6 @@ impl Thread {
             start_status: AtomicU32::new(0),
             next_cached: core::ptr::null_mut(),
             cancel: Default::default(),
-            tsd: Default::default(),
         }
     }
 
