@@ -177,6 +177,11 @@ fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
 /// frees the thread's blocks.
 pub fn run_destructors(th: &Thread) {
     debug_assert_eq!(th.tcb, crate::glibc::tcb::current(), "destructors run in their own thread");
+    if !specific::used() {
+        // No value was set since the last round (blocks are only allocated by a set, which
+        // raises the flag): nothing to run and nothing to free.
+        return;
+    }
     for _ in 0..DESTRUCTOR_ITERATIONS {
         if !specific::used() {
             break;
