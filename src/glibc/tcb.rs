@@ -79,17 +79,21 @@ pub struct StackBlock {
 
 /// Fills a fresh (or reused, re-zeroed) TCB for a new thread, copying the per-process values
 /// glibc expects from the creating thread. `_dl_allocate_tls` must already have set the DTV.
+/// `zeroed`: the TCB is fresh from mmap, all zero but the DTV (nothing to clear).
 ///
 /// # Safety
-/// `tcb` must point to `L::SIZE` writable bytes reserved for this TCB.
-pub unsafe fn init_new(tcb: *mut u8, stack: &StackBlock) {
+/// `tcb` must point to `L::SIZE` writable bytes reserved for this TCB, all zero but the DTV
+/// if `zeroed`.
+pub unsafe fn init_new(tcb: *mut u8, stack: &StackBlock, zeroed: bool) {
     let me = current();
     // SAFETY: all offsets are inside the TCB (checked layout); `me` is the caller's live TCB.
     unsafe {
         // Everything but the DTV pointer starts as zero, as in a fresh glibc thread.
-        let dtv = *field::<usize>(tcb, L::DTV);
-        core::ptr::write_bytes(tcb, 0, L::SIZE);
-        *field::<usize>(tcb, L::DTV) = dtv;
+        if !zeroed {
+            let dtv = *field::<usize>(tcb, L::DTV);
+            core::ptr::write_bytes(tcb, 0, L::SIZE);
+            *field::<usize>(tcb, L::DTV) = dtv;
+        }
         *field::<*mut u8>(tcb, L::TCB_SELF_PTR) = tcb;
         *field::<*mut u8>(tcb, L::SELF) = tcb;
         *field::<i32>(tcb, L::MULTIPLE_THREADS) = 1;

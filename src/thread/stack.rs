@@ -90,7 +90,7 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
                     // SAFETY: the cached thread has exited (tid == 0); its TLS is reusable.
                     unsafe { tls::reinit((*t).tcb) };
                     // SAFETY: `t` is the descriptor slot of that mapping.
-                    Ok(unsafe { setup(t, (*t).tcb, (*t).mapping) })
+                    Ok(unsafe { setup(t, (*t).tcb, (*t).mapping, false) })
                 }
                 None => map_new(map),
             }
@@ -106,7 +106,7 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
                 return Err(Errno::EAGAIN);
             }
             // SAFETY: `desc` lies inside the lent memory.
-            let t = unsafe { setup(desc, tcb, Mapping::none()) };
+            let t = unsafe { setup(desc, tcb, Mapping::none(), false) };
             // SAFETY: just initialized.
             unsafe {
                 (*t).stack_lo = lo;
@@ -142,19 +142,20 @@ fn map_new(mut map: Mapping) -> Result<*mut Thread> {
         let _ = unsafe { sys::munmap(base, map.len) };
         return Err(Errno::EAGAIN);
     }
-    // SAFETY: `desc` is the descriptor slot inside the mapping.
-    Ok(unsafe { setup(desc, tcb, map) })
+    // SAFETY: `desc` is the descriptor slot inside the mapping; the TCB is fresh from mmap.
+    Ok(unsafe { setup(desc, tcb, map, true) })
 }
 
-/// Writes a fresh descriptor at `desc` and (re)builds the TCB `tcb` above it.
+/// Writes a fresh descriptor at `desc` and (re)builds the TCB `tcb` above it (`zeroed`: the
+/// TCB is fresh from mmap, see `tcb::init_new`).
 ///
 /// # Safety
 /// `desc` and `tcb` must be the descriptor slot and TCB of thread memory whose TLS is set up.
-unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping) -> *mut Thread {
+unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping, zeroed: bool) -> *mut Thread {
     let block = tcb::StackBlock { base: map.base as *mut u8, size: map.len, guard: map.guard };
     // SAFETY: `tcb` has SIZE bytes reserved; `desc` is ours to overwrite.
     unsafe {
-        tcb::init_new(tcb, &block);
+        tcb::init_new(tcb, &block, zeroed);
         desc.write(Thread::new(tcb, map));
         if map.owned() {
             (*desc).stack_lo = map.base + map.guard;
