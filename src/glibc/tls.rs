@@ -357,13 +357,20 @@ pub unsafe fn deallocate(tp: *mut u8) {
     if malloc_handover_enabled() {
         // SAFETY: `tp`'s static TLS is intact.
         let words = unsafe { malloc_words(tp).map(|w| *w) };
+        // (Only a thread that ended without handing its state over leaves one here.)
         if words != [0, 0] {
-            if may_free {
-                POOL.with(|p| p.push(words));
-            } else {
-                // A push could allocate; the caller adopts the state instead and hands it
-                // over when it ends.
-                // SAFETY: the calling thread's own TLS, whose malloc words are 0.
+            let pushed = POOL.with(|p| {
+                // A push that grows the pool allocates: only where the caller may.
+                let room = may_free || p.len() < p.capacity();
+                if room {
+                    p.push(words);
+                }
+                room
+            });
+            if !pushed {
+                // The caller adopts the state instead (its own words are 0) and hands it
+                // over if it ends later; an ending caller past its hand-over loses it.
+                // SAFETY: the calling thread's own TLS.
                 unsafe { malloc_words(tcb::current()).iter().zip(words).for_each(|(w, v)| **w = v) };
             }
         }
