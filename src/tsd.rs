@@ -187,7 +187,7 @@ pub fn run_destructors(th: &Thread) {
             break;
         }
         specific::set_used(false);
-        for key in 0..KEYS_MAX {
+        for (key, k) in KEYS.iter().enumerate() {
             let v = if key < BLOCK {
                 let (seq, v) = specific::first_get(key);
                 if v != 0 {
@@ -206,7 +206,6 @@ pub fn run_destructors(th: &Thread) {
                 continue;
             }
             // Acquire: pairs with `create`'s Release store of the destructor.
-            let k = &KEYS[key];
             if seq != k.seq.load(Ordering::Acquire) {
                 continue;
             }
