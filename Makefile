@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest stress stress-rss bench coverage realworld clean
+.PHONY: all build demo test unit loom header-check ctest footprint stress stress-rss bench coverage realworld clean
 
 all: build
 
@@ -14,10 +14,12 @@ build:
 demo: build
 	python3 scripts/docs.py
 
-# Unit tests, model checking, header check, document examples, conformance and stress tests.
+# Unit tests, model checking, header check, document examples, conformance, footprint and
+# stress tests.
 test: build header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
+	python3 scripts/footprint.py
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
 
@@ -35,6 +37,11 @@ header-check: build
 
 ctest: build
 	python3 scripts/ctest.py
+
+# Address space and memory against glibc's: trivial program, ulimit -v capacity, huge stacks,
+# churn, the stack cache (issue 13).
+footprint: build
+	python3 scripts/footprint.py
 
 # RSS over 1,000,000 create/join cycles of 200 concurrent threads, under LD_PRELOAD (issue 2).
 stress-rss: build

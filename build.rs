@@ -1,12 +1,39 @@
 //! Generates include/pthread.h from the crate's exports with cbindgen. The checked-in header
 //! must match: `make test` fails when `git diff include/pthread.h` is not empty after a build.
+//! Also compiles the one C helper, src/sync/once_unwind.c (pthread_once's frame that C++
+//! exceptions unwind through), with the system C compiler.
 
 use std::path::Path;
+use std::process::Command;
+
+/// Compiles `src` into a static library `lib<name>.a` in OUT_DIR and links it.
+fn compile_c(dir: &str, src: &str, name: &str) {
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let obj = Path::new(&out).join(format!("{name}.o"));
+    let lib = Path::new(&out).join(format!("lib{name}.a"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // -fexceptions: the function gets unwind tables and its cleanup a landing pad.
+    let ok = Command::new(&cc)
+        .args(["-O2", "-g", "-fPIC", "-fexceptions", "-fvisibility=hidden", "-Wall", "-Werror", "-c"])
+        .arg(Path::new(dir).join(src))
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "{cc} failed to compile {src}");
+    let _ = std::fs::remove_file(&lib);
+    let ok = Command::new("ar").arg("crs").arg(&lib).arg(&obj).status().is_ok_and(|s| s.success());
+    assert!(ok, "ar failed to archive {src}");
+    println!("cargo:rustc-link-search=native={out}");
+    println!("cargo:rustc-link-lib=static={name}");
+    println!("cargo:rerun-if-changed={src}");
+}
 
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    compile_c(&dir, "src/sync/once_unwind.c", "rpthread_once_unwind");
     let config = cbindgen::Config::from_file(Path::new(&dir).join("cbindgen.toml"))
         .expect("cbindgen.toml is valid");
     let mut header = Vec::new();

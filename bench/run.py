@@ -21,10 +21,17 @@ runs that completed).
 
 Outputs: a table on stdout, build/bench/results.json, build/bench/results.md.
 
+Every run's peak RSS (the kernel's ru_maxrss of the process) is reported as one more metric
+of its benchmark, `peak_rss`. bench/floor_raw.c measures the hardware floors (a raw CAS+xchg
+pair, a raw futex ping-pong, a raw clone); a second table gives each primitive's distance from
+its floor, for glibc and for rpthread. The summary gives the geometric means of the speedups,
+timings and footprint apart.
+
 Directives in a comment line of a source (optional):
     // rpthread-bench: flags=-lm        extra compiler/linker flags
     // rpthread-bench: args=100         command-line arguments
     // rpthread-bench: timeout=60       seconds per run (default 60)
+    // rpthread-bench: rlimit_as=200000 address-space limit in KiB (as `ulimit -v`)
 
 Usage: bench/run.py [--rounds N] [--quick] [--filter SUBSTR]... [--pin CPU_LIST] [--lib SO]
 """
@@ -32,13 +39,16 @@ import argparse
 import datetime
 import glob
 import json
+import math
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 import harness as H  # noqa: E402
@@ -47,6 +57,8 @@ BENCH_DIR = os.path.join(H.ROOT, "bench")
 OUT_DIR = os.path.join(H.BUILD, "bench")
 RESULT_RE = re.compile(r"^RESULT\s+(\S+)\s+(\S+)\s+(\S+)\s+(higher|lower)\s*$")
 SIDES = ("glibc", "ours")
+# Static launcher reporting a benchmark's own peak RSS (bench/tools/peak_rss_exec.c).
+PEAK_RSS_EXEC = os.path.join(OUT_DIR, "peak_rss_exec")
 
 
 def directives(src):
@@ -120,30 +132,58 @@ def machine_info(pin):
 BIND_RE = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: normal symbol `([^'`]+)'")
 
 
-def run_program(binary, side, args, timeout, env_extra, lib):
+def run_program(binary, side, args, timeout, env_extra, lib, rlimit_as=None):
     """Runs `binary` (side: glibc or ours) with ld.so's binding log on.
 
-    Returns dict(rc, signal, out, err, timed_out, bindings) where bindings is the set of
-    (from object, to object, symbol) for pthread-family symbols (object base names).
+    Returns dict(rc, signal, out, err, timed_out, bindings, maxrss_kib) where bindings is the
+    set of (from object, to object, symbol) for pthread-family symbols (object base names) and
+    maxrss_kib the process's peak RSS. `rlimit_as`: address-space limit (KiB) of the process.
     """
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if side == "ours":
         env["LD_PRELOAD"] = lib
     env.update(env_extra)
+
+    def limit():
+        if rlimit_as:
+            resource.setrlimit(resource.RLIMIT_AS, (rlimit_as * 1024, rlimit_as * 1024))
+
     with tempfile.TemporaryDirectory() as tmp:
         env["LD_DEBUG"] = "bindings"
         env["LD_DEBUG_OUTPUT"] = os.path.join(tmp, "ld")
-        try:
-            p = subprocess.run([binary, *args], capture_output=True, text=True, env=env,
-                               timeout=timeout, stdin=subprocess.DEVNULL, errors="replace")
-            rc, out, err, timed_out = p.returncode, p.stdout, p.stderr, False
-        except subprocess.TimeoutExpired as e:
-            rc, timed_out = None, True
-            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
+        rss_path = os.path.join(tmp, "maxrss")
+        with open(out_path, "w") as fo, open(err_path, "w") as fe:
+            p = subprocess.Popen([PEAK_RSS_EXEC, rss_path, binary, *args], stdout=fo, stderr=fe,
+                                 env=env, stdin=subprocess.DEVNULL, preexec_fn=limit,
+                                 start_new_session=True)
+            fired = threading.Event()
+
+            def kill():
+                fired.set()
+                os.killpg(p.pid, 9)
+
+            timer = threading.Timer(timeout, kill)
+            timer.start()
+            p.wait()
+            timer.cancel()
+        with open(out_path, errors="replace") as f:
+            out = f.read()
+        with open(err_path, errors="replace") as f:
+            err = f.read()
+        maxrss = None
+        if os.path.exists(rss_path):
+            with open(rss_path) as f:
+                m = re.match(r"maxrss (\d+)", f.read())
+                maxrss = int(m.group(1)) if m else None
+        rc, timed_out = p.returncode, fired.is_set()
+        if timed_out:
+            rc = None
         bindings = set()
         for name in os.listdir(tmp):
+            if not name.startswith("ld"):
+                continue
             with open(os.path.join(tmp, name), errors="replace") as f:
                 for line in f:
                     m = BIND_RE.search(line)
@@ -151,11 +191,12 @@ def run_program(binary, side, args, timeout, env_extra, lib):
                         bindings.add((os.path.basename(m.group(1)), os.path.basename(m.group(2)),
                                       m.group(3)))
     sig = -rc if rc is not None and rc < 0 else 0
-    return dict(rc=rc, signal=sig, out=out, err=err, timed_out=timed_out, bindings=bindings)
+    return dict(rc=rc, signal=sig, out=out, err=err, timed_out=timed_out, bindings=bindings,
+                maxrss_kib=maxrss)
 
 
-def run_once(binary, side, args, timeout, env_extra, lib):
-    r = run_program(binary, side, args, timeout, env_extra, lib)
+def run_once(binary, side, args, timeout, env_extra, lib, rlimit_as=None):
+    r = run_program(binary, side, args, timeout, env_extra, lib, rlimit_as)
     metrics = {}
     notes = []
     for line in r["out"].splitlines():
@@ -167,6 +208,8 @@ def run_once(binary, side, args, timeout, env_extra, lib):
                 pass
         elif line.startswith("NOTE"):
             notes.append(line[4:].strip())
+    if r["maxrss_kib"] is not None:
+        metrics["peak_rss"] = (float(r["maxrss_kib"]), "KiB", "lower")
     if r["timed_out"]:
         failure = "timed out"
     elif r["signal"]:
@@ -277,6 +320,65 @@ def table(rows):
     return head, body
 
 
+# Each primitive and the hardware floor it is measured against (bench/floor_raw.c). Not the
+# spinlock (one locked exchange and a plain store) nor the mutex before any thread exists
+# (glibc and rpthread drop the lock prefix there): their floor is lower than the pair's.
+FLOORS = {
+    ("sync_mutex", "mutex_uncontended_normal"): "floor_xchg_cas_pair",
+    ("sync_rwlock", "rdlock_unlock_uncontended"): "floor_xchg_cas_pair",
+    ("sync_rwlock", "wrlock_unlock_uncontended"): "floor_xchg_cas_pair",
+    ("sync_sem", "post_wait_uncontended"): "floor_xchg_cas_pair",
+    ("sync_cond", "cond_pingpong"): "floor_futex_pingpong",
+    ("sync_sem", "ping_pong_round_trip"): "floor_futex_pingpong",
+    ("thread_create_join", "create_join_best_batch"): "floor_clone_exit_wait",
+    ("thread_create_join", "create_join_64k_stack_best_batch"): "floor_clone_exit_wait",
+}
+FLOOR_BENCH = "floor_raw"
+
+
+def floor_table(rows):
+    """Rows of (metric, floor, glibc / floor, rpthread / floor) for the primitives in FLOORS."""
+    floors = {}
+    for r in rows:
+        if r["bench"] == FLOOR_BENCH and (r["glibc"] or r["ours"]):
+            floors[r["metric"]] = statistics.median(r["glibc"] + r["ours"])
+    head = ["benchmark", "metric", "floor", "floor value", "glibc", "glibc/floor",
+            "rpthread", "rpthread/floor"]
+    body = []
+    for r in rows:
+        f = FLOORS.get((r["bench"], r["metric"]))
+        if not f or f not in floors or not r["glibc_median"] or not r["ours_median"]:
+            continue
+        body.append([r["bench"], r["metric"], f, fmt(floors[f]), fmt(r["glibc_median"]),
+                     f"{r['glibc_median'] / floors[f]:.2f}x", fmt(r["ours_median"]),
+                     f"{r['ours_median'] / floors[f]:.2f}x"])
+    return head, body
+
+
+def is_footprint(r):
+    return r["metric"] == "peak_rss" or r["bench"].startswith("footprint_")
+
+
+def geomeans(rows):
+    """(timings, footprint): each (geometric mean of the speedups, count, slower count)."""
+    out = []
+    for want in (False, True):
+        sp = [r for r in rows if r["speedup"] and r["bench"] != FLOOR_BENCH
+              and is_footprint(r) == want]
+        gm = math.exp(sum(math.log(r["speedup"]) for r in sp) / len(sp)) if sp else None
+        out.append((gm, len(sp), sum(r["verdict"] == "slower" for r in sp)))
+    return out
+
+
+def summary_lines(rows):
+    lines = []
+    for label, (gm, n, slower) in zip(("timings", "footprint"), geomeans(rows)):
+        if gm:
+            lines.append(f"geometric mean speedup, {label}: {gm:.3f} over {n} figures "
+                         f"(as ours/glibc: {1 / gm:.3f}); {slower} with a 'slower' verdict")
+    return lines
+
+
 def print_table(head, body):
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
@@ -304,6 +406,17 @@ def markdown(info, args, head, body, rows):
     out.append("|" + "|".join("---" if i < 3 or i == 7 else "--:" for i in range(len(head))) + "|")
     for b in body:
         out.append("| " + " | ".join(str(x).replace("|", "\\|") for x in b) + " |")
+    fhead, fbody = floor_table(rows)
+    if fbody:
+        out.append("")
+        out.append("Distance from the hardware floor (bench/floor_raw.c; floor = median of all its runs):")
+        out.append("")
+        out.append("| " + " | ".join(fhead) + " |")
+        out.append("|" + "|".join("---" if i < 3 else "--:" for i in range(len(fhead))) + "|")
+        for b in fbody:
+            out.append("| " + " | ".join(str(x) for x in b) + " |")
+    out.append("")
+    out.extend("- " + line for line in summary_lines(rows))
     probs = [(r["bench"], r["metric"], p) for r in rows for p in r["problems"]]
     if probs:
         out.append("")
@@ -343,6 +456,11 @@ def main():
         print("no benchmarks match", file=sys.stderr)
         return 2
 
+    helper = os.path.join(BENCH_DIR, "tools", "peak_rss_exec.c")
+    p = subprocess.run(["gcc", "-O2", "-static", helper, "-o", PEAK_RSS_EXEC], capture_output=True, text=True)
+    if p.returncode != 0:
+        print(f"cannot build {helper} statically:\n{p.stdout}{p.stderr}", file=sys.stderr)
+        return 2
     benches = []
     build_failed = []
     for src in srcs:
@@ -373,7 +491,9 @@ def main():
     for rnd in range(args.rounds):
         for name, binary, d in benches:
             for side in SIDES:
-                r = run_once(binary, side, d.get("args", "").split(), int(d.get("timeout", "60")), env_extra, args.lib)
+                rlimit_as = int(d["rlimit_as"]) if "rlimit_as" in d else None
+                r = run_once(binary, side, d.get("args", "").split(), int(d.get("timeout", "60")),
+                             env_extra, args.lib, rlimit_as)
                 runs[name][side].append(r)
                 status = "ok" if not r["failure"] else r["failure"]
                 if not r["verified"]:
@@ -390,6 +510,13 @@ def main():
     head, body = table(rows)
     print()
     print_table(head, body)
+    fhead, fbody = floor_table(rows)
+    if fbody:
+        print("\nDistance from the hardware floor (bench/floor_raw.c; floor = median of all its runs):")
+        print_table(fhead, fbody)
+    print()
+    for line in summary_lines(rows):
+        print(line)
     for r in rows:
         for p in r["problems"]:
             print(f"PROBLEM {r['bench']} {r['metric']}: {p}")

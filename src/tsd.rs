@@ -2,27 +2,29 @@
 //!
 //! The key table is ours: per key a sequence number (odd = in use, bumped on create and on
 //! delete, so a deleted key's number never matches again) and a destructor. The values live
-//! where glibc keeps them, in every thread's TCB (`glibc::tcb::KeyData`: an inline first
-//! block of [`BLOCK`] slots, then up to [`BLOCKS`]` - 1` blocks calloc'ed on first use), for
-//! our threads and for threads we did not create alike, so no thread needs anything of ours
-//! allocated to hold a value (a malloc that calls pthread_setspecific while it initializes,
-//! as jemalloc does, must not be called back). A slot remembers the sequence number of the key
-//! it was set under; a value whose number no longer matches belongs to a deleted key and reads
-//! as NULL, as in glibc.
+//! where glibc keeps them, in every thread's TCB (see `glibc::specific`: a first block of
+//! [`BLOCK`] slots, then up to [`BLOCKS`]` - 1` blocks calloc'ed on first use), for our
+//! threads and for the threads glibc runs alike, so no thread needs anything of ours allocated
+//! to hold a value (a malloc that calls pthread_setspecific while it initializes, as jemalloc
+//! does, must not be called back). A slot remembers the sequence number of the key it was set
+//! under; a value whose number no longer matches belongs to a deleted key and reads as NULL,
+//! as in glibc.
+//!
+//! `get` is the hot path, glibc's instruction for instruction: a bounds check, one
+//! `%fs`-relative load of the slot, and the key's sequence number. `set` takes a slow path
+//! while the TCB's `specific_used` flag is clear (a thread's first value, or its first since
+//! its destructors ran).
 //!
 //! Destructors: our threads run them at exit ([`run_destructors`]). Threads glibc runs (the
 //! main thread when it calls pthread_exit, threads glibc's own pthread_create made) end in
-//! glibc's code, which clears the arrays through glibc's own key table: to have ours run
-//! there, one glibc key ([`HOOK`], index 0 of glibc's table, created at load through glibc's
-//! real pthread_key_create) gets a value in such a thread when it first stores one of ours;
-//! glibc's clean-up meets that slot first and calls [`foreign_exit_hook`], which runs our
+//! glibc's code, which walks the arrays with glibc's own key table: to have ours run there,
+//! one glibc key ([`HOOK`], index 0 of glibc's table, created at load with glibc's real
+//! pthread_key_create) gets a value in such a thread when it first stores one of ours;
+//! glibc's walk meets that slot first and calls [`foreign_exit_hook`], which runs our
 //! destructors, after C++ `thread_local` destructors, as glibc orders them.
-//!
-//! `get` is the hot path: the TCB (one %fs load), a bounds check, the slot, and the key's
-//! sequence number.
 
 use crate::errno::{Errno, Result};
-use crate::glibc::tcb::{self, KeyData};
+use crate::glibc::specific::{self, Slot};
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -32,9 +34,11 @@ pub const KEYS_MAX: usize = 1024;
 /// PTHREAD_DESTRUCTOR_ITERATIONS.
 pub const DESTRUCTOR_ITERATIONS: usize = 4;
 /// Slots per block (the first block is inline in the TCB).
-pub const BLOCK: usize = 32;
+pub const BLOCK: usize = specific::BLOCK;
 /// Blocks per thread.
 pub const BLOCKS: usize = KEYS_MAX / BLOCK;
+
+const _: () = assert!(BLOCKS == specific::BLOCKS);
 
 /// A key destructor.
 pub type Destructor = unsafe extern "C" fn(*mut c_void);
@@ -50,13 +54,18 @@ struct Key {
 const FREE_KEY: Key = Key { seq: AtomicUsize::new(0), dtor: AtomicUsize::new(0) };
 static KEYS: [Key; KEYS_MAX] = [FREE_KEY; KEYS_MAX];
 
+type Block = [Slot; BLOCK];
+
 /// Index of the glibc key whose destructor runs ours in threads glibc ends ([`HOOK_NONE`]
-/// until [`init`] made it). Its slot is never one of our keys.
+/// until [`init`] made it). Its entry in our table is marked in use with glibc's sequence
+/// number, so it is never handed out and its slot reads as glibc stored it.
 static HOOK: AtomicUsize = AtomicUsize::new(HOOK_NONE);
 const HOOK_NONE: usize = usize::MAX;
+/// glibc's sequence number of a key created once in a fresh table.
+const HOOK_SEQ: usize = 1;
 
 /// Value of the hook slot while [`foreign_exit_hook`] runs (no re-arming from destructors).
-const HOOK_RUNNING: *mut c_void = 2 as *mut c_void;
+const HOOK_RUNNING: usize = 2;
 /// Value that arms the hook.
 const HOOK_ARMED: *mut c_void = 1 as *mut c_void;
 
@@ -65,32 +74,30 @@ pub fn init() {
     let mut k: u32 = 0;
     // SAFETY: glibc's pthread_key_create with a valid out pointer and our destructor.
     let rc = unsafe { (crate::glibc::symbols::syms().real_pthread_key_create)(&mut k, Some(foreign_exit_hook)) };
-    if rc == 0 && (k as usize) < BLOCK {
+    // Only index 0 is walked before every key of ours; anything else would lose destructors
+    // of our lower keys in glibc's threads, so the hook is then not used at all.
+    if rc == 0 && k == 0 {
         // Relaxed: written before any thread of ours exists (clone publishes it).
-        HOOK.store(k as usize, Ordering::Relaxed);
+        KEYS[0].seq.store(HOOK_SEQ, Ordering::Relaxed);
+        HOOK.store(0, Ordering::Relaxed);
     }
 }
 
-/// The slot of `key` in the calling thread, if its block exists (`key < KEYS_MAX`).
+/// The calling thread's slot of `key >= BLOCK` if its block exists (`key < KEYS_MAX`).
 #[inline(always)]
-fn slot(key: usize) -> Option<*mut KeyData> {
-    if key < BLOCK {
-        // SAFETY: key < BLOCK is inside the inline block.
-        return Some(unsafe { tcb::key_block0().add(key) });
-    }
-    // SAFETY: key / BLOCK < BLOCKS indexes the TCB's block pointers.
-    let b = unsafe { *tcb::key_block(key / BLOCK) };
-    // SAFETY: a non-null block pointer is a live calloc'ed block of BLOCK slots.
-    (!b.is_null()).then(|| unsafe { b.add(key % BLOCK) })
+fn second_level_slot(key: usize) -> Option<&'static mut Slot> {
+    let b = specific::block(key / BLOCK);
+    // SAFETY: a non-null block pointer is a live allocation owned by the calling thread, and
+    // only the calling thread touches its slots.
+    (!b.is_null()).then(|| unsafe { &mut (*b)[key % BLOCK] })
 }
 
 /// Creates a key with an optional destructor. EAGAIN when all [`KEYS_MAX`] keys exist.
 pub fn create(dtor: Option<Destructor>) -> Result<u32> {
-    let hook = HOOK.load(Ordering::Relaxed);
     for (i, k) in KEYS.iter().enumerate() {
         let seq = k.seq.load(Ordering::Relaxed);
         // Free, and bumping the number does not wrap around to a value a slot may hold.
-        if seq & 1 == 0 && seq.wrapping_add(2) > seq && i != hook {
+        if seq & 1 == 0 && seq.wrapping_add(2) > seq {
             // Acquire/Release: pairs with `delete` so a reuse follows the deletion in order.
             if k.seq.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 k.dtor.store(dtor.map_or(0, |d| d as usize), Ordering::Release);
@@ -105,7 +112,7 @@ pub fn create(dtor: Option<Destructor>) -> Result<u32> {
 pub fn delete(key: u32) -> Result<()> {
     let k = KEYS.get(key as usize).ok_or(Errno::EINVAL)?;
     let seq = k.seq.load(Ordering::Relaxed);
-    if seq & 1 == 0 {
+    if seq & 1 == 0 || key as usize == HOOK.load(Ordering::Relaxed) {
         return Err(Errno::EINVAL);
     }
     k.seq
@@ -118,20 +125,24 @@ pub fn delete(key: u32) -> Result<()> {
 #[inline]
 pub fn get(key: u32) -> *mut c_void {
     let key = key as usize;
+    // Relaxed loads of the key's number: the value is this thread's own; the number only
+    // tells whether the key it was stored under still exists, and using a key concurrently
+    // with its deletion is undefined.
+    if key < BLOCK {
+        let (seq, v) = specific::first_get(key);
+        if v != 0 && seq != KEYS[key].seq.load(Ordering::Relaxed) {
+            specific::first_clear(key);
+            return null_mut();
+        }
+        return v as *mut c_void;
+    }
     if key >= KEYS_MAX {
         return null_mut();
     }
-    let Some(s) = slot(key) else { return null_mut() };
-    // SAFETY: the slot is the calling thread's own; only this thread touches it.
-    let s = unsafe { &mut *s };
-    let v = s.data;
-    // Relaxed: the value is this thread's own; the number only tells whether the key it was
-    // stored under still exists, and using a key concurrently with its deletion is undefined.
-    if !v.is_null() && s.seq != KEYS[key].seq.load(Ordering::Relaxed) {
-        if key == HOOK.load(Ordering::Relaxed) {
-            return null_mut(); // glibc's slot, not a key of ours
-        }
-        s.data = null_mut();
+    let Some(slot) = second_level_slot(key) else { return null_mut() };
+    let v = slot.data;
+    if !v.is_null() && slot.seq != KEYS[key].seq.load(Ordering::Relaxed) {
+        slot.data = null_mut();
         return null_mut();
     }
     v
@@ -148,96 +159,116 @@ pub fn set(key: u32, value: *mut c_void) -> Result<()> {
     if seq & 1 == 0 {
         return Err(Errno::EINVAL);
     }
-    let s = match slot(key) {
-        Some(s) => s,
-        None if value.is_null() => return Ok(()), // reads as NULL already: nothing to allocate
-        None => alloc_block(key)?,
-    };
-    // SAFETY: the calling thread's own slot.
-    unsafe {
-        (*s).seq = seq;
-        (*s).data = value;
-        if !value.is_null() || key >= BLOCK {
-            *tcb::key_used() = true;
+    if specific::used() {
+        if key < BLOCK {
+            specific::first_set(key, seq, value as usize);
+            return Ok(());
+        }
+        if let Some(slot) = second_level_slot(key) {
+            slot.seq = seq;
+            slot.data = value;
+            return Ok(());
         }
     }
+    set_slow(key, seq, value)
+}
+
+/// [`set`] for a thread whose `specific_used` flag is clear (its first value, or the first
+/// since its destructors last ran) or whose block for `key` does not exist yet.
+#[cold]
+#[inline(never)]
+fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
+    if key < BLOCK {
+        specific::first_set(key, seq, value as usize);
+    } else {
+        let slot = match second_level_slot(key) {
+            Some(s) => s,
+            // Nothing stored reads as NULL already: no block for that (glibc's shortcut).
+            None if value.is_null() => return Ok(()),
+            None => {
+                // SAFETY: calloc of a zeroed block; all-zero bytes are valid `Slot`s (0, null).
+                // calloc'ed as glibc's own blocks are: glibc frees them if it ever ends the
+                // thread with `specific_used` set.
+                let b = unsafe { libc::calloc(1, core::mem::size_of::<Block>()) }.cast::<Block>();
+                if b.is_null() {
+                    return Err(Errno::ENOMEM);
+                }
+                specific::set_block(key / BLOCK, b);
+                second_level_slot(key).expect("block just installed")
+            }
+        };
+        slot.seq = seq;
+        slot.data = value;
+    }
+    specific::set_used(true);
     if crate::thread::current().is_none() {
         arm_foreign_hook();
     }
     Ok(())
 }
 
-/// Allocates the block holding `key` (not in the inline block) and returns its slot.
-#[cold]
-fn alloc_block(key: usize) -> Result<*mut KeyData> {
-    // SAFETY: calloc of zeroed slots; all-zero bytes are valid KeyData (0, null).
-    let b = unsafe { libc::calloc(BLOCK, core::mem::size_of::<KeyData>()) }.cast::<KeyData>();
-    if b.is_null() {
-        return Err(Errno::ENOMEM);
-    }
-    // SAFETY: the calling thread's own block pointer; `b` has BLOCK slots.
-    unsafe {
-        *tcb::key_block(key / BLOCK) = b;
-        Ok(b.add(key % BLOCK))
-    }
-}
-
-/// In a thread glibc ends, makes glibc's clean-up call [`foreign_exit_hook`].
+/// In a thread glibc ends, makes glibc's end-of-thread walk call [`foreign_exit_hook`].
 #[cold]
 fn arm_foreign_hook() {
     let hook = HOOK.load(Ordering::Relaxed);
-    if hook == HOOK_NONE {
+    if hook == HOOK_NONE || specific::first_get(hook).1 != 0 {
         return;
     }
-    // SAFETY: the calling thread's slot `hook` of the inline block (hook < BLOCK).
-    if unsafe { (*tcb::key_block0().add(hook)).data }.is_null() {
-        // glibc's setspecific stores the value under glibc's own sequence number for the key
-        // (the inline block: no allocation).
-        // SAFETY: glibc's function with its own valid key.
-        unsafe { (crate::glibc::symbols::syms().real_pthread_setspecific)(hook as u32, HOOK_ARMED) };
-    }
+    // glibc's setspecific stores the value under glibc's own sequence number for the key
+    // (the inline block: no allocation).
+    // SAFETY: glibc's function with its own valid key.
+    unsafe { (crate::glibc::symbols::syms().real_pthread_setspecific)(hook as u32, HOOK_ARMED) };
 }
 
 /// Destructor of glibc's hook key: runs our destructors in a thread glibc is ending.
 unsafe extern "C" fn foreign_exit_hook(_armed: *mut c_void) {
     let hook = HOOK.load(Ordering::Relaxed);
-    // SAFETY: the calling thread's hook slot (glibc cleared it before calling us): marked
-    // busy so that destructors storing values do not re-arm it.
-    let slot = unsafe { &mut *tcb::key_block0().add(hook) };
-    slot.data = HOOK_RUNNING;
-    // glibc cleared `specific_used` before this round; our values are still there.
-    // SAFETY: the calling thread's own flag.
-    unsafe { *tcb::key_used() = true };
+    // glibc cleared the hook slot before calling us: mark it busy so that destructors storing
+    // values do not re-arm it, and raise `specific_used`, which glibc cleared for its round.
+    specific::first_set(hook, HOOK_SEQ, HOOK_RUNNING);
+    specific::set_used(true);
     run_destructors();
-    slot.data = null_mut();
+    specific::first_clear(hook);
 }
 
 /// Runs the destructors of the calling thread, which is exiting: for every non-NULL value of a
 /// live key with a destructor, the slot is cleared and the destructor called with the value;
 /// repeated while destructors set new values, at most [`DESTRUCTOR_ITERATIONS`] rounds (glibc's
-/// algorithm). Then frees the thread's blocks and clears the inline one.
+/// algorithm). Then frees the thread's blocks.
 pub fn run_destructors() {
+    if !specific::used() {
+        // No value was set since the last round (blocks are only allocated by a set, which
+        // raises the flag): nothing to run and nothing to free.
+        return;
+    }
     let hook = HOOK.load(Ordering::Relaxed);
-    // SAFETY: the calling thread's own flag.
-    let used = unsafe { &mut *tcb::key_used() };
     for _ in 0..DESTRUCTOR_ITERATIONS {
-        if !core::mem::replace(used, false) {
+        if !specific::used() {
             break;
         }
-        for key in 0..KEYS_MAX {
+        specific::set_used(false);
+        for (key, k) in KEYS.iter().enumerate() {
             if key == hook {
                 continue;
             }
-            let Some(s) = slot(key) else { continue };
-            // SAFETY: the calling thread's own slot.
-            let s = unsafe { &mut *s };
-            let v = core::mem::replace(&mut s.data, null_mut());
+            let (seq, v) = if key < BLOCK {
+                let (seq, v) = specific::first_get(key);
+                if v != 0 {
+                    specific::first_clear(key);
+                }
+                (seq, v as *mut c_void)
+            } else {
+                if key % BLOCK == 0 && specific::block(key / BLOCK).is_null() {
+                    continue;
+                }
+                let Some(slot) = second_level_slot(key) else { continue };
+                (slot.seq, core::mem::replace(&mut slot.data, null_mut()))
+            };
             if v.is_null() {
                 continue;
             }
             // Acquire: pairs with `create`'s Release store of the destructor.
-            let k = &KEYS[key];
-            if s.seq != k.seq.load(Ordering::Acquire) {
+            if seq != k.seq.load(Ordering::Acquire) {
                 continue;
             }
             let d = k.dtor.load(Ordering::Acquire);
@@ -249,27 +280,24 @@ pub fn run_destructors() {
             }
         }
     }
-    release();
+    release(hook);
 }
 
-/// Frees the calling thread's second-level blocks and clears its inline block but for the
-/// hook slot (the TCB may be reused by a new thread, or glibc goes on with it).
-fn release() {
-    let hook = HOOK.load(Ordering::Relaxed);
+/// Frees the calling thread's second-level blocks and clears its first block but the hook
+/// slot (the TCB may be reused by a new thread, glibc's or ours) and its `specific_used` flag.
+fn release(hook: usize) {
     for i in 1..BLOCKS {
-        // SAFETY: the calling thread's block pointer `i`.
-        let p = unsafe { core::mem::replace(&mut *tcb::key_block(i), null_mut()) };
-        if !p.is_null() {
-            // SAFETY: allocated by calloc in `alloc_block`; no reference to it outlives this.
-            unsafe { libc::free(p.cast()) };
+        let b = specific::block(i);
+        if !b.is_null() {
+            specific::set_block(i, null_mut());
+            // SAFETY: allocated by calloc in `set_slow`; no reference to it outlives this.
+            unsafe { libc::free(b.cast()) };
         }
     }
     for key in (0..BLOCK).filter(|&k| k != hook) {
-        // SAFETY: the calling thread's inline slot.
-        unsafe { (*tcb::key_block0().add(key)).data = null_mut() };
+        specific::first_clear(key);
     }
-    // SAFETY: the calling thread's own flag.
-    unsafe { *tcb::key_used() = false };
+    specific::set_used(false);
 }
 
 #[cfg(test)]

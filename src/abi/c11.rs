@@ -308,13 +308,15 @@ pub extern "C" fn tss_delete(key: pthread_key_t) {
     let _ = crate::tsd::delete(key);
 }
 
-/// Runs `func` exactly once for `flag`, however many threads call it.
+/// Runs `func` exactly once for `flag`, however many threads call it. Naked, like
+/// pthread_once, so that an exception thrown by `func` passes through to the caller.
 ///
 /// # Safety
 /// `flag` must be a `once_flag` initialized with ONCE_FLAG_INIT.
 /// cbindgen:ignore
+#[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn call_once(flag: *mut pthread_once_t, func: Option<unsafe extern "C" fn()>) {
-    // SAFETY: forwarded; C11 gives no way to report an error.
-    unsafe { super::once::pthread_once(flag, func) };
+    // C11 gives no way to report an error: pthread_once's return value is dropped.
+    core::arch::naked_asm!("jmp {once}", once = sym super::once::pthread_once)
 }

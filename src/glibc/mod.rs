@@ -14,10 +14,12 @@
 //! - [`stacklist`]: glibc's `_dl_stack_user` list (setxid and dlopen'ed static TLS walk it).
 //! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode.
 //! - [`solo`]: whether the caller is the only thread (mutex fast path).
+//! - [`specific`]: the key-data arrays in every TCB, where thread-specific values live.
 
 pub mod bootstrap;
 pub mod layout;
 pub mod solo;
+pub mod specific;
 pub mod stacklist;
 pub mod symbols;
 pub mod tcb;

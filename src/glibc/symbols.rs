@@ -44,6 +44,13 @@ pub struct Syms {
         extern "C" fn(*mut c_void) -> *mut c_void,
         *mut c_void,
     ) -> i32,
+    /// glibc's own `pthread_attr_init`, `pthread_attr_setstack` and `pthread_attr_destroy`:
+    /// the bootstrap thread runs on a stack we lend it (glibc's attr layout is not ours).
+    pub real_pthread_attr_init: unsafe extern "C" fn(*mut libc::pthread_attr_t) -> i32,
+    /// See `real_pthread_attr_init`.
+    pub real_pthread_attr_setstack: unsafe extern "C" fn(*mut libc::pthread_attr_t, *mut c_void, usize) -> i32,
+    /// See `real_pthread_attr_init`.
+    pub real_pthread_attr_destroy: unsafe extern "C" fn(*mut libc::pthread_attr_t) -> i32,
     /// glibc's own `pthread_exit`: how a thread glibc created (not the main thread) leaves
     /// when it calls our pthread_exit, so glibc frees what it allocated for it.
     pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
@@ -155,6 +162,9 @@ pub unsafe fn resolve() {
         real_pthread_tryjoin_np: f!(n, c"pthread_tryjoin_np"),
         real_pthread_clockjoin_np: f!(n, c"pthread_clockjoin_np"),
         real_pthread_detach: f!(n, c"pthread_detach"),
+        real_pthread_attr_init: f!(n, c"pthread_attr_init"),
+        real_pthread_attr_setstack: f!(n, c"pthread_attr_setstack"),
+        real_pthread_attr_destroy: f!(n, c"pthread_attr_destroy"),
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_pthread_key_create: f!(n, c"pthread_key_create"),
         real_pthread_setspecific: f!(n, c"pthread_setspecific"),

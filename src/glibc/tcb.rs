@@ -200,38 +200,6 @@ pub fn lll_unlock(w: &AtomicU32) {
     }
 }
 
-/// glibc's `struct pthread_key_data`: one thread's value for one key.
-#[repr(C)]
-pub struct KeyData {
-    /// Sequence number of the key the value was stored under.
-    pub seq: usize,
-    /// The value.
-    pub data: *mut core::ffi::c_void,
-}
-
-/// The calling thread's inline block of key values (`specific_1stblock`, 32 slots).
-#[inline(always)]
-pub fn key_block0() -> *mut KeyData {
-    // SAFETY: every thread's TCB has the block at this offset (checked layout).
-    unsafe { field(current(), L::SPECIFIC_1STBLOCK) }
-}
-
-/// The calling thread's pointer to key block `i` (`specific[i]`, `i < 32`; block 0 is the
-/// inline one, others are null until allocated).
-#[inline(always)]
-pub fn key_block(i: usize) -> *mut *mut KeyData {
-    debug_assert!(i < 32);
-    // SAFETY: `specific` is an array of 32 pointers in every TCB (checked layout).
-    unsafe { field::<*mut KeyData>(current(), L::SPECIFIC).add(i) }
-}
-
-/// The calling thread's `specific_used` flag: a value was stored since the last clean-up.
-#[inline(always)]
-pub fn key_used() -> *mut bool {
-    // SAFETY: a bool field of every TCB (checked layout).
-    unsafe { field(current(), L::SPECIFIC_USED) }
-}
-
 /// The calling thread's robust-futex list head (what `set_robust_list` registered).
 #[inline]
 pub fn current_robust_head() -> *mut RobustListHead {
@@ -252,17 +220,21 @@ pub struct StackBlock {
 
 /// Fills a fresh (or reused, re-zeroed) TCB for a new thread, copying the per-process values
 /// glibc expects from the creating thread. `_dl_allocate_tls` must already have set the DTV.
+/// `zeroed`: the TCB is fresh from mmap, all zero but the DTV (nothing to clear).
 ///
 /// # Safety
-/// `tcb` must point to `L::SIZE` writable bytes reserved for this TCB.
-pub unsafe fn init_new(tcb: *mut u8, stack: &StackBlock) {
+/// `tcb` must point to `L::SIZE` writable bytes reserved for this TCB, all zero but the DTV
+/// if `zeroed`.
+pub unsafe fn init_new(tcb: *mut u8, stack: &StackBlock, zeroed: bool) {
     let me = current();
     // SAFETY: all offsets are inside the TCB (checked layout); `me` is the caller's live TCB.
     unsafe {
         // Everything but the DTV pointer starts as zero, as in a fresh glibc thread.
-        let dtv = *field::<usize>(tcb, L::DTV);
-        core::ptr::write_bytes(tcb, 0, L::SIZE);
-        *field::<usize>(tcb, L::DTV) = dtv;
+        if !zeroed {
+            let dtv = *field::<usize>(tcb, L::DTV);
+            core::ptr::write_bytes(tcb, 0, L::SIZE);
+            *field::<usize>(tcb, L::DTV) = dtv;
+        }
         *field::<*mut u8>(tcb, L::TCB_SELF_PTR) = tcb;
         *field::<*mut u8>(tcb, L::SELF) = tcb;
         *field::<i32>(tcb, L::MULTIPLE_THREADS) = 1;

@@ -10,15 +10,18 @@
 //! of defence (the child of fork(), where the runner does not exist), a caller about to sleep
 //! checks that the runner's tid is still a thread of this process and takes over if not.
 //!
-//! A C++ exception thrown by the routine cannot pass through this Rust frame (the library is
-//! built with panic=abort): the process aborts, where glibc would reset the control and let
-//! the exception propagate.
+//! A C++ exception thrown by the routine must pass through pthread_once (std::call_once
+//! relies on it), but no unwinding may cross a Rust frame (the library is built with
+//! panic=abort). So the exported pthread_once runs the routine from a small C function
+//! compiled with exceptions (`once_unwind.c`, see `abi::once`), whose cleanup calls
+//! [`Once::unwound`] as the exception passes: the control is reset, as glibc does.
 
 use super::caller::tid;
 use super::model::{futex_wait, futex_wake, AtomicU32, Ordering, Scope};
 use crate::errno::{Errno, Result};
 
-const DONE: u32 = 1;
+/// The control word of a once whose routine has run (the naked fast path in `abi::once` tests it).
+pub const DONE: u32 = 1;
 const RUNNING: u32 = 2;
 const WAITERS: u32 = 4;
 const TID_SHIFT: u32 = 3;
@@ -49,17 +52,29 @@ impl Once {
 
     #[cold]
     fn call_slow(&self, init: impl FnOnce()) -> Result<()> {
+        if self.begin()? {
+            init();
+            self.finish();
+        }
+        Ok(())
+    }
+
+    /// Claims the routine for the caller: `Ok(true)` if the caller must run it now (and then
+    /// call [`Once::finish`], or [`Once::unwound`] if it does not return), `Ok(false)` once a
+    /// call ran it to completion (after waiting for a running one).
+    /// Errors: EDEADLK when the caller is the one running it (a recursive call).
+    pub fn begin(&self) -> Result<bool> {
         let me = tid() as u32;
         let mine = (me << TID_SHIFT) | RUNNING;
         loop {
             let s = self.0.load(Ordering::Acquire);
             if s == DONE {
-                return Ok(());
+                return Ok(false);
             }
             if s == 0 {
                 if self.0.compare_exchange(0, mine, Ordering::Acquire, Ordering::Acquire).is_ok() {
-                    self.run(init);
-                    return Ok(());
+                    running::push(self);
+                    return Ok(true);
                 }
                 continue;
             }
@@ -81,14 +96,22 @@ impl Once {
         }
     }
 
-    fn run(&self, init: impl FnOnce()) {
-        running::push(self);
-        init();
+    /// The routine claimed by [`Once::begin`] returned: the once is done.
+    pub fn finish(&self) {
         running::pop();
         // Release: publishes init's writes to every caller that sees DONE.
         if self.0.swap(DONE, Ordering::Release) & WAITERS != 0 {
             futex_wake(&self.0, i32::MAX, Scope::Private);
         }
+    }
+
+    /// The routine claimed by [`Once::begin`] is being left by unwinding (a C++ exception,
+    /// pthread_exit or cancellation): the once goes back to "not run" and its sleepers wake,
+    /// so that the next call runs the routine (glibc's behaviour, which std::call_once
+    /// relies on to retry after an exception).
+    pub fn unwound(&self) {
+        running::pop();
+        self.abandon();
     }
 
     /// Puts the once back to "not run" and wakes its sleepers, if the caller is its runner

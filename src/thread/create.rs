@@ -183,6 +183,7 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
     // SAFETY: as above.
     unsafe { *(&mut set as *mut _ as *mut u64) = th.start_sigmask };
     sys::sigprocmask(libc::SIG_SETMASK, Some(&set));
+    crate::glibc::tls::take_malloc_state();
     let start = th.start.expect("create sets the start routine");
     let mut buf = core::mem::MaybeUninit::<crate::cancel::cleanup::UnwindBuf>::uninit();
     let mut result = core::ptr::null_mut();

@@ -23,6 +23,11 @@ pub fn finish(th: &Thread) -> ! {
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors();
+    // The last malloc/free of the thread's own: its tcache and arena go to the next thread
+    // now, as glibc's __libc_thread_freeres does here (rpthread's own clean-up below neither
+    // allocates nor frees in a thread without them).
+    // SAFETY: a thread of ours, past its last use of malloc.
+    unsafe { crate::glibc::tls::hand_over_malloc_state() };
     // No more cancellation from here on (glibc sets EXITING at this point too).
     crate::glibc::tcb::my_cancel_word().fetch_or(crate::cancel::bits::EXITING, Ordering::AcqRel);
     if live().fetch_sub(1, Ordering::AcqRel) == 1 {

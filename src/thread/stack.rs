@@ -75,6 +75,7 @@ static CACHE: Locked<Cache> = Locked::new(Cache { entries: Vec::new(), bytes: 0 
 /// Memory and a fresh descriptor for a new thread with these attributes. The TCB and TLS are
 /// initialized; the descriptor's start fields are for the caller to fill.
 pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
+    tls::free_deferred();
     match attr.stack() {
         StackSource::Library => {
             let guard = round_up(attr.guard_size, PAGE)?;
@@ -89,7 +90,7 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
                     // SAFETY: the cached thread has exited (tid == 0); its TLS is reusable.
                     unsafe { tls::reinit((*t).tcb) };
                     // SAFETY: `t` is the descriptor slot of that mapping.
-                    Ok(unsafe { setup(t, (*t).tcb, (*t).mapping) })
+                    Ok(unsafe { setup(t, (*t).tcb, (*t).mapping, false) })
                 }
                 None => map_new(map),
             }
@@ -105,7 +106,7 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
                 return Err(Errno::EAGAIN);
             }
             // SAFETY: `desc` lies inside the lent memory.
-            let t = unsafe { setup(desc, tcb, Mapping::none()) };
+            let t = unsafe { setup(desc, tcb, Mapping::none(), false) };
             // SAFETY: just initialized.
             unsafe {
                 (*t).stack_lo = lo;
@@ -116,17 +117,19 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
     }
 }
 
+/// Maps thread memory as glibc's allocate_stack does: with a guard, the whole range is mapped
+/// PROT_NONE (nothing committed) and everything above the guard made read-write, which
+/// charges it to the system's commit limit. So the overcommit policy applies as it does to
+/// glibc's stacks: a request beyond it fails now (EAGAIN) instead of the process being killed
+/// when it touches the memory later.
 fn map_new(mut map: Mapping) -> Result<*mut Thread> {
-    let base = sys::mmap_anon(
-        map.len,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_STACK | libc::MAP_NORESERVE,
-    )
-    .map_err(|_| Errno::EAGAIN)?;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let prot = if map.guard > 0 { libc::PROT_NONE } else { rw };
+    let base = sys::mmap_anon(map.len, prot, libc::MAP_STACK).map_err(|_| Errno::EAGAIN)?;
     map.base = base as usize;
     if map.guard > 0 {
-        // SAFETY: the first `guard` bytes of our fresh mapping.
-        if unsafe { sys::mprotect(base, map.guard, libc::PROT_NONE) }.is_err() {
+        // SAFETY: the part of our fresh mapping above the guard.
+        if unsafe { sys::mprotect(base.add(map.guard), map.len - map.guard, rw) }.is_err() {
             // SAFETY: nothing uses the fresh mapping.
             let _ = unsafe { sys::munmap(base, map.len) };
             return Err(Errno::EAGAIN);
@@ -139,19 +142,20 @@ fn map_new(mut map: Mapping) -> Result<*mut Thread> {
         let _ = unsafe { sys::munmap(base, map.len) };
         return Err(Errno::EAGAIN);
     }
-    // SAFETY: `desc` is the descriptor slot inside the mapping.
-    Ok(unsafe { setup(desc, tcb, map) })
+    // SAFETY: `desc` is the descriptor slot inside the mapping; the TCB is fresh from mmap.
+    Ok(unsafe { setup(desc, tcb, map, true) })
 }
 
-/// Writes a fresh descriptor at `desc` and (re)builds the TCB `tcb` above it.
+/// Writes a fresh descriptor at `desc` and (re)builds the TCB `tcb` above it (`zeroed`: the
+/// TCB is fresh from mmap, see `tcb::init_new`).
 ///
 /// # Safety
 /// `desc` and `tcb` must be the descriptor slot and TCB of thread memory whose TLS is set up.
-unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping) -> *mut Thread {
+unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping, zeroed: bool) -> *mut Thread {
     let block = tcb::StackBlock { base: map.base as *mut u8, size: map.len, guard: map.guard };
     // SAFETY: `tcb` has SIZE bytes reserved; `desc` is ours to overwrite.
     unsafe {
-        tcb::init_new(tcb, &block);
+        tcb::init_new(tcb, &block, zeroed);
         desc.write(Thread::new(tcb, map));
         if map.owned() {
             (*desc).stack_lo = map.base + map.guard;
@@ -165,6 +169,10 @@ unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping) -> *mut Thread {
 
 fn take_cached(len: usize, guard: usize) -> Option<*mut Thread> {
     CACHE.with(|c| {
+        // Room for every live thread's memory to come back without the cache growing: the
+        // push in `release` then never allocates, and an ending thread that never used
+        // malloc must not (see `tls::may_free_here`).
+        c.entries.reserve(super::live().load(core::sync::atomic::Ordering::Relaxed) as usize + 1);
         // Newest first: its pages are the most likely to be resident.
         let i = c.entries.iter().rposition(|&t| {
             // SAFETY: cached descriptors stay valid while in the cache.
@@ -193,27 +201,32 @@ pub unsafe fn release(t: *mut Thread) {
         unsafe { tls::deallocate((*t).tcb) };
         return;
     }
-    let evicted = CACHE.with(|c| {
+    // Evicted entries are chained through `next_cached`: no allocation here (this may be an
+    // ending thread that must not call malloc, see `tls::may_free_here`).
+    let mut evicted: *mut Thread = core::ptr::null_mut();
+    CACHE.with(|c| {
         c.entries.push(t);
         c.bytes += map.len;
-        let mut out = Vec::new();
         let mut i = 0;
         while c.bytes > CACHE_MAX_BYTES && i < c.entries.len() {
             // SAFETY: cached descriptors are valid.
-            let e = unsafe { &*c.entries[i] };
+            let e = unsafe { &mut *c.entries[i] };
             if e.tid() == 0 {
                 c.bytes -= e.mapping.len;
-                out.push(c.entries.remove(i));
+                c.entries.remove(i);
+                e.next_cached = evicted;
+                evicted = e;
             } else {
                 i += 1;
             }
         }
-        out
     });
-    for e in evicted {
+    while !evicted.is_null() {
         // SAFETY: evicted threads have ended (tid == 0) and nobody references them.
         unsafe {
+            let e = evicted;
             let m = (*e).mapping;
+            evicted = (*e).next_cached;
             tls::deallocate((*e).tcb);
             let _ = sys::munmap(m.base as *mut u8, m.len);
         }
