@@ -275,11 +275,17 @@ def w_python(m, ctx):
 
 
 def w_redis(m, ctx):
+    """Debian's redis-server (linked with jemalloc, which registers fork handlers and starts
+    threads with glibc's own pthread_create): threaded I/O under redis-benchmark, then a
+    BGSAVE (fork), FLUSHALL ASYNC (the lazy-free thread) and a clean shutdown."""
     port = free_port()
+    rdb_dir = os.path.join(ctx["tmp"], f"redis-{m.name}")
+    shutil.rmtree(rdb_dir, ignore_errors=True)  # an old dump.rdb would be loaded at start
+    os.makedirs(rdb_dir)
     with open(os.path.join(ctx["tmp"], f"redis-{m.name}.log"), "w") as log:
         srv = m.start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                        "--appendonly", "no", "--io-threads", "2", "--io-threads-do-reads", "yes",
-                       "--daemonize", "no"], log)
+                       "--dir", rdb_dir, "--daemonize", "no"], log)
         try:
             wait_port(port, srv)
             m.run(["redis-benchmark", "-p", str(port), "-n", "20000", "-c", "8", "-P", "4",
@@ -287,6 +293,20 @@ def w_redis(m, ctx):
             cli = ["redis-cli", "-p", str(port)]
             counter = m.run(cli + ["get", "counter:__rand_int__"]).decode().strip()
             llen = m.run(cli + ["llen", "mylist"]).decode().strip()
+            m.run(cli + ["bgsave"])
+            end = time.time() + 30
+            while True:
+                info = m.run(cli + ["info", "persistence"]).decode()
+                if "rdb_bgsave_in_progress:0" in info:
+                    break
+                if time.time() > end:
+                    raise Fail(f"{m.name}: BGSAVE did not finish within 30s (fork hang?)")
+                time.sleep(0.1)
+            if "rdb_last_bgsave_status:ok" not in info:
+                raise Fail(f"{m.name}: BGSAVE failed: {tail(info)}")
+            saved = os.path.getsize(os.path.join(rdb_dir, "dump.rdb"))
+            m.run(cli + ["flushall", "async"])
+            dbsize = m.run(cli + ["dbsize"]).decode().strip()
             m.run(cli + ["shutdown", "nosave"], check=False)
             rc = stop(srv, signal.SIGTERM)
         finally:
@@ -297,7 +317,9 @@ def w_redis(m, ctx):
         raise Fail(f"{m.name}: redis-server exited with {describe_rc(rc)}")
     if counter != "20000" or llen != "20000":
         raise Fail(f"{m.name}: INCR counter {counter}, LLEN {llen} (want 20000 each)")
-    return f"INCR counter {counter}, LLEN {llen}"
+    if dbsize != "0" or saved < 1000:
+        raise Fail(f"{m.name}: after BGSAVE ({saved} bytes) and FLUSHALL ASYNC, DBSIZE {dbsize}")
+    return f"INCR counter {counter}, LLEN {llen}, BGSAVE ok, FLUSHALL ASYNC ok"
 
 
 def w_memcached(m, ctx):
@@ -364,7 +386,7 @@ PROGRAMS = [
     ("sqlite", "SQLite sorter threads", False, ["sqlite3"], ["sqlite3"], None, w_sqlite),
     ("python", "CPython threading tests", False, [PY], ["python3.11", "libpython3.11-testsuite"],
      None, w_python),
-    ("redis", "server + benchmark", False, ["redis-server", "redis-benchmark", "redis-cli"],
+    ("redis", "server + BGSAVE + FLUSHALL ASYNC", True, ["redis-server", "redis-benchmark", "redis-cli"],
      ["redis-server", "redis-tools"], None, w_redis),
     ("memcached", "server (-t 4) + client", False, ["memcached"], ["memcached"], None,
      w_memcached),

@@ -52,13 +52,20 @@ struct Key {
 
 #[allow(clippy::declare_interior_mutable_const)]
 const FREE_KEY: Key = Key { seq: AtomicUsize::new(0), dtor: AtomicUsize::new(0) };
-static KEYS: [Key; KEYS_MAX] = [FREE_KEY; KEYS_MAX];
+/// Entry 0 is never handed out (its sequence number is odd from the start): its slot is
+/// the exit hook's, whose key is glibc's first. Reserved statically, because a malloc the
+/// program interposes may create keys before the library's constructor ran (jemalloc does,
+/// from libstdc++'s constructor).
+static KEYS: [Key; KEYS_MAX] = {
+    let mut k = [FREE_KEY; KEYS_MAX];
+    k[0] = Key { seq: AtomicUsize::new(HOOK_SEQ), dtor: AtomicUsize::new(0) };
+    k
+};
 
 type Block = [Slot; BLOCK];
 
 /// Index of the glibc key whose destructor runs ours in threads glibc ends ([`HOOK_NONE`]
-/// until [`init`] made it). Its entry in our table is marked in use with glibc's sequence
-/// number, so it is never handed out and its slot reads as glibc stored it.
+/// until [`init`] made it): 0, whose entry in our table is reserved (see [`KEYS`]).
 static HOOK: AtomicUsize = AtomicUsize::new(HOOK_NONE);
 const HOOK_NONE: usize = usize::MAX;
 /// glibc's sequence number of a key created once in a fresh table.
@@ -74,12 +81,15 @@ pub fn init() {
     let mut k: u32 = 0;
     // SAFETY: glibc's pthread_key_create with a valid out pointer and our destructor.
     let rc = unsafe { (crate::glibc::symbols::syms().real_pthread_key_create)(&mut k, Some(foreign_exit_hook)) };
-    // Only index 0 is walked before every key of ours; anything else would lose destructors
-    // of our lower keys in glibc's threads, so the hook is then not used at all.
+    // Only index 0 is walked before every key of ours and is never one of ours. glibc hands
+    // out another index only if glibc's own pthread_key_create was reached before us (never
+    // by programs, whose calls land here): then the hook is not used at all.
     if rc == 0 && k == 0 {
         // Relaxed: written before any thread of ours exists (clone publishes it).
-        KEYS[0].seq.store(HOOK_SEQ, Ordering::Relaxed);
         HOOK.store(0, Ordering::Relaxed);
+    } else if rc == 0 {
+        // SAFETY: glibc's own key, just created.
+        unsafe { (crate::glibc::symbols::syms().real_pthread_key_delete)(k) };
     }
 }
 
@@ -112,7 +122,7 @@ pub fn create(dtor: Option<Destructor>) -> Result<u32> {
 pub fn delete(key: u32) -> Result<()> {
     let k = KEYS.get(key as usize).ok_or(Errno::EINVAL)?;
     let seq = k.seq.load(Ordering::Relaxed);
-    if seq & 1 == 0 || key as usize == HOOK.load(Ordering::Relaxed) {
+    if seq & 1 == 0 || key == 0 {
         return Err(Errno::EINVAL);
     }
     k.seq
@@ -241,16 +251,12 @@ pub fn run_destructors() {
         // raises the flag): nothing to run and nothing to free.
         return;
     }
-    let hook = HOOK.load(Ordering::Relaxed);
     for _ in 0..DESTRUCTOR_ITERATIONS {
         if !specific::used() {
             break;
         }
         specific::set_used(false);
-        for (key, k) in KEYS.iter().enumerate() {
-            if key == hook {
-                continue;
-            }
+        for (key, k) in KEYS.iter().enumerate().skip(1) {
             let (seq, v) = if key < BLOCK {
                 let (seq, v) = specific::first_get(key);
                 if v != 0 {
@@ -280,12 +286,12 @@ pub fn run_destructors() {
             }
         }
     }
-    release(hook);
+    release();
 }
 
 /// Frees the calling thread's second-level blocks and clears its first block but the hook
 /// slot (the TCB may be reused by a new thread, glibc's or ours) and its `specific_used` flag.
-fn release(hook: usize) {
+fn release() {
     for i in 1..BLOCKS {
         let b = specific::block(i);
         if !b.is_null() {
@@ -294,7 +300,7 @@ fn release(hook: usize) {
             unsafe { libc::free(b.cast()) };
         }
     }
-    for key in (0..BLOCK).filter(|&k| k != hook) {
+    for key in 1..BLOCK {
         specific::first_clear(key);
     }
     specific::set_used(false);

@@ -68,6 +68,8 @@ pub struct Syms {
     /// glibc's own `pthread_key_create`: the one glibc key whose destructor runs ours in
     /// threads glibc ends (see `crate::tsd`).
     pub real_pthread_key_create: unsafe extern "C" fn(*mut u32, Option<unsafe extern "C" fn(*mut c_void)>) -> i32,
+    /// glibc's own `pthread_key_delete`, should that key not get index 0.
+    pub real_pthread_key_delete: unsafe extern "C" fn(u32) -> i32,
     /// glibc's own `pthread_setspecific`, for that key.
     pub real_pthread_setspecific: unsafe extern "C" fn(u32, *const c_void) -> i32,
     /// glibc's `__register_atfork`: how our fork handlers get into glibc's fork().
@@ -167,6 +169,7 @@ pub unsafe fn resolve() {
         real_pthread_attr_destroy: f!(n, c"pthread_attr_destroy"),
         real_pthread_exit: f!(n, c"pthread_exit"),
         real_pthread_key_create: f!(n, c"pthread_key_create"),
+        real_pthread_key_delete: f!(n, c"pthread_key_delete"),
         real_pthread_setspecific: f!(n, c"pthread_setspecific"),
         real_register_atfork: f!(n, c"__register_atfork"),
         cxa_thread_atexit_impl: f!(d, c"__cxa_thread_atexit_impl"),
