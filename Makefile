@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest footprint stress stress-rss bench coverage realworld clean
+.PHONY: all build demo test unit loom header-check ctest footprint stress stress-rss bench coverage realworld glibc-tests clean
 
 all: build
 
@@ -60,6 +60,13 @@ realworld: build
 
 coverage: build
 	python3 scripts/coverage.py
+
+# glibc 2.36's own thread tests (nptl/, sysdeps/pthread/), built from the installed glibc's
+# source (fetched once with apt-get source, cached under ~/.cache/rpthread) and run plain and
+# under LD_PRELOAD; c-tests/glibc/expectations.txt lists what may fail. GLIBC_TESTS_ARGS: e.g.
+# `tst-cond -j 4 --keep-logs`.
+glibc-tests: build
+	python3 scripts/glibc_tests.py $(GLIBC_TESTS_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -53,7 +53,8 @@ def build(src, mode, out, extra_flags=(), objects=()):
     return p.returncode == 0, p.stdout + p.stderr
 
 
-def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None, ld_debug="bindings"):
+def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None, ld_debug="bindings",
+        cwd=None, own_group=False):
     """Runs a built program; returns dict(rc, signal, out, err, bound, loaded, timed_out).
 
     `bound` is the set of (symbol, object) bindings ld.so reports for pthread-family symbols
@@ -62,6 +63,9 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None, ld_debug=
     `ld_debug` is the LD_DEBUG value: "files" logs only the loading, never from inside a
     lookup (lazy binding under "bindings" prints from the caller's stack: too deep for a
     program that calls into glibc on a tiny stack of its own).
+    `own_group` runs the program in a process group of its own and kills the whole group on
+    timeout: for programs that fork (a child still holding the output pipes would otherwise
+    keep the harness waiting).
     """
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
@@ -72,15 +76,20 @@ def run(binary, mode, args=(), timeout=60, env_extra=None, stdin=None, ld_debug=
     with tempfile.TemporaryDirectory() as tmp:
         env["LD_DEBUG"] = ld_debug
         env["LD_DEBUG_OUTPUT"] = os.path.join(tmp, "ld")
+        p = subprocess.Popen([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, errors="replace", env=env, cwd=cwd,
+                             stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                             start_new_session=own_group)
         try:
-            p = subprocess.run([binary, *args], capture_output=True, text=True, env=env,
-                               timeout=timeout, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                               errors="replace")
-            rc, out, err, timed_out = p.returncode, p.stdout, p.stderr, False
-        except subprocess.TimeoutExpired as e:
+            out, err = p.communicate(timeout=timeout)
+            rc, timed_out = p.returncode, False
+        except subprocess.TimeoutExpired:
+            if own_group:
+                os.killpg(p.pid, signal.SIGKILL)
+            else:
+                p.kill()
+            out, err = p.communicate()
             rc, timed_out = None, True
-            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
         bound, loaded = set(), set()
         for name in os.listdir(tmp):
             with open(os.path.join(tmp, name), errors="replace") as f:
