@@ -28,16 +28,19 @@ const MIN_REST: usize = 2048;
 pub struct Mapping {
     /// Start of the mapping (guard included); 0 if the memory is not ours.
     pub base: usize,
-    /// Length of the mapping.
+    /// Length of the mapping (whole pages).
     pub len: usize,
     /// Guard bytes at `base`.
     pub guard: usize,
+    /// Bytes in use from `base`: guard plus the requested stack size, as glibc's
+    /// `stackblock_size` (the TCB sits at the top of it; `len` rounds it up to pages).
+    pub used: usize,
 }
 
 impl Mapping {
-    /// No mapping (adopted threads, user stacks).
+    /// No mapping (user stacks).
     pub const fn none() -> Mapping {
-        Mapping { base: 0, len: 0, guard: 0 }
+        Mapping { base: 0, len: 0, guard: 0, used: 0 }
     }
 
     /// Does the library own (and unmap) this memory?
@@ -78,13 +81,20 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
     tls::free_deferred();
     match attr.stack() {
         StackSource::Library => {
+            // glibc's allocate_stack: the requested size aligned down to the TLS alignment,
+            // plus the guard, holds everything (TCB, static TLS and our descriptor at its
+            // top), so pthread_getattr_np reports exactly the size requested; too small a
+            // stack for them is EINVAL.
             let guard = round_up(attr.guard_size, PAGE)?;
-            let len = guard
-                .checked_add(round_up(attr.effective_stack_size(), PAGE)?)
-                .and_then(|n| n.checked_add(round_up(top_reserve(), PAGE).ok()?))
-                .ok_or(Errno::EINVAL)?;
-            let map = Mapping { base: 0, len, guard };
-            match take_cached(len, guard) {
+            let size = attr.effective_stack_size() & !(tls::static_align() - 1);
+            let used = guard.checked_add(size).ok_or(Errno::EINVAL)?;
+            let least = guard.checked_add(top_reserve() + MIN_REST).ok_or(Errno::EINVAL)?;
+            if used < round_up(least, PAGE)? {
+                return Err(Errno::EINVAL);
+            }
+            let len = round_up(used, PAGE)?;
+            let map = Mapping { base: 0, len, guard, used };
+            match take_cached(map) {
                 Some(t) => {
                     super::stats::REUSED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     // SAFETY: the cached thread has exited (tid == 0); its TLS is reusable.
@@ -135,8 +145,8 @@ fn map_new(mut map: Mapping) -> Result<*mut Thread> {
             return Err(Errno::EAGAIN);
         }
     }
-    let (tcb, desc) = carve(map.base + map.len);
-    // SAFETY: the TCB and static TLS area lie at the top of our mapping.
+    let (tcb, desc) = carve(map.base + map.used);
+    // SAFETY: the TCB and static TLS area lie at the top of the used part of our mapping.
     if !unsafe { tls::allocate(tcb) } {
         // SAFETY: nothing uses the fresh mapping.
         let _ = unsafe { sys::munmap(base, map.len) };
@@ -152,14 +162,14 @@ fn map_new(mut map: Mapping) -> Result<*mut Thread> {
 /// # Safety
 /// `desc` and `tcb` must be the descriptor slot and TCB of thread memory whose TLS is set up.
 unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping, zeroed: bool) -> *mut Thread {
-    let block = tcb::StackBlock { base: map.base as *mut u8, size: map.len, guard: map.guard };
+    let block = tcb::StackBlock { base: map.base as *mut u8, size: map.used, guard: map.guard };
     // SAFETY: `tcb` has SIZE bytes reserved; `desc` is ours to overwrite.
     unsafe {
         tcb::init_new(tcb, &block, zeroed);
         desc.write(Thread::new(tcb, map));
         if map.owned() {
             (*desc).stack_lo = map.base + map.guard;
-            (*desc).stack_hi = map.base + map.len;
+            (*desc).stack_hi = map.base + map.used;
             (*desc).guard = map.guard;
         }
         super::set_slot(tcb, desc);
@@ -167,7 +177,7 @@ unsafe fn setup(desc: *mut Thread, tcb: *mut u8, map: Mapping, zeroed: bool) -> 
     desc
 }
 
-fn take_cached(len: usize, guard: usize) -> Option<*mut Thread> {
+fn take_cached(want: Mapping) -> Option<*mut Thread> {
     CACHE.with(|c| {
         // Room for every live thread's memory to come back without the cache growing: the
         // push in `release` then never allocates, and an ending thread that never used
@@ -177,7 +187,8 @@ fn take_cached(len: usize, guard: usize) -> Option<*mut Thread> {
         let i = c.entries.iter().rposition(|&t| {
             // SAFETY: cached descriptors stay valid while in the cache.
             let t = unsafe { &*t };
-            t.mapping.len == len && t.mapping.guard == guard && t.tid() == 0
+            let m = t.mapping;
+            m.len == want.len && m.guard == want.guard && m.used == want.used && t.tid() == 0
         })?;
         let t = c.entries.swap_remove(i);
         // SAFETY: as above.
