@@ -1,27 +1,20 @@
 //! Thread-specific data: pthread_key_create/delete and pthread_getspecific/setspecific.
 //!
-//! The key table is ours: per key a sequence number (odd = in use, bumped on create and on
-//! delete, so a deleted key's number never matches again) and a destructor. The values live
-//! where glibc keeps them, in every thread's TCB (see `glibc::specific`: a first block of
-//! [`BLOCK`] slots, then up to [`BLOCKS`]` - 1` blocks calloc'ed on first use), for our
-//! threads and for the threads glibc runs alike, so no thread needs anything of ours allocated
-//! to hold a value (a malloc that calls pthread_setspecific while it initializes, as jemalloc
-//! does, must not be called back). A slot remembers the sequence number of the key it was set
-//! under; a value whose number no longer matches belongs to a deleted key and reads as NULL,
-//! as in glibc.
+//! One set of keys and values for the whole process, glibc's: keys are made and deleted in
+//! glibc's own key table (its pthread_key_create/delete), and every thread's values live in
+//! its TCB (see `glibc::specific`: a first block of [`BLOCK`] slots, then up to
+//! [`BLOCKS`]` - 1` blocks calloc'ed on first use). So the threads glibc ends itself (the main
+//! thread in pthread_exit, threads glibc's own pthread_create made) run the destructors with
+//! glibc's own code, no thread needs anything of ours allocated to hold a value (a malloc
+//! that calls pthread_setspecific while it initializes, as jemalloc does, must not be called
+//! back), and all PTHREAD_KEYS_MAX keys are the program's.
 //!
-//! `get` is the hot path, glibc's instruction for instruction: a bounds check, one
-//! `%fs`-relative load of the slot, and the key's sequence number. `set` takes a slow path
-//! while the TCB's `specific_used` flag is clear (a thread's first value, or its first since
-//! its destructors ran).
-//!
-//! Destructors: our threads run them at exit ([`run_destructors`]). Threads glibc runs (the
-//! main thread when it calls pthread_exit, threads glibc's own pthread_create made) end in
-//! glibc's code, which walks the arrays with glibc's own key table: to have ours run there,
-//! one glibc key ([`HOOK`], index 0 of glibc's table, created at load with glibc's real
-//! pthread_key_create) gets a value in such a thread when it first stores one of ours;
-//! glibc's walk meets that slot first and calls [`foreign_exit_hook`], which runs our
-//! destructors, after C++ `thread_local` destructors, as glibc orders them.
+//! What is ours: [`KEYS`], a copy of each key's sequence number and destructor (the sequence
+//! number is read back from the slot glibc writes when the key is created), which makes
+//! `get` glibc's instruction sequence: a bounds check, one `%fs`-relative load of the slot and
+//! the key's number (a value stored under an older number belongs to a deleted key and reads
+//! as NULL); the stores of `set`; and the destructor rounds of our own threads
+//! ([`run_destructors`], glibc's algorithm).
 
 use crate::errno::{Errno, Result};
 use crate::glibc::specific::{self, Slot};
@@ -52,46 +45,10 @@ struct Key {
 
 #[allow(clippy::declare_interior_mutable_const)]
 const FREE_KEY: Key = Key { seq: AtomicUsize::new(0), dtor: AtomicUsize::new(0) };
-/// Entry 0 is never handed out (its sequence number is odd from the start): its slot is
-/// the exit hook's, whose key is glibc's first. Reserved statically, because a malloc the
-/// program interposes may create keys before the library's constructor ran (jemalloc does,
-/// from libstdc++'s constructor).
-static KEYS: [Key; KEYS_MAX] = {
-    let mut k = [FREE_KEY; KEYS_MAX];
-    k[0] = Key { seq: AtomicUsize::new(HOOK_SEQ), dtor: AtomicUsize::new(0) };
-    k
-};
+/// Per key: glibc's sequence number (odd = in use) and the destructor, as glibc holds them.
+static KEYS: [Key; KEYS_MAX] = [FREE_KEY; KEYS_MAX];
 
 type Block = [Slot; BLOCK];
-
-/// Index of the glibc key whose destructor runs ours in threads glibc ends ([`HOOK_NONE`]
-/// until [`init`] made it): 0, whose entry in our table is reserved (see [`KEYS`]).
-static HOOK: AtomicUsize = AtomicUsize::new(HOOK_NONE);
-const HOOK_NONE: usize = usize::MAX;
-/// glibc's sequence number of a key created once in a fresh table.
-const HOOK_SEQ: usize = 1;
-
-/// Value of the hook slot while [`foreign_exit_hook`] runs (no re-arming from destructors).
-const HOOK_RUNNING: usize = 2;
-/// Value that arms the hook.
-const HOOK_ARMED: *mut c_void = 1 as *mut c_void;
-
-/// Creates the glibc key of the exit hook. Called once at load, before any key of ours.
-pub fn init() {
-    let mut k: u32 = 0;
-    // SAFETY: glibc's pthread_key_create with a valid out pointer and our destructor.
-    let rc = unsafe { (crate::glibc::symbols::syms().real_pthread_key_create)(&mut k, Some(foreign_exit_hook)) };
-    // Only index 0 is walked before every key of ours and is never one of ours. glibc hands
-    // out another index only if glibc's own pthread_key_create was reached before us (never
-    // by programs, whose calls land here): then the hook is not used at all.
-    if rc == 0 && k == 0 {
-        // Relaxed: written before any thread of ours exists (clone publishes it).
-        HOOK.store(0, Ordering::Relaxed);
-    } else if rc == 0 {
-        // SAFETY: glibc's own key, just created.
-        unsafe { (crate::glibc::symbols::syms().real_pthread_key_delete)(k) };
-    }
-}
 
 /// The calling thread's slot of `key >= BLOCK` if its block exists (`key < KEYS_MAX`).
 #[inline(always)]
@@ -102,33 +59,42 @@ fn second_level_slot(key: usize) -> Option<&'static mut Slot> {
     (!b.is_null()).then(|| unsafe { &mut (*b)[key % BLOCK] })
 }
 
-/// Creates a key with an optional destructor. EAGAIN when all [`KEYS_MAX`] keys exist.
+/// Creates a key with an optional destructor, in glibc's key table. EAGAIN when all
+/// [`KEYS_MAX`] keys exist.
 pub fn create(dtor: Option<Destructor>) -> Result<u32> {
-    for (i, k) in KEYS.iter().enumerate() {
-        let seq = k.seq.load(Ordering::Relaxed);
-        // Free, and bumping the number does not wrap around to a value a slot may hold.
-        if seq & 1 == 0 && seq.wrapping_add(2) > seq {
-            // Acquire/Release: pairs with `delete` so a reuse follows the deletion in order.
-            if k.seq.compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-                k.dtor.store(dtor.map_or(0, |d| d as usize), Ordering::Release);
-                return Ok(i as u32);
-            }
-        }
+    let s = crate::glibc::symbols::syms();
+    let mut k: u32 = 0;
+    // SAFETY: glibc's pthread_key_create with a valid out pointer.
+    let rc = unsafe { (s.real_pthread_key_create)(&mut k, dtor) };
+    if rc != 0 {
+        return Err(Errno(rc));
     }
-    Err(Errno::EAGAIN)
+    let key = k as usize;
+    // glibc's number for the key: the one its setspecific stores in the slot.
+    // SAFETY: glibc's functions on a key it just made; the value is reset to NULL at once.
+    let seq = unsafe {
+        (s.real_pthread_setspecific)(k, 1 as *const c_void);
+        let seq = if key < BLOCK { specific::first_get(key).0 } else { second_level_slot(key).map_or(0, |sl| sl.seq) };
+        (s.real_pthread_setspecific)(k, core::ptr::null());
+        seq
+    };
+    KEYS[key].dtor.store(dtor.map_or(0, |d| d as usize), Ordering::Relaxed);
+    // Release: a thread that sees the number sees the destructor.
+    KEYS[key].seq.store(seq, Ordering::Release);
+    Ok(k)
 }
 
-/// Deletes a key (no destructor runs). EINVAL if `key` does not exist.
+/// Deletes a key (no destructor runs), in glibc's key table. EINVAL if `key` does not exist.
 pub fn delete(key: u32) -> Result<()> {
     let k = KEYS.get(key as usize).ok_or(Errno::EINVAL)?;
-    let seq = k.seq.load(Ordering::Relaxed);
-    if seq & 1 == 0 || key == 0 {
-        return Err(Errno::EINVAL);
+    // SAFETY: glibc's pthread_key_delete, which checks the key itself.
+    let rc = unsafe { (crate::glibc::symbols::syms().real_pthread_key_delete)(key) };
+    if rc != 0 {
+        return Err(Errno(rc));
     }
-    k.seq
-        .compare_exchange(seq, seq + 1, Ordering::AcqRel, Ordering::Relaxed)
-        .map(drop)
-        .map_err(|_| Errno::EINVAL)
+    // glibc bumped its number (odd to even): so do we. AcqRel: ordered after the creation.
+    k.seq.fetch_add(1, Ordering::AcqRel);
+    Ok(())
 }
 
 /// The calling thread's value for `key` (NULL if none, or if the key was deleted).
@@ -211,34 +177,7 @@ fn set_slow(key: usize, seq: usize, value: *mut c_void) -> Result<()> {
         slot.data = value;
     }
     specific::set_used(true);
-    if crate::thread::current().is_none() {
-        arm_foreign_hook();
-    }
     Ok(())
-}
-
-/// In a thread glibc ends, makes glibc's end-of-thread walk call [`foreign_exit_hook`].
-#[cold]
-fn arm_foreign_hook() {
-    let hook = HOOK.load(Ordering::Relaxed);
-    if hook == HOOK_NONE || specific::first_get(hook).1 != 0 {
-        return;
-    }
-    // glibc's setspecific stores the value under glibc's own sequence number for the key
-    // (the inline block: no allocation).
-    // SAFETY: glibc's function with its own valid key.
-    unsafe { (crate::glibc::symbols::syms().real_pthread_setspecific)(hook as u32, HOOK_ARMED) };
-}
-
-/// Destructor of glibc's hook key: runs our destructors in a thread glibc is ending.
-unsafe extern "C" fn foreign_exit_hook(_armed: *mut c_void) {
-    let hook = HOOK.load(Ordering::Relaxed);
-    // glibc cleared the hook slot before calling us: mark it busy so that destructors storing
-    // values do not re-arm it, and raise `specific_used`, which glibc cleared for its round.
-    specific::first_set(hook, HOOK_SEQ, HOOK_RUNNING);
-    specific::set_used(true);
-    run_destructors();
-    specific::first_clear(hook);
 }
 
 /// Runs the destructors of the calling thread, which is exiting: for every non-NULL value of a
@@ -256,7 +195,7 @@ pub fn run_destructors() {
             break;
         }
         specific::set_used(false);
-        for (key, k) in KEYS.iter().enumerate().skip(1) {
+        for (key, k) in KEYS.iter().enumerate() {
             let (seq, v) = if key < BLOCK {
                 let (seq, v) = specific::first_get(key);
                 if v != 0 {
@@ -289,8 +228,8 @@ pub fn run_destructors() {
     release();
 }
 
-/// Frees the calling thread's second-level blocks and clears its first block but the hook
-/// slot (the TCB may be reused by a new thread, glibc's or ours) and its `specific_used` flag.
+/// Frees the calling thread's second-level blocks and clears its first block (the TCB may be
+/// reused by a new thread) and its `specific_used` flag.
 fn release() {
     for i in 1..BLOCKS {
         let b = specific::block(i);
@@ -300,7 +239,7 @@ fn release() {
             unsafe { libc::free(b.cast()) };
         }
     }
-    for key in 1..BLOCK {
+    for key in 0..BLOCK {
         specific::first_clear(key);
     }
     specific::set_used(false);
@@ -310,8 +249,17 @@ fn release() {
 mod tests {
     use super::*;
 
+    /// glibc's key functions are found at load (the library constructor does not run in
+    /// unit tests).
+    fn init() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: resolved once, before any key is made in this test binary.
+        ONCE.call_once(|| unsafe { crate::glibc::symbols::resolve() });
+    }
+
     #[test]
     fn create_set_get_delete() {
+        init();
         let k = create(None).unwrap();
         assert!(get(k).is_null());
         set(k, 42 as *mut c_void).unwrap();
@@ -328,6 +276,7 @@ mod tests {
 
     #[test]
     fn second_level_and_bounds() {
+        init();
         assert!(get(KEYS_MAX as u32).is_null());
         assert_eq!(set(KEYS_MAX as u32, null_mut()), Err(Errno::EINVAL));
         let keys: Vec<u32> = (0..40).map(|_| create(None).unwrap()).collect();

@@ -19,7 +19,10 @@ pub unsafe extern "C" fn thrd_create(thr: *mut pthread_t, func: Option<c11::Star
     super::ensure_init();
     let (Some(func), false) = (func, thr.is_null()) else { return c11::ERROR };
     let start = Box::into_raw(Box::new(Start { func, arg }));
-    match crate::thread::create::create(&Attr::defaults(), c11::trampoline, start.cast()) {
+    let mut defaults = Attr::defaults();
+    let created = crate::thread::create::create(&defaults, c11::trampoline, start.cast());
+    defaults.drop_ext();
+    match created {
         Ok(h) => {
             // SAFETY: writable per contract.
             unsafe { *thr = h as pthread_t };
@@ -274,6 +277,7 @@ pub unsafe extern "C" fn cnd_destroy(cond: *mut pthread_cond_t) {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn tss_create(key: *mut pthread_key_t, dtor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int {
+    super::ensure_resolved();
     if key.is_null() {
         return c11::ERROR;
     }
@@ -305,6 +309,7 @@ pub extern "C" fn tss_set(key: pthread_key_t, value: *mut c_void) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub extern "C" fn tss_delete(key: pthread_key_t) {
+    super::ensure_resolved();
     let _ = crate::tsd::delete(key);
 }
 

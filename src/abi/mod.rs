@@ -43,6 +43,33 @@ pub fn ensure_init() {
     }
 }
 
+/// 0 = glibc's symbols not resolved, 1 = being resolved, 2 = resolved.
+static RESOLVE_STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Resolves glibc's symbols if that has not happened yet, and nothing else: for the calls a
+/// malloc the program interposes makes while it initializes, before our constructor ran
+/// (jemalloc creates its key then). The full set-up allocates, which would enter that malloc's
+/// initialization a second time.
+#[inline]
+pub fn ensure_resolved() {
+    if RESOLVE_STATE.load(Ordering::Acquire) != 2 {
+        resolve_slow();
+    }
+}
+
+#[cold]
+fn resolve_slow() {
+    if RESOLVE_STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        // SAFETY: the first and only call; it allocates nothing and calls nothing of ours.
+        unsafe { crate::glibc::resolve() };
+        RESOLVE_STATE.store(2, Ordering::Release);
+    } else {
+        while RESOLVE_STATE.load(Ordering::Acquire) != 2 {
+            crate::sys::sched_yield();
+        }
+    }
+}
+
 /// Kernel tid of the thread running the set-up (valid while INIT_STATE is 1).
 static INITIALIZER: AtomicI32 = AtomicI32::new(0);
 
@@ -50,11 +77,10 @@ static INITIALIZER: AtomicI32 = AtomicI32::new(0);
 fn init_slow() {
     if INIT_STATE.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         INITIALIZER.store(crate::sys::gettid(), Ordering::Relaxed);
-        // SAFETY: first and only calls; no thread of ours exists yet. Symbols and our fork
-        // handlers come first: neither allocates, and a re-entrant call (below) needs them.
-        unsafe { crate::glibc::resolve() };
+        // Symbols and our fork handlers come first: neither allocates, and a re-entrant call
+        // (below) needs them.
+        ensure_resolved();
         crate::fork::init();
-        crate::tsd::init();
         // SAFETY: once, after resolve.
         unsafe { crate::glibc::init() };
         crate::stats::init();

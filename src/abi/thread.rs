@@ -30,13 +30,18 @@ pub unsafe extern "C" fn pthread_create(
     let r = (|| {
         let out = unsafe { nonnull_mut(thread) }?;
         let start = start_routine.ok_or(Errno::EINVAL)?;
-        let a = if attr.is_null() {
-            Attr::defaults()
+        if attr.is_null() {
+            // A copy of the process defaults, as glibc makes one (the defaults may change
+            // meanwhile).
+            let mut a = Attr::defaults();
+            let r = th::create::create(&a, start, arg);
+            a.drop_ext();
+            *out = r? as pthread_t;
         } else {
             // SAFETY: the caller passes an initialized attr object.
-            *unsafe { super::attr::attr_ref(attr) }?
-        };
-        *out = th::create::create(&a, start, arg)? as pthread_t;
+            let a = unsafe { super::attr::attr_ref(attr) }?;
+            *out = th::create::create(a, start, arg)? as pthread_t;
+        }
         Ok(())
     })();
     ret(r)

@@ -19,6 +19,9 @@ pub unsafe extern "C" fn pthread_key_create(
     key: *mut pthread_key_t,
     destructor: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> c_int {
+    // Keys live in glibc's table, reached through glibc's symbols (a malloc the program
+    // interposes may make its key before our constructor ran).
+    super::ensure_resolved();
     ret((|| {
         // SAFETY: the caller passes a writable key.
         let out = unsafe { nonnull_mut(key) }?;
@@ -46,6 +49,7 @@ pub unsafe extern "C" fn __pthread_key_create(
 /// Errors: EINVAL (not a key).
 #[no_mangle]
 pub extern "C" fn pthread_key_delete(key: pthread_key_t) -> c_int {
+    super::ensure_resolved();
     ret(tsd::delete(key))
 }
 

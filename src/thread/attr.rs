@@ -81,40 +81,70 @@ fn builtin_default_stack() -> usize {
     (rl.rlim_cur as usize).max(STACK_MIN).next_multiple_of(PAGE)
 }
 
+fn builtin_defaults() -> Attr {
+    Attr {
+        magic: MAGIC,
+        detached: false,
+        explicit_sched: false,
+        _spare: [0; 2],
+        policy: libc::SCHED_OTHER,
+        priority: 0,
+        guard_size: PAGE,
+        stack_size: builtin_default_stack(),
+        stack_top: 0,
+        ext: core::ptr::null_mut(),
+    }
+}
+
 impl Attr {
-    /// The attributes a thread gets with `attr == NULL`: the process defaults.
-    pub fn defaults() -> Attr {
-        DEFAULTS.with(|d| {
-            *d.get_or_insert_with(|| Attr {
-                magic: MAGIC,
-                detached: false,
-                explicit_sched: false,
-                _spare: [0; 2],
-                policy: libc::SCHED_OTHER,
-                priority: 0,
-                guard_size: PAGE,
-                stack_size: builtin_default_stack(),
-                stack_top: 0,
-                ext: core::ptr::null_mut(),
-            })
-        })
+    /// Runs `f` on the process defaults (the attributes of `attr == NULL`), without copying
+    /// their extension.
+    pub fn with_defaults<R>(f: impl FnOnce(&Attr) -> R) -> R {
+        DEFAULTS.with(|d| f(d.get_or_insert_with(builtin_defaults)))
     }
 
-    /// Replaces the process defaults (`pthread_setattr_default_np`): no stack address and no
-    /// CPU set may be given, the stack size must be 0 (keep) or at least STACK_MIN.
+    /// A copy of the process defaults the caller owns (its extension too: free it with
+    /// [`Attr::drop_ext`]), as glibc copies its default attribute for `attr == NULL`.
+    pub fn defaults() -> Attr {
+        Attr::with_defaults(Attr::deep_copy)
+    }
+
+    /// A copy with its own copy of the extension (glibc's `__pthread_attr_copy`).
+    pub fn deep_copy(&self) -> Attr {
+        let mut a = Attr { ext: core::ptr::null_mut(), ..*self };
+        if let Some(e) = self.ext() {
+            *a.ext_mut() = e.clone();
+        }
+        a
+    }
+
+    /// Replaces the process defaults (`pthread_setattr_default_np`), as glibc does: every
+    /// attribute is taken (CPU set and signal mask included) but a stack address (EINVAL); a
+    /// stack size of 0 keeps the current one, others must be at least STACK_MIN; the policy
+    /// must be valid, and the priority too when it is above 0.
     pub fn set_defaults(new: &Attr) -> Result<()> {
         new.check()?;
-        if new.stack_top != 0 || new.ext().is_some_and(|e| e.cpuset.is_some()) {
+        if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&new.policy) {
             return Err(Errno::EINVAL);
+        }
+        if new.priority > 0 {
+            validate_sched(new.policy, new.priority)?;
         }
         if new.stack_size != 0 && new.stack_size < STACK_MIN {
             return Err(Errno::EINVAL);
         }
-        validate_sched(new.policy, new.priority)?;
-        let mut d = Attr::defaults();
-        let size = if new.stack_size == 0 { d.stack_size } else { new.stack_size };
-        d = Attr { stack_size: size, ext: core::ptr::null_mut(), ..*new };
-        DEFAULTS.with(|v| *v = Some(d));
+        if new.stack_top != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut copy = new.deep_copy();
+        DEFAULTS.with(|v| {
+            let old = v.get_or_insert_with(builtin_defaults);
+            if copy.stack_size == 0 {
+                copy.stack_size = old.stack_size;
+            }
+            old.drop_ext();
+            *old = copy;
+        });
         Ok(())
     }
 
@@ -132,14 +162,13 @@ impl Attr {
         if self.stack_size != 0 {
             self.stack_size
         } else {
-            Attr::defaults().stack_size
+            Attr::with_defaults(|d| d.stack_size)
         }
     }
 
     /// What pthread_attr_init produces: zero, guard one page, stack size "default".
     pub fn initial() -> Attr {
-        Attr { guard_size: PAGE, stack_size: 0, ..Attr::defaults() }
-            .with_flags_cleared()
+        Attr { guard_size: PAGE, stack_size: 0, ..builtin_defaults() }.with_flags_cleared()
     }
 
     fn with_flags_cleared(self) -> Attr {
@@ -220,7 +249,7 @@ mod tests {
 
     #[test]
     fn defaults_are_sane() {
-        let d = Attr::defaults();
+        let d = builtin_defaults();
         assert!(d.stack_size >= STACK_MIN);
         assert_eq!(d.stack_size % PAGE, 0);
         assert_eq!(d.guard_size, PAGE);
