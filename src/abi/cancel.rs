@@ -1,7 +1,7 @@
 //! Cancellation exports: pthread_cancel, pthread_testcancel, pthread_setcancelstate/type, and
 //! the cleanup-handler ABIs compiled into programs (our header's macros, glibc's macros).
 
-use super::{ensure_init, ret};
+use super::ensure_init;
 use crate::cancel::{self, cleanup};
 use crate::errno::Errno;
 use core::ffi::c_void;
@@ -16,7 +16,13 @@ use libc::{c_int, pthread_t};
 #[no_mangle]
 pub extern "C" fn pthread_cancel(thread: pthread_t) -> c_int {
     ensure_init();
-    ret(crate::thread::with_target(thread as usize, |t| cancel::request(t.tcb())))
+    match crate::thread::with_target(thread as usize, |t| cancel::request(t.tcb())) {
+        Ok(d) => {
+            cancel::deliver(d);
+            0
+        }
+        Err(e) => e.0,
+    }
 }
 
 /// Acts on a pending cancellation request, if cancelability is enabled.

@@ -90,12 +90,22 @@ fn update(f: impl Fn(i32) -> i32) -> i32 {
     }
 }
 
+/// What [`request`] leaves to do once the target may be freed again.
+#[must_use]
+pub enum Deliver {
+    /// Nothing: the request is recorded (or the thread has ended).
+    Nothing,
+    /// The caller cancelled itself under the asynchronous type: act now (see [`deliver`]).
+    ActSelf,
+}
+
 /// pthread_cancel on the thread whose TCB is `target`: glibc's algorithm. The caller keeps
-/// the thread from being freed meanwhile.
-pub fn request(target: *mut u8) {
+/// the thread from being freed meanwhile (a signal is sent from here, while its tid is valid)
+/// and then passes the result to [`deliver`], outside whatever lock it held.
+pub fn request(target: *mut u8) -> Deliver {
     // SAFETY: the caller guarantees a live TCB.
     if unsafe { tcb::tid_word(target) }.load(Ordering::Acquire) == 0 {
-        return; // ended on the kernel side: its outcome is decided
+        return Deliver::Nothing; // ended on the kernel side: its outcome is decided
     }
     // The target may need the unwinder inside a signal handler: load it now.
     unwind::preload();
@@ -107,7 +117,7 @@ pub fn request(target: *mut u8) {
     loop {
         let new = old | CANCELING | CANCELED;
         if old == new {
-            return;
+            return Deliver::Nothing;
         }
         if enabled_and_canceled_and_async(new) {
             // Only "in progress": the handler marks CANCELED and acts (so a target leaving a
@@ -117,20 +127,27 @@ pub fn request(target: *mut u8) {
                 continue;
             }
             if me {
-                act();
+                return Deliver::ActSelf;
             }
             signal(target);
-            return;
+            return Deliver::Nothing;
         }
         match w.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
             Ok(_) => {
                 if new & IN_WAIT != 0 && new & CANCELSTATE == 0 && !me {
                     signal(target); // wake it out of rpthread's window
                 }
-                return;
+                return Deliver::Nothing;
             }
             Err(now) => old = now,
         }
+    }
+}
+
+/// Finishes a [`request`]: a thread that cancelled itself asynchronously acts now.
+pub fn deliver(d: Deliver) {
+    if let Deliver::ActSelf = d {
+        act();
     }
 }
 

@@ -477,7 +477,9 @@ impl Mutex {
     #[cold]
     fn lock_robust(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
         let ty = kind & TYPE_MASK;
-        let scope = Self::scope(kind);
+        // Always the shared futex: the kernel's wake-up when an owner dies is a shared-futex
+        // wake, which a private wait never sees (glibc waits shared on every robust mutex).
+        let scope = Scope::Shared;
         let tid = self_tid() as u32;
         let cur = self.word.load(Ordering::Relaxed);
         if cur & TID_MASK == tid {
@@ -560,9 +562,10 @@ impl Mutex {
                 return Ok(());
             }
         }
-        let scope = Self::scope(kind);
         let robust = kind & ROBUST != 0;
         let pi = kind & PI != 0;
+        // Robust waiters sleep on the shared futex (see `lock_robust`).
+        let scope = if robust && !pi { Scope::Shared } else { Self::scope(kind) };
         // Unlocking an inconsistent mutex (EOWNERDEAD never followed by consistent) makes
         // it unrecoverable for good.
         let notrec = robust && self.owner.load(Ordering::Relaxed) == INCONSISTENT;
