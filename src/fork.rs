@@ -34,8 +34,12 @@ unsafe extern "C" fn child() {
         registry::retain_only(me, |t| {
             // The thread does not exist in the child: no kernel will clear its tid, so we do;
             // its memory is then free for reuse. (glibc's own child handler already took it
-            // off glibc's lists and reset glibc's thread count to 1.)
+            // off glibc's thread lists, into glibc's stack cache for one on a stack we mapped,
+            // and reset glibc's thread count to 1.)
             tcb::tid_word((*t).tcb).store(0, Ordering::Relaxed);
+            if (*t).mapping.owned() {
+                crate::glibc::stacklist::forget_in_child((*t).tcb);
+            }
             stack::release(t);
         })
     };

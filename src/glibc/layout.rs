@@ -110,6 +110,15 @@ pub const EXITING_BITMASK: i32 = cancel_bits::EXITING;
 /// Set while a setxid() call waits for this thread's reply.
 pub const SETXID_BITMASK: i32 = cancel_bits::SETXID;
 
+/// Distance from `_dl_stack_flags` to `_dl_tls_dtv_slotinfo_list` in `_rtld_global`.
+pub const RTLD_STACK_FLAGS_BEFORE_SLOTINFO: usize = 16;
+/// ELF segment flags in `_dl_stack_flags`.
+pub const PF_X: u32 = 1;
+/// See [`PF_X`].
+pub const PF_W: u32 = 2;
+/// See [`PF_X`].
+pub const PF_R: u32 = 4;
+
 /// Reads one `_thread_db_*` field descriptor (`uint32_t[3]`: bits, count, offset).
 fn db_offset(desc: *const u32) -> usize {
     // SAFETY: the descriptor is a 3-element u32 array in libc's read-only data.
@@ -149,6 +158,17 @@ pub unsafe fn check() {
     let user = db_offset(s.db_rtld_stack_user);
     if user != used + 16 {
         super::fatal(&format!("glibc {version}: unknown _rtld_global stack list layout"));
+    }
+    // `_dl_stack_flags` (u32) lies RTLD_STACK_FLAGS_BEFORE_SLOTINFO bytes before the published
+    // `_dl_tls_dtv_slotinfo_list`, which lies 56 bytes before `_dl_stack_used` (2.34..2.39).
+    let slotinfo = db_offset(s.db_rtld_slotinfo_list);
+    if slotinfo + 56 != used {
+        super::fatal(&format!("glibc {version}: unknown _rtld_global TLS/stack layout"));
+    }
+    // SAFETY: a u32 inside `_rtld_global` at the offset just checked.
+    let flags = unsafe { *s.rtld_global.add(slotinfo - RTLD_STACK_FLAGS_BEFORE_SLOTINFO).cast::<u32>() };
+    if flags & !PF_X != PF_R | PF_W {
+        super::fatal(&format!("glibc {version}: _dl_stack_flags reads {flags:#x}, not stack permissions"));
     }
 }
 

@@ -23,6 +23,8 @@ struct ListNode {
 struct Lists {
     used: *mut ListNode,
     user: *mut ListNode,
+    cache: *mut ListNode,
+    cache_size: &'static AtomicUsize,
     lock: &'static AtomicU32,
     in_flight: &'static AtomicUsize,
 }
@@ -38,6 +40,8 @@ fn lists() -> Lists {
         Lists {
             used: user.sub(16).cast(),
             user: user.cast(),
+            cache: user.add(16).cast(),
+            cache_size: &*user.add(32).cast::<AtomicUsize>(),
             lock: &*user.add(48).cast::<AtomicU32>(),
             in_flight: &*user.add(40).cast::<AtomicUsize>(),
         }
@@ -56,21 +60,25 @@ impl StackListGuard {
         StackListGuard(l)
     }
 
-    /// Links `tcb` into `_dl_stack_user` (glibc's `list_add`).
+    /// Links `tcb` into glibc's list of threads (glibc's `list_add`): `_dl_stack_used` for a
+    /// stack the library mapped (so glibc makes it executable with its own when a library
+    /// that needs an executable stack is loaded), `_dl_stack_user` for the caller's memory,
+    /// as glibc sorts its own threads.
     ///
     /// # Safety
     /// `tcb` must be a TCB built by `tcb::init_new`, not on any list.
-    pub unsafe fn add(&self, tcb: *mut u8) {
+    pub unsafe fn add(&self, tcb: *mut u8, own_stack: bool) {
         let l = &self.0;
+        let list = if own_stack { l.used } else { l.user };
         // SAFETY: we hold the lock; the nodes are valid list nodes.
         unsafe {
             let elem = tcb::field::<ListNode>(tcb, L::LIST);
             l.in_flight.store(elem as usize | 1, Ordering::Relaxed);
-            (*elem).next = (*l.user).next;
-            (*elem).prev = l.user;
-            (*(*l.user).next).prev = elem;
+            (*elem).next = (*list).next;
+            (*elem).prev = list;
+            (*(*list).next).prev = elem;
             core::sync::atomic::fence(Ordering::Release);
-            (*l.user).next = elem;
+            (*list).next = elem;
             l.in_flight.store(0, Ordering::Relaxed);
         }
     }
@@ -113,6 +121,46 @@ impl StackListGuard {
             }
         }
         false
+    }
+}
+
+/// In the child of fork(): glibc's own child handler (reclaim_stacks) moved every thread of
+/// `_dl_stack_used` but the caller into its stack cache, ours included; takes `tcb` (one of
+/// ours, which does not exist in the child) out of glibc's cache again, so glibc never
+/// reuses or unmaps memory that is ours.
+///
+/// # Safety
+/// Only in the fork child, single-threaded, after glibc's child handler ran.
+pub unsafe fn forget_in_child(tcb: *mut u8) {
+    let l = lists();
+    // SAFETY: single-threaded child; the cache list is glibc's circular list of TCB nodes.
+    unsafe {
+        let elem = tcb::field::<ListNode>(tcb, L::LIST);
+        let mut n = (*l.cache).next;
+        while n != l.cache {
+            if n == elem {
+                (*(*elem).next).prev = (*elem).prev;
+                (*(*elem).prev).next = (*elem).next;
+                (*elem).next = elem;
+                (*elem).prev = elem;
+                let size = tcb::stack_block(tcb).size;
+                l.cache_size.fetch_sub(size, Ordering::Relaxed);
+                return;
+            }
+            n = (*n).next;
+        }
+    }
+}
+
+/// True once a loaded object needs an executable stack (glibc's `_dl_stack_flags` has
+/// PF_X): thread stacks are then mapped executable, as glibc maps its own.
+pub fn stacks_executable() -> bool {
+    let s = syms();
+    // SAFETY: the u32 `_dl_stack_flags` (offset checked by `layout::check`), which ld.so
+    // writes under its load lock; a stale read only delays the change to the next stack.
+    unsafe {
+        let off = *s.db_rtld_slotinfo_list.add(2) as usize - L::RTLD_STACK_FLAGS_BEFORE_SLOTINFO;
+        core::ptr::read_volatile(s.rtld_global.add(off).cast::<u32>()) & L::PF_X != 0
     }
 }
 

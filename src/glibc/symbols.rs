@@ -102,6 +102,8 @@ pub struct Syms {
     pub db_rtld_stack_used: *const u32,
     /// `_thread_db_rtld_global__dl_stack_user`.
     pub db_rtld_stack_user: *const u32,
+    /// `_thread_db_rtld_global__dl_tls_dtv_slotinfo_list` (anchors `_dl_stack_flags`).
+    pub db_rtld_slotinfo_list: *const u32,
 }
 
 // SAFETY: the addresses are immutable after `resolve` and point at process-global objects.
@@ -183,6 +185,7 @@ pub unsafe fn resolve() {
         db_pthread_start_routine: required(d, c"_thread_db_pthread_start_routine").cast(),
         db_rtld_stack_used: required(d, c"_thread_db_rtld_global__dl_stack_used").cast(),
         db_rtld_stack_user: required(d, c"_thread_db_rtld_global__dl_stack_user").cast(),
+        db_rtld_slotinfo_list: required(d, c"_thread_db_rtld_global__dl_tls_dtv_slotinfo_list").cast(),
     };
     // SAFETY: single-threaded initialization (see the function's contract).
     unsafe { (*core::ptr::addr_of_mut!(SYMS)).write(s) };

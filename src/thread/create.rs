@@ -56,7 +56,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // SAFETY: the TCB is built and not yet on any list.
     unsafe {
         tcb::mark_unstarted(th.tcb);
-        StackListGuard::lock().add(th.tcb);
+        StackListGuard::lock().add(th.tcb, th.mapping.owned());
     }
     // The new thread starts with every signal blocked and installs its mask itself.
     let old = sys::sigprocmask(libc::SIG_SETMASK, Some(&sys::full_sigset()));

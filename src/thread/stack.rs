@@ -97,6 +97,15 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
             match take_cached(map) {
                 Some(t) => {
                     super::stats::REUSED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    if crate::glibc::stacklist::stacks_executable() {
+                        // Cached before a library needing an executable stack was loaded.
+                        // SAFETY: the part of a cached mapping of ours above its guard.
+                        unsafe {
+                            let m = (*t).mapping;
+                            let rwx = libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC;
+                            let _ = sys::mprotect((m.base + m.guard) as *mut u8, m.len - m.guard, rwx);
+                        }
+                    }
                     // SAFETY: the cached thread has exited (tid == 0); its TLS is reusable.
                     unsafe { tls::reinit((*t).tcb) };
                     // SAFETY: `t` is the descriptor slot of that mapping.
@@ -133,7 +142,8 @@ pub fn obtain(attr: &Attr) -> Result<*mut Thread> {
 /// glibc's stacks: a request beyond it fails now (EAGAIN) instead of the process being killed
 /// when it touches the memory later.
 fn map_new(mut map: Mapping) -> Result<*mut Thread> {
-    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let exec = if crate::glibc::stacklist::stacks_executable() { libc::PROT_EXEC } else { 0 };
+    let rw = libc::PROT_READ | libc::PROT_WRITE | exec;
     let prot = if map.guard > 0 { libc::PROT_NONE } else { rw };
     let base = sys::mmap_anon(map.len, prot, libc::MAP_STACK).map_err(|_| Errno::EAGAIN)?;
     map.base = base as usize;
