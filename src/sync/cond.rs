@@ -1,381 +1,503 @@
-//! `pthread_cond_t`: the condition variable, over futex, with requeue on broadcast.
+//! `pthread_cond_t`: the condition variable, glibc 2.36's algorithm and layout, for
+//! process-private and process-shared condition variables alike, so that one in shared
+//! memory works between processes on rpthread and on glibc.
 //!
-//! Object (48 bytes, all-zero = `PTHREAD_COND_INITIALIZER`; our own layout), all `u32` unless
-//! noted: `futex` @0 (what waiters sleep on), `lock` @4 (internal 3-state lock guarding the
-//! counters), `total` @8 (waits started), `wakeup` @12 (wake-ups granted), `woken` @16
-//! (wake-ups consumed), `bcast` @20 (broadcast generation), `nwaiters` @24 (threads inside a
-//! wait, for destroy), `flags` @28 (bit 0 CLOCK_MONOTONIC, bit 1 process-shared, bit 2 being
-//! destroyed), `mutex` @32 (usize: lock word the waiters' mutex uses, for requeue).
+//! Object (48 bytes, glibc's field names; all-zero = `PTHREAD_COND_INITIALIZER`):
+//! `wseq` @0 (`u64`): waiter sequence, 2 per waiter, bit 0 = index of the current group G2;
+//! `g1_start` @8 (`u64`): start of group G1 in the sequence, shifted left by one, bit 0 =
+//! index of G2 as well; `g_refs[2]` @16: per group, 2 per waiter that may sleep on its futex,
+//! bit 0 = a signaller waits for them to leave; `g_size[2]` @24: per group, waiters not yet
+//! signalled (G2's is 0 or negative: waiters that left it early); `g1_orig_size` @32: G1's
+//! size when it became G1, shifted left by two, bits 0-1 the internal lock (0 free, 1 held,
+//! 2 held with sleepers); `wrefs` @36: 8 per waiter inside a wait, bit 2 = destroy waits for
+//! them, bit 1 = CLOCK_MONOTONIC, bit 0 = process-shared; `g_signals[2]` @40: per group, 2
+//! per signal not yet consumed, bit 0 = the group is closed. Waiters sleep on `g_signals`.
 //!
-//! Protocol (the counters change only under `lock`; `futex` changes on every event):
-//! a waiter bumps `total` and `futex`, unlocks the mutex, sleeps on `futex` and leaves once a
-//! granted wake-up is unconsumed (`wakeup != woken`, one granted since it came) or `bcast`
-//! moved; signal grants one (`wakeup += 1`, `futex += 1`, FUTEX_WAKE 1); broadcast grants all
-//! and FUTEX_CMP_REQUEUEs every sleeper but a few onto the mutex word, so they wake a few at a
-//! time as the mutex changes hands instead of stampeding (they re-lock with the contended
-//! state, so each unlock wakes the next). A timed-out waiter counts itself as granted and consumed.
+//! Protocol: a waiter takes a position in `wseq` (always landing in G2), counts itself in
+//! `wrefs`, releases the mutex, and waits until its group has a signal to consume (a CAS
+//! taking 2 from `g_signals`) or is closed; then it leaves `wrefs` and re-locks the mutex.
+//! Signallers, under the internal lock, put signals only into G1, as many as it has
+//! unsignalled waiters. When G1 has none left and G2 has waiters, a signaller switches the
+//! groups: it closes G1 (bit 0 of its `g_signals`), waits for the waiters still referencing
+//! its futex to leave (`g_refs`), moves `g1_start` past it, reopens the slot as the new G2
+//! and flips `wseq`'s bit so new waiters go there; the old G2 becomes G1. Broadcast signals
+//! every waiter of both groups. A waiter that gives up (timeout, cancellation) shrinks its
+//! group, or, if a signal was meant for it already, sends a replacement signal. A waiter
+//! may consume a signal from a newer group that reuses its slot; it then adds one back.
+//! No waiter is ever requeued onto the mutex (the shared-memory protocol has no room for
+//! that: a broadcast wakes every sleeper of G1).
 //!
-//! Orderings: the counters, `bcast`, `nwaiters` and `mutex` are only read and written under
-//! `lock`, whose Acquire/Release orders them, so they use Relaxed; `futex` is also read by the
-//! kernel, which compares it under its own lock. Only `signal`/`broadcast`'s lock-free
-//! "anyone waiting?" check reads counters outside the lock (SeqCst loads, see there).
+//! Orderings (glibc's, justified at each access): the signal counts only decide who wakes,
+//! so signal and broadcast use Relaxed and rely on the mutex for their ordering with
+//! waiters; the group switch orders its steps with Release/Acquire as stated there.
 //!
 //! Waiters block in exactly one place, [`Cond::block`] (the cancellation point).
 
-use super::model::{futex_cmp_requeue, futex_wait, futex_wake, AtomicU32, AtomicUsize, Ordering};
-use super::mutex::{word, Mutex};
-use crate::errno::{Errno, Result};
-use crate::sys::futex::{Clock, Scope};
 use super::condattr::CondAttr;
+use super::model::{fence, futex_wait, futex_wake, racing_store, AtomicU32, AtomicU64, Deadline, Ordering, Scope};
+use super::mutex::Mutex;
+use crate::errno::{Errno, Result};
+use crate::sys::futex::Clock;
 
-const MONOTONIC: u32 = 1;
-const SHARED: u32 = 2;
-const DESTROYING: u32 = 4;
-
-/// Waiters a broadcast wakes directly; the rest are requeued onto the mutex, and each thread
-/// that takes the mutex from there wakes one more, so about this many are awake at a time.
-/// One (a strict relay) adds up every waiter's wake-up latency, which on a 2-CPU VM (a
-/// cross-CPU wake-up ~25 µs) made broadcast to 8 waiters 1.5x slower than glibc's wake-all
-/// (107 vs 70 µs per round, bench/sync_cond.c); with 4 in flight the latencies overlap:
-/// 71-89 µs (glibc 72-80), 64 waiters unchanged (~700 µs both). The models keep the strict
-/// relay (their few waiters would all be woken directly otherwise).
-const BROADCAST_WAKE: i32 = if cfg!(loom) { 1 } else { 4 };
-
-/// `mutex` value: requeue impossible (a mutex kind or scope we cannot requeue onto).
-const NO_REQUEUE: usize = usize::MAX;
+/// In `wrefs`: process-shared.
+const SHARED: u32 = 1;
+/// In `wrefs`: timed waits measure CLOCK_MONOTONIC.
+const MONOTONIC: u32 = 2;
+/// In `wrefs`: pthread_cond_destroy waits for the waiters to leave.
+const DESTROY_WAITS: u32 = 4;
+/// In `wrefs`: one waiter.
+const ONE_WAITER: u32 = 8;
+/// The most waiters a group may hold (glibc's `__PTHREAD_COND_MAX_GROUP_SIZE`).
+const MAX_GROUP_SIZE: u32 = 1 << 29;
 
 /// A condition variable as it lies in the caller's `pthread_cond_t`.
 #[repr(C)]
 pub struct Cond {
-    futex: AtomicU32,
-    lock: AtomicU32,
-    total: AtomicU32,
-    wakeup: AtomicU32,
-    woken: AtomicU32,
-    bcast: AtomicU32,
-    nwaiters: AtomicU32,
-    flags: AtomicU32,
-    mutex: AtomicUsize,
-    spare: AtomicUsize,
+    wseq: AtomicU64,
+    g1_start: AtomicU64,
+    g_refs: [AtomicU32; 2],
+    g_size: [AtomicU32; 2],
+    g1_orig_size: AtomicU32,
+    wrefs: AtomicU32,
+    g_signals: [AtomicU32; 2],
 }
 
 #[cfg(not(loom))]
 const _: () = {
     assert!(core::mem::size_of::<Cond>() == core::mem::size_of::<libc::pthread_cond_t>());
     assert!(core::mem::align_of::<Cond>() <= core::mem::align_of::<libc::pthread_cond_t>());
+    assert!(core::mem::offset_of!(Cond, wrefs) == 36);
+    assert!(core::mem::offset_of!(Cond, g_signals) == 40);
 };
 
-/// What a waiter remembers from the moment it started waiting.
-pub struct Ticket {
-    /// `wakeup` when the wait began: a wake-up granted later may be ours.
-    seq: u32,
-    /// `bcast` when the wait began.
-    bcast: u32,
-}
-
-/// How a waiter stops waiting.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Leave {
-    /// Consumed a granted wake-up (or left with a broadcast).
-    Woken,
-    /// Deadline passed before any wake-up was granted to it.
-    TimedOut,
-    /// Cancelled while blocked: gives up its place and passes on any wake-up it might have
-    /// absorbed (wakes every sleeper, as nothing may be lost).
-    Cancelled,
+/// Where a waiter stands: its position in the waiter sequence and its group's slot.
+#[derive(Clone, Copy)]
+struct Ticket {
+    seq: u64,
+    g: usize,
 }
 
 impl Cond {
-    /// A fresh condition variable, for tests and models.
+    /// A fresh condition variable (all zero), for tests and models.
     #[cfg(any(test, loom))]
     pub fn new_for_test() -> Cond {
         Cond {
-            futex: AtomicU32::new(0),
-            lock: AtomicU32::new(0),
-            total: AtomicU32::new(0),
-            wakeup: AtomicU32::new(0),
-            woken: AtomicU32::new(0),
-            bcast: AtomicU32::new(0),
-            nwaiters: AtomicU32::new(0),
-            flags: AtomicU32::new(0),
-            mutex: AtomicUsize::new(0),
-            spare: AtomicUsize::new(0),
+            wseq: AtomicU64::new(0),
+            g1_start: AtomicU64::new(0),
+            g_refs: [AtomicU32::new(0), AtomicU32::new(0)],
+            g_size: [AtomicU32::new(0), AtomicU32::new(0)],
+            g1_orig_size: AtomicU32::new(0),
+            wrefs: AtomicU32::new(0),
+            g_signals: [AtomicU32::new(0), AtomicU32::new(0)],
         }
     }
 
-    /// Initializes with `attr` (defaults when `None`). Relaxed stores: the object is published
-    /// by whatever the program uses to share it.
+    /// Initializes with `attr` (defaults when `None`). Relaxed stores: the object is
+    /// published by whatever the program uses to share it.
     pub fn init(&self, attr: Option<CondAttr>) {
         let a = attr.unwrap_or(CondAttr::DEFAULT);
         let mut flags = 0;
-        if a.clock() == Clock::Monotonic {
-            flags |= MONOTONIC;
-        }
         if a.shared() {
             flags |= SHARED;
         }
-        for w in [&self.futex, &self.lock, &self.total, &self.wakeup, &self.woken, &self.bcast, &self.nwaiters] {
+        if a.clock() == Clock::Monotonic {
+            flags |= MONOTONIC;
+        }
+        self.wseq.store(0, Ordering::Relaxed);
+        self.g1_start.store(0, Ordering::Relaxed);
+        for w in self.g_refs.iter().chain(&self.g_size).chain(&self.g_signals) {
             w.store(0, Ordering::Relaxed);
         }
-        self.mutex.store(0, Ordering::Relaxed);
-        self.spare.store(0, Ordering::Relaxed);
-        self.flags.store(flags, Ordering::Relaxed);
+        self.g1_orig_size.store(0, Ordering::Relaxed);
+        self.wrefs.store(flags, Ordering::Relaxed);
     }
 
-    fn scope(&self) -> Scope {
-        if self.flags.load(Ordering::Relaxed) & SHARED != 0 {
+    fn scope_of(wrefs: u32) -> Scope {
+        if wrefs & SHARED != 0 {
             Scope::Shared
         } else {
             Scope::Private
         }
     }
 
-    /// The clock of `pthread_cond_timedwait` deadlines (from the condattr).
+    /// The clock of `pthread_cond_timedwait` deadlines (from the condattr). Relaxed: the bit
+    /// is only written by init.
     pub fn clock(&self) -> Clock {
-        if self.flags.load(Ordering::Relaxed) & MONOTONIC != 0 {
+        if self.wrefs.load(Ordering::Relaxed) & MONOTONIC != 0 {
             Clock::Monotonic
         } else {
             Clock::Realtime
         }
     }
 
-    fn ilock(&self, scope: Scope) {
-        if !word::try_lock(&self.lock) {
-            let _ = word::lock_slow(&self.lock, scope, None);
+    // ---- waiting ---------------------------------------------------------------------------
+
+    /// Waits for a signal or broadcast, releasing `m` while blocked and re-acquiring it
+    /// before returning (also on ETIMEDOUT). `deadline` is absolute on its clock (its
+    /// `tv_nsec` was checked by the caller, as glibc checks it first).
+    /// Errors: EPERM (a checked mutex the caller does not hold: nothing changed), ETIMEDOUT,
+    /// EOWNERDEAD (robust mutex re-acquired from a dead owner).
+    pub fn wait(&self, m: &Mutex, deadline: Deadline) -> Result<()> {
+        // Acquire: synchronizes with the group switch that made our group G2 (its Release
+        // fetch_xor), so we see that group's reset `g_signals`.
+        let wseq = self.wseq.fetch_add(2, Ordering::Acquire);
+        let t = Ticket { seq: wseq >> 1, g: (wseq & 1) as usize };
+        // Relaxed: only leaving needs ordering (Release in confirm_wakeup).
+        let flags = self.wrefs.fetch_add(ONE_WAITER, Ordering::Relaxed);
+        let scope = Self::scope_of(flags);
+        // Registered before the mutex is released: a signaller that takes the mutex after us
+        // sees us. (A recursive mutex held more than once is only stepped down, as glibc.)
+        if let Err(e) = m.unlock() {
+            self.cancel_waiting(t, scope);
+            self.confirm_wakeup(scope);
+            return Err(e);
         }
+        let result = self.await_signal(t, m, deadline, scope);
+        // Leave before re-locking, so pthread_cond_destroy may run with the mutex held.
+        self.confirm_wakeup(scope);
+        let relock = m.lock_after_wait();
+        relock.and(result)
     }
 
-    fn iunlock(&self, scope: Scope) {
-        word::unlock(&self.lock, scope);
-    }
-
-    /// Waits for a signal or broadcast, releasing `m` while blocked and re-acquiring it before
-    /// returning (also on every error after the release). `deadline` is absolute on `clock`.
-    /// Errors: EINVAL (bad timespec, destroyed cond), EPERM (a checked mutex the caller does
-    /// not hold), ETIMEDOUT, EOWNERDEAD (robust mutex re-acquired from a dead owner).
-    pub fn wait(&self, m: &Mutex, deadline: Option<(&libc::timespec, Clock)>) -> Result<()> {
-        if let Some((ts, _)) = deadline {
-            if !crate::sys::futex::valid_timespec(ts) {
-                return Err(Errno::EINVAL);
-            }
-        }
-        let (t, mut fv) = self.enter(m)?;
-        let scope = self.scope();
-        let mut how = Leave::Woken;
+    /// Waits until our group has a signal we take or is closed. ETIMEDOUT if the deadline
+    /// passed first (then we gave up our place). Acts on cancellation.
+    fn await_signal(&self, t: Ticket, m: &Mutex, deadline: Deadline, scope: Scope) -> Result<()> {
+        let signals_word = &self.g_signals[t.g];
+        // Acquire: if we read the 0 a group switch stored, we see its `g1_start` update too.
+        let mut signals = signals_word.load(Ordering::Acquire);
         loop {
-            let r = self.block(fv, deadline, scope);
-            if r == Err(Errno::ECANCELED) {
-                // Cancelled while waiting: leave without losing a wake-up, hold the mutex
-                // again, then act (cleanup handlers run with the mutex held).
-                self.abandon(&t, m);
-                crate::cancel::act();
+            loop {
+                if signals & 1 != 0 {
+                    // Our group is closed: everyone in it was signalled.
+                    return Ok(());
+                }
+                if signals != 0 {
+                    break;
+                }
+                // No signal: take a group reference before sleeping on the group's futex, so
+                // a group switch waits for us to leave it. Acquire: synchronizes with the
+                // switch's Release fetch_or on `g_refs`, so we see its closing flag.
+                self.g_refs[t.g].fetch_add(2, Ordering::Acquire);
+                if signals_word.load(Ordering::Acquire) & 1 != 0 || t.seq < self.g1_start.load(Ordering::Relaxed) >> 1 {
+                    self.dec_grefs(t.g, scope);
+                    return Ok(());
+                }
+                match self.block(signals_word, deadline, scope) {
+                    Err(Errno::ECANCELED) => self.abandon(t, m, scope),
+                    Err(Errno::ETIMEDOUT) => {
+                        // Leave the futex before giving up our place: the switch of our group
+                        // must not wait for us while we wait for the internal lock.
+                        self.dec_grefs(t.g, scope);
+                        self.cancel_waiting(t, scope);
+                        return Err(Errno::ETIMEDOUT);
+                    }
+                    _ => self.dec_grefs(t.g, scope),
+                }
+                signals = signals_word.load(Ordering::Acquire);
             }
-            self.ilock(scope);
-            if self.bcast.load(Ordering::Relaxed) != t.bcast {
-                break;
+            // Take a signal. Acquire: synchronizes with the signaller's view; if we took one
+            // from a newer group, we also see a newer `g1_start` below.
+            match signals_word.compare_exchange_weak(signals, signals - 2, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => signals = now,
             }
-            let val = self.wakeup.load(Ordering::Relaxed);
-            if val != t.seq && self.woken.load(Ordering::Relaxed) != val {
-                break;
-            }
-            if r == Err(Errno::ETIMEDOUT) {
-                how = Leave::TimedOut;
-                break;
-            }
-            fv = self.futex.load(Ordering::Relaxed);
-            self.iunlock(scope);
         }
-        // Only a broadcast requeues, and it bumps `bcast` first: a waiter that leaves with
-        // `bcast` unchanged never slept on the mutex word.
-        let requeued = self.bcast.load(Ordering::Relaxed) != t.bcast;
-        self.leave_locked(&t, how, scope);
-        let relock = m.lock_after_wait(requeued);
-        match (how, relock) {
-            (_, Err(e)) => Err(e),
-            (Leave::TimedOut, Ok(())) => Err(Errno::ETIMEDOUT),
-            _ => Ok(()),
+        self.return_stolen_signal(t, scope);
+        Ok(())
+    }
+
+    /// After taking a signal: if our group was closed meanwhile, the signal may have come
+    /// from the newer group now using our slot (the current G1). Give one back to it (at
+    /// worst a spurious wake-up), for as long as that group is still G1.
+    fn return_stolen_signal(&self, t: Ticket, scope: Scope) {
+        let g1_start = self.g1_start.load(Ordering::Relaxed);
+        if t.seq >= g1_start >> 1 || ((g1_start & 1) ^ 1) as usize != t.g {
+            // Our group is still open, or the current G1 is in the other slot.
+            return;
+        }
+        let signals_word = &self.g_signals[t.g];
+        let mut s = signals_word.load(Ordering::Relaxed);
+        while self.g1_start.load(Ordering::Relaxed) == g1_start {
+            // A closing group (bit 0) counts as given back; it may still wait for a futex
+            // sleeper whose signal we took, so wake one either way.
+            if s & 1 != 0 {
+                futex_wake(signals_word, 1, scope);
+                return;
+            }
+            // Relaxed: at worst a spurious wake-up, no ordering to give.
+            match signals_word.compare_exchange_weak(s, s + 2, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    futex_wake(signals_word, 1, scope);
+                    return;
+                }
+                Err(now) => s = now,
+            }
         }
     }
 
-    /// Registers the caller as a waiter, then releases `m` (outside the internal lock: the
-    /// unlock may make a system call, and signallers must not wait for it). Returns the ticket
-    /// and the `futex` value to sleep on. On error (EPERM: a checked mutex the caller does not
-    /// hold; EINVAL: destroyed cond) nothing changed.
-    fn enter(&self, m: &Mutex) -> Result<(Ticket, u32)> {
-        if self.flags.load(Ordering::Relaxed) & DESTROYING != 0 {
-            return Err(Errno::EINVAL);
-        }
-        m.check_owner()?;
-        let scope = self.scope();
-        let target = match m.requeue_target() {
-            Some((w, s)) if s == scope => w as *const AtomicU32 as usize,
-            _ => NO_REQUEUE,
-        };
-        self.ilock(scope);
-        // Counted before the mutex is released, so a signaller that takes the mutex after us
-        // sees us (and its lock-free "no waiters" check in `signal` is sound).
-        self.total.store(self.total.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        let fv = self.futex.load(Ordering::Relaxed).wrapping_add(1);
-        self.futex.store(fv, Ordering::Relaxed);
-        self.nwaiters.store(self.nwaiters.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        self.mutex.store(target, Ordering::Relaxed);
-        let t = Ticket { seq: self.wakeup.load(Ordering::Relaxed), bcast: self.bcast.load(Ordering::Relaxed) };
-        self.iunlock(scope);
-        // Cannot fail: ownership was checked (a recursive mutex held more than once is only
-        // stepped down, as on glibc).
-        let _ = m.unlock();
-        Ok((t, fv))
-    }
-
-    /// The one place a waiter blocks: sleeps on `futex` while it still reads `expected`, until
-    /// woken (possibly spuriously), requeued and woken through the mutex, or the deadline.
-    /// This is the cancellation point of pthread_cond_wait/timedwait: a cancellation acted on
-    /// here must call [`Cond::leave_locked`] with [`Leave::Cancelled`] (under the internal
-    /// lock, via [`Cond::abandon`]) and re-acquire the mutex before cleanup handlers run.
+    /// The one place a waiter blocks: sleeps on its group's `g_signals` while it reads 0,
+    /// until woken (possibly spuriously) or the deadline. The cancellation point of
+    /// pthread_cond_wait/timedwait: a cancellation acted on here goes through
+    /// [`Cond::abandon`] (the mutex is held again before cleanup handlers run).
     #[inline(never)]
-    fn block(&self, expected: u32, deadline: Option<(&libc::timespec, Clock)>, scope: Scope) -> Result<()> {
+    fn block(&self, word: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
         #[cfg(not(loom))]
-        return crate::cancel::futex_wait_cancelable(&self.futex, expected, deadline, scope);
+        return crate::cancel::futex_wait_cancelable(word, 0, deadline, scope);
         #[cfg(loom)]
-        return futex_wait(&self.futex, expected, deadline, scope);
+        return futex_wait(word, 0, deadline, scope);
     }
 
-    /// Leaves the waiter set (internal lock held; released here): consumes or gives back a
-    /// wake-up according to `how`, and lets a pending destroy finish.
-    fn leave_locked(&self, t: &Ticket, how: Leave, scope: Scope) {
-        let broadcast = self.bcast.load(Ordering::Relaxed) != t.bcast;
-        if !broadcast {
-            let total = self.total.load(Ordering::Relaxed);
-            let wakeup = self.wakeup.load(Ordering::Relaxed);
-            if how != Leave::Woken && wakeup != total {
-                // Count ourselves as granted, so `total - wakeup` stays the number of
-                // threads still waiting for one.
-                self.wakeup.store(wakeup.wrapping_add(1), Ordering::Relaxed);
-                self.futex.fetch_add(1, Ordering::Relaxed);
+    /// Cancelled while blocked: leave the group futex and our place in the group without
+    /// losing a signal, pass on a futex wake-up we may have absorbed, leave the waiters,
+    /// re-lock the mutex (POSIX: cleanup handlers run with it held), then act.
+    #[cold]
+    fn abandon(&self, t: Ticket, m: &Mutex, scope: Scope) -> ! {
+        self.dec_grefs(t.g, scope);
+        self.cancel_waiting(t, scope);
+        futex_wake(&self.g_signals[t.g], 1, scope);
+        self.confirm_wakeup(scope);
+        let _ = m.lock_after_wait();
+        #[cfg(not(loom))]
+        crate::cancel::act();
+        #[cfg(loom)]
+        unreachable!("the models do not cancel");
+    }
+
+    /// Drops our reference on group `g`'s futex; the last one out wakes a group switch that
+    /// waits for it. Release: synchronizes with the switch's Acquire fence.
+    fn dec_grefs(&self, g: usize, scope: Scope) {
+        if self.g_refs[g].fetch_sub(2, Ordering::Release) == 3 {
+            self.g_refs[g].fetch_and(!1, Ordering::Relaxed);
+            futex_wake(&self.g_refs[g], i32::MAX, scope);
+        }
+    }
+
+    /// Leaves the waiters counted in `wrefs`; the last one wakes a waiting destroy.
+    /// Release: the destroy's Acquire sees we are done with the object.
+    fn confirm_wakeup(&self, scope: Scope) {
+        if self.wrefs.fetch_sub(ONE_WAITER, Ordering::Release) >> 2 == 3 {
+            futex_wake(&self.wrefs, i32::MAX, scope);
+        }
+    }
+
+    /// Gives up waiting (timeout, cancellation, failed unlock) after the caller dropped its
+    /// group reference: shrinks our group if we are still in it unsignalled; if a signal
+    /// was already meant for us (our group closed, or a G1 with no one left to signal),
+    /// sends a replacement so it is not lost.
+    fn cancel_waiting(&self, t: Ticket, scope: Scope) {
+        let mut consumed = false;
+        self.lock(scope);
+        let g1_start = self.g1_start.load(Ordering::Relaxed) >> 1;
+        let size = &self.g_size[t.g];
+        if g1_start > t.seq {
+            consumed = true;
+        } else if g1_start + u64::from(self.orig_size()) <= t.seq {
+            // In G2: nobody signalled us yet.
+            let n = size.load(Ordering::Relaxed);
+            if n.wrapping_add(MAX_GROUP_SIZE) != 0 {
+                size.store(n.wrapping_sub(1), Ordering::Relaxed);
+            } else {
+                // Too many departures to count: wake everyone (spuriously) instead.
+                self.unlock(scope);
+                self.broadcast();
+                return;
             }
-            self.woken.store(self.woken.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        } else {
+            // In G1: a size of 0 means the signal left for this group is ours.
+            let n = size.load(Ordering::Relaxed);
+            if n == 0 {
+                consumed = true;
+            } else {
+                size.store(n - 1, Ordering::Relaxed);
+            }
         }
-        let n = self.nwaiters.load(Ordering::Relaxed) - 1;
-        self.nwaiters.store(n, Ordering::Relaxed);
-        let destroying = self.flags.load(Ordering::Relaxed) & DESTROYING != 0;
-        if destroying && n == 0 {
-            futex_wake(&self.nwaiters, 1, scope);
-        }
-        self.iunlock(scope);
-        if how == Leave::Cancelled && !destroying {
-            futex_wake(&self.futex, i32::MAX, scope);
+        self.unlock(scope);
+        if consumed {
+            self.signal();
         }
     }
 
-    /// For cancellation acted on inside [`Cond::block`]: leave the waiter set without losing a
-    /// wake-up and re-acquire the mutex (POSIX: cleanup handlers run with it held).
-    pub fn abandon(&self, t: &Ticket, m: &Mutex) {
-        let scope = self.scope();
-        self.ilock(scope);
-        let requeued = self.bcast.load(Ordering::Relaxed) != t.bcast;
-        self.leave_locked(t, Leave::Cancelled, scope);
-        let _ = m.lock_after_wait(requeued);
-    }
-
-    /// Lock-free "nobody waits" check. `wakeup` is read first: it never exceeds `total` and
-    /// neither decreases, so equal values mean no waiter was pending when `total` was read.
-    /// SeqCst loads (plain moves on x86) keep the two reads in this order.
-    #[inline(always)]
-    fn nobody_waits(&self) -> bool {
-        let w = self.wakeup.load(Ordering::SeqCst);
-        self.total.load(Ordering::SeqCst) == w
-    }
+    // ---- signalling ------------------------------------------------------------------------
 
     /// Wakes at least one waiter, if any.
     #[inline]
     pub fn signal(&self) {
-        if self.nobody_waits() {
+        // Relaxed: a waiter the caller must wake registered before releasing the mutex the
+        // caller took since (the mutex orders it).
+        let wrefs = self.wrefs.load(Ordering::Relaxed);
+        if wrefs >> 3 == 0 {
             return;
         }
-        self.signal_slow();
+        self.signal_slow(Self::scope_of(wrefs));
     }
 
     #[cold]
-    fn signal_slow(&self) {
-        let scope = self.scope();
-        self.ilock(scope);
-        let wakeup = self.wakeup.load(Ordering::Relaxed);
-        if self.total.load(Ordering::Relaxed) != wakeup {
-            self.wakeup.store(wakeup.wrapping_add(1), Ordering::Relaxed);
-            self.futex.fetch_add(1, Ordering::Relaxed);
-            self.iunlock(scope);
-            futex_wake(&self.futex, 1, scope);
-        } else {
-            self.iunlock(scope);
+    fn signal_slow(&self, scope: Scope) {
+        self.lock(scope);
+        // Relaxed: as for `wrefs` in `signal`.
+        let wseq = self.wseq.load(Ordering::Relaxed);
+        let mut g1 = ((wseq & 1) ^ 1) as usize;
+        let mut wake = false;
+        if self.g_size[g1].load(Ordering::Relaxed) != 0 || self.switch_groups(wseq >> 1, &mut g1, scope) {
+            // Relaxed: signalling establishes no ordering (see the module comment).
+            self.g_signals[g1].fetch_add(2, Ordering::Relaxed);
+            let n = self.g_size[g1].load(Ordering::Relaxed);
+            self.g_size[g1].store(n.wrapping_sub(1), Ordering::Relaxed);
+            wake = true;
+        }
+        self.unlock(scope);
+        if wake {
+            futex_wake(&self.g_signals[g1], 1, scope);
         }
     }
 
-    /// Wakes every waiter: [`BROADCAST_WAKE`] directly, the rest requeued onto the mutex.
+    /// Wakes every waiter.
     #[inline]
     pub fn broadcast(&self) {
-        if self.nobody_waits() {
+        let wrefs = self.wrefs.load(Ordering::Relaxed);
+        if wrefs >> 3 == 0 {
             return;
         }
-        self.broadcast_slow();
+        self.broadcast_slow(Self::scope_of(wrefs));
     }
 
     #[cold]
-    fn broadcast_slow(&self) {
-        let scope = self.scope();
-        self.ilock(scope);
-        let total = self.total.load(Ordering::Relaxed);
-        if total == self.wakeup.load(Ordering::Relaxed) {
-            self.iunlock(scope);
-            return;
+    fn broadcast_slow(&self, scope: Scope) {
+        self.lock(scope);
+        let wseq = self.wseq.load(Ordering::Relaxed);
+        let mut g1 = ((wseq & 1) ^ 1) as usize;
+        // Signal everyone left in G1, and wake them before G1 is closed below.
+        let n = self.g_size[g1].load(Ordering::Relaxed);
+        if n != 0 {
+            self.g_signals[g1].fetch_add(n.wrapping_shl(1), Ordering::Relaxed);
+            self.g_size[g1].store(0, Ordering::Relaxed);
+            futex_wake(&self.g_signals[g1], i32::MAX, scope);
         }
-        self.wakeup.store(total, Ordering::Relaxed);
-        self.woken.store(total, Ordering::Relaxed);
-        let fv = self.futex.load(Ordering::Relaxed).wrapping_add(1);
-        self.futex.store(fv, Ordering::Relaxed);
-        self.bcast.store(self.bcast.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        let target = self.mutex.load(Ordering::Relaxed);
-        self.iunlock(scope);
-        if target != 0 && target != NO_REQUEUE {
-            // SAFETY: `target` is the lock word of the mutex the current waiters use: they
-            // cannot return (and the program cannot destroy it) before they re-lock it.
-            let mw = unsafe { &*(target as *const AtomicU32) };
-            // Fails (EAGAIN) if a new waiter arrived meanwhile: then wake everyone instead,
-            // as a newcomer must never be parked on the mutex.
-            if futex_cmp_requeue(&self.futex, BROADCAST_WAKE, i32::MAX, mw, fv, scope).is_ok() {
-                return;
-            }
+        // Then make G2 the new G1 and signal everyone in it.
+        let mut wake = false;
+        if self.switch_groups(wseq >> 1, &mut g1, scope) {
+            let n = self.g_size[g1].load(Ordering::Relaxed);
+            self.g_signals[g1].fetch_add(n.wrapping_shl(1), Ordering::Relaxed);
+            self.g_size[g1].store(0, Ordering::Relaxed);
+            wake = true;
         }
-        futex_wake(&self.futex, i32::MAX, scope);
+        self.unlock(scope);
+        if wake {
+            futex_wake(&self.g_signals[g1], i32::MAX, scope);
+        }
     }
 
-    /// Destroys the condition variable: EBUSY while threads are blocked on it; waits for
-    /// threads that were woken but have not yet left the wait (so the memory may be freed
-    /// when this returns).
+    /// With the internal lock held and G1 (slot `*g1`) fully signalled: if G2 has waiters,
+    /// closes G1, waits until no waiter references its futex any more, turns it into the new
+    /// G2 and the old G2 into G1 (`*g1` then names it). `wseq` is the signaller's view of the
+    /// sequence (shifted). False if G2 is empty, or ends up empty after departures.
+    fn switch_groups(&self, wseq: u64, g1: &mut usize, scope: Scope) -> bool {
+        let old = *g1;
+        let old_orig_size = self.orig_size();
+        let old_g1_start = self.g1_start.load(Ordering::Relaxed) >> 1;
+        // Waiters in G2: positions since G1's end, less those that left G2 (its size is 0 or
+        // negative). Unsigned arithmetic, as glibc (a zeroed condvar has a closed, empty G1).
+        let g2_waiters = (wseq.wrapping_sub(old_g1_start).wrapping_sub(u64::from(old_orig_size)) as u32)
+            .wrapping_add(self.g_size[old ^ 1].load(Ordering::Relaxed));
+        if g2_waiters == 0 {
+            return false;
+        }
+        // Close G1: its waiters stop trying to sleep and take no more signals from it.
+        self.g_signals[old].fetch_or(1, Ordering::Relaxed);
+        // Wait for the waiters that may sleep on G1's futex to leave it. Release: waiters
+        // that take a reference after this see the closing flag (their Acquire fetch_add).
+        let refs = &self.g_refs[old];
+        let mut r = refs.fetch_or(0, Ordering::Release);
+        while r >> 1 > 0 {
+            // Ask the last one out to wake us, and sleep only while that request stands.
+            r = refs.fetch_or(1, Ordering::Relaxed) | 1;
+            if r >> 1 > 0 {
+                let _ = futex_wait(refs, r, None, scope);
+            }
+            r = refs.load(Ordering::Relaxed);
+        }
+        // Acquire: synchronizes with the departures' Release in dec_grefs.
+        fence(Ordering::Acquire);
+        // Move G1's start past it; bit 0 flips to the index G2 will have. The addend is
+        // 32-bit as glibc's (old_orig_size is 0 only at the first switch, where G1 is slot 1).
+        let step = (old_orig_size << 1).wrapping_add(if old == 1 { 1 } else { u32::MAX });
+        self.g1_start.fetch_add(u64::from(step), Ordering::Relaxed);
+        // Reopen the slot as the new G2. Release: a waiter that reads this 0 (Acquire) sees
+        // the new `g1_start`. (A racing store: departing waiters may still add a signal back.)
+        racing_store(&self.g_signals[old], 0, Ordering::Release);
+        // Publish the switch: new waiters now go to the old G1's slot. Release: synchronizes
+        // with waiters' Acquire fetch_add.
+        let wseq = self.wseq.fetch_xor(1, Ordering::Release) >> 1;
+        *g1 = old ^ 1;
+        let orig_size = wseq.wrapping_sub(old_g1_start + u64::from(old_orig_size)) as u32;
+        self.set_orig_size(orig_size);
+        // Added, not stored: keeps the departures counted while it was G2.
+        let size = &self.g_size[*g1];
+        let n = size.load(Ordering::Relaxed).wrapping_add(orig_size);
+        size.store(n, Ordering::Relaxed);
+        n != 0
+    }
+
+    // ---- the internal lock (bits 0-1 of g1_orig_size) ---------------------------------------
+
+    /// Takes the internal lock: 0 → 1, or with contention → 2 and sleep. Acquire.
+    fn lock(&self, scope: Scope) {
+        let w = &self.g1_orig_size;
+        let mut s = w.load(Ordering::Relaxed);
+        while s & 3 == 0 {
+            match w.compare_exchange_weak(s, s | 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => s = now,
+            }
+        }
+        loop {
+            while s & 3 != 2 {
+                match w.compare_exchange_weak(s, (s & !3) | 2, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) if s & 3 == 0 => return,
+                    Ok(_) => break,
+                    Err(now) => s = now,
+                }
+            }
+            let _ = futex_wait(w, (s & !3) | 2, None, scope);
+            s = w.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Releases the internal lock, waking a sleeper if there may be one. Release.
+    fn unlock(&self, scope: Scope) {
+        if self.g1_orig_size.fetch_and(!3, Ordering::Release) & 3 == 2 {
+            futex_wake(&self.g1_orig_size, 1, scope);
+        }
+    }
+
+    /// G1's original size (internal lock held).
+    fn orig_size(&self) -> u32 {
+        self.g1_orig_size.load(Ordering::Relaxed) >> 2
+    }
+
+    /// Sets G1's original size (internal lock held), keeping the lock bits, which a waiter
+    /// may change once (1 → 2) concurrently: then 2 is stored with the size.
+    fn set_orig_size(&self, size: u32) {
+        let w = &self.g1_orig_size;
+        let s = (w.load(Ordering::Relaxed) & 3) | (size << 2);
+        if w.swap(s, Ordering::Relaxed) & 3 != s & 3 {
+            racing_store(w, (size << 2) | 2, Ordering::Relaxed);
+        }
+    }
+
+    // ---- destroy ---------------------------------------------------------------------------
+
+    /// Destroys the condition variable: waits until every thread inside a wait has left it
+    /// (a program may destroy it once all waiters were woken), then returns 0, as glibc. A
+    /// waiter that was never woken is waited for too.
     pub fn destroy(&self) -> Result<()> {
-        let scope = self.scope();
-        self.ilock(scope);
-        if self.total.load(Ordering::Relaxed) != self.wakeup.load(Ordering::Relaxed) {
-            self.iunlock(scope);
-            return Err(Errno::EBUSY);
+        // Acquire: synchronizes with the last waiter's Release in confirm_wakeup.
+        let mut wrefs = self.wrefs.fetch_or(DESTROY_WAITS, Ordering::Acquire);
+        let scope = Self::scope_of(wrefs);
+        while wrefs >> 3 != 0 {
+            let _ = futex_wait(&self.wrefs, wrefs | DESTROY_WAITS, None, scope);
+            wrefs = self.wrefs.load(Ordering::Acquire);
         }
-        self.flags.fetch_or(DESTROYING, Ordering::Relaxed);
-        let mut n = self.nwaiters.load(Ordering::Relaxed);
-        if n != 0 {
-            // Woken waiters may sit requeued on the mutex: wake them so they leave now rather
-            // than whenever the mutex is next released.
-            let target = self.mutex.load(Ordering::Relaxed);
-            if target != 0 && target != NO_REQUEUE {
-                // SAFETY: as in broadcast: those waiters still need this mutex.
-                futex_wake(unsafe { &*(target as *const AtomicU32) }, i32::MAX, scope);
-            }
-            while n != 0 {
-                self.iunlock(scope);
-                let _ = futex_wait(&self.nwaiters, n, None, scope);
-                self.ilock(scope);
-                n = self.nwaiters.load(Ordering::Relaxed);
-            }
-        }
-        self.iunlock(scope);
         Ok(())
     }
 }
@@ -392,19 +514,30 @@ mod tests {
     }
     // SAFETY: `v` is only touched under `m`.
     unsafe impl Sync for Shared {}
+    // SAFETY: as above.
     unsafe impl Send for Shared {}
 
+    fn signals(c: &Cond) -> [u32; 2] {
+        [c.g_signals[0].load(Ordering::Relaxed), c.g_signals[1].load(Ordering::Relaxed)]
+    }
+
     #[test]
-    fn timed_wait_times_out_with_mutex_held() {
+    fn timed_wait_times_out_with_mutex_held_and_leaves_no_trace() {
         let m = Mutex::with_kind(0);
         let c = Cond::new_for_test();
         m.lock().unwrap();
         let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         assert_eq!(c.wait(&m, Some((&ts, Clock::Monotonic))), Err(Errno::ETIMEDOUT));
         assert_eq!(m.trylock(), Err(Errno::EBUSY));
-        let bad = libc::timespec { tv_sec: 0, tv_nsec: -1 };
-        assert_eq!(c.wait(&m, Some((&bad, Clock::Monotonic))), Err(Errno::EINVAL));
         m.unlock().unwrap();
+        // One position used in G2 (slot 0, which shrank by one), nobody inside any more.
+        assert_eq!(c.wseq.load(Ordering::Relaxed), 2);
+        assert_eq!(c.g_size[0].load(Ordering::Relaxed), u32::MAX);
+        assert_eq!(c.wrefs.load(Ordering::Relaxed), 0);
+        // Nobody waits: signal and broadcast store no signal.
+        c.signal();
+        c.broadcast();
+        assert_eq!(signals(&c), [0, 0]);
         c.destroy().unwrap();
     }
 
@@ -413,6 +546,7 @@ mod tests {
         let m = Mutex::with_kind(2);
         let c = Cond::new_for_test();
         assert_eq!(c.wait(&m, None), Err(Errno::EPERM));
+        assert_eq!(c.wrefs.load(Ordering::Relaxed), 0);
         c.signal();
         c.destroy().unwrap();
     }
@@ -441,6 +575,7 @@ mod tests {
         s.m.unlock().unwrap();
         hs.into_iter().for_each(|h| h.join().unwrap());
         s.c.destroy().unwrap();
+        assert_eq!(s.c.wrefs.load(Ordering::Relaxed), DESTROY_WAITS);
     }
 }
 
@@ -511,12 +646,12 @@ mod loom_tests {
     }
 
     #[test]
-    fn loom_cond_broadcast_requeue_two_waiters() {
+    fn loom_cond_broadcast_two_waiters() {
         model(2, true);
     }
 
     #[test]
-    fn loom_cond_broadcast_requeue_three_waiters() {
+    fn loom_cond_broadcast_three_waiters() {
         model(3, true);
     }
 
@@ -561,10 +696,47 @@ mod loom_tests {
         });
     }
 
-    /// Broadcast requeue with a plain locker of the same mutex in the mix: the hand-over
-    /// chain of the requeued waiters must not strand the plain sleeper (or vice versa).
+    /// Two consumers take two tokens each from a producer that signals each one: waits span
+    /// several group switches, and a waiter can take a signal from the newer group in its
+    /// slot (then gives one back). Every token must be consumed.
     #[test]
-    fn loom_cond_broadcast_requeue_with_plain_locker() {
+    fn loom_cond_group_switches() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let s = Arc::new(Shared { m: Mutex::with_kind(0), c: Cond::new_for_test(), v: UnsafeCell::new(0) });
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = s.clone();
+                    loom::thread::spawn(move || {
+                        for _ in 0..2 {
+                            s.m.lock().unwrap();
+                            // SAFETY: the cell is only touched with the mutex held.
+                            while s.v.with(|p| unsafe { *p }) == 0 {
+                                s.c.wait(&s.m, None).unwrap();
+                            }
+                            // SAFETY: the cell is only touched with the mutex held.
+                            s.v.with_mut(|p| unsafe { *p -= 1 });
+                            s.m.unlock().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for _ in 0..4 {
+                s.m.lock().unwrap();
+                // SAFETY: the cell is only touched with the mutex held.
+                s.v.with_mut(|p| unsafe { *p += 1 });
+                s.c.signal();
+                s.m.unlock().unwrap();
+            }
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            s.c.destroy().unwrap();
+        });
+    }
+
+    /// Broadcast with a plain locker of the same mutex in the mix.
+    #[test]
+    fn loom_cond_broadcast_with_plain_locker() {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(2);
         b.check(|| {
