@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest stress stress-rss bench coverage realworld clean
+.PHONY: all build demo test unit loom header-check ctest interop stress stress-rss bench coverage realworld clean
 
 all: build
 
@@ -14,10 +14,12 @@ build:
 demo: build
 	python3 scripts/docs.py
 
-# Unit tests, model checking, header check, document examples, conformance and stress tests.
+# Unit tests, model checking, header check, document examples, conformance and stress tests,
+# and process-shared objects used by a glibc process and an rpthread process at once.
 test: build header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
+	python3 scripts/interop.py
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
 
@@ -35,6 +37,11 @@ header-check: build
 
 ctest: build
 	python3 scripts/ctest.py
+
+# Each c-tests/interop program as two processes sharing memory, one on glibc and one on
+# rpthread, both ways round.
+interop: build
+	python3 scripts/interop.py
 
 # RSS over 1,000,000 create/join cycles of 200 concurrent threads, under LD_PRELOAD (issue 2).
 stress-rss: build
