@@ -38,6 +38,21 @@ pub fn futex_wake(word: &AtomicU32, n: i32, scope: Scope) -> usize {
     crate::sys::futex::wake(word, n, scope)
 }
 
+/// Wakes `n_wake` sleepers of `from` and moves up to `n_move` others onto `to`, if
+/// `*from == expected` (else EAGAIN).
+#[cfg(not(loom))]
+#[inline]
+pub fn futex_cmp_requeue(
+    from: &AtomicU32,
+    n_wake: i32,
+    n_move: i32,
+    to: &AtomicU32,
+    expected: u32,
+    scope: Scope,
+) -> Result<usize> {
+    crate::sys::futex::cmp_requeue(from, n_wake, n_move, to, expected, scope)
+}
+
 /// One step of a busy-wait loop: a `pause` in the library; in the model a yield, so that
 /// loom explores the other threads instead of the spinning one forever.
 #[inline(always)]
@@ -196,7 +211,32 @@ mod loom_futex {
     pub fn futex_wake_low(word: &AtomicU64, n: i32, _scope: Scope) -> usize {
         wake_on(word as *const AtomicU64 as usize, n)
     }
+
+    /// Model of FUTEX_CMP_REQUEUE.
+    pub fn futex_cmp_requeue(
+        from: &AtomicU32,
+        n_wake: i32,
+        n_move: i32,
+        to: &AtomicU32,
+        expected: u32,
+        _scope: Scope,
+    ) -> Result<usize> {
+        let (lock, cv) = &*TABLE;
+        let mut t = lock.lock().unwrap();
+        if from.load(Ordering::SeqCst) != expected {
+            return Err(Errno::EAGAIN);
+        }
+        let q = t.sleeping.entry(key(from)).or_default();
+        let k = (n_wake.max(0) as usize).min(q.len());
+        let woken: Vec<u64> = q.drain(..k).collect();
+        let m = (n_move.max(0) as usize).min(q.len());
+        let moved: Vec<u64> = q.drain(..m).collect();
+        t.woken.extend(woken);
+        t.sleeping.entry(key(to)).or_default().extend(moved);
+        cv.notify_all();
+        Ok(k + m)
+    }
 }
 
 #[cfg(loom)]
-pub use loom_futex::{futex_wait, futex_wait_low, futex_wake, futex_wake_low};
+pub use loom_futex::{futex_cmp_requeue, futex_wait, futex_wait_low, futex_wake, futex_wake_low};

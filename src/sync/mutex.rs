@@ -13,7 +13,8 @@
 //!   1 locked, 2 locked and maybe sleepers. Lock: CAS 0→1, else spin briefly on a relaxed
 //!   load (only while the word is 1), then `swap(2)` + FUTEX_WAIT(2) until the swap returns 0.
 //!   Unlock: `swap(0)`, FUTEX_WAKE(1) if it was 2. A thread that has slept locks with 2, so
-//!   the sleepers behind it are woken.
+//!   the sleepers behind it are woken; one a condvar broadcast may have requeued here wakes
+//!   the next sleeper as soon as it holds the lock (`word::lock_requeued`).
 //! - Robust and priority-inherit kinds: the kernel's encoding, owner tid | FUTEX_WAITERS |
 //!   FUTEX_OWNER_DIED. Robust: CAS 0→tid, else set WAITERS and FUTEX_WAIT; the holder is on
 //!   the thread's kernel robust list, so the kernel marks OWNER_DIED when it dies. PI: CAS
@@ -66,6 +67,10 @@ const NOTRECOVERABLE: i32 = i32::MAX - 1;
 /// outnumber cores. Whether a spin pays on many cores is unmeasured (no multi-core machine
 /// was available); the loop stays so that figure can be taken.
 const SPINS: u32 = if cfg!(loom) { 1 } else { 0 };
+
+/// Spin of a broadcast waiter woken ahead of its turn (`word::lock_requeued`): long enough
+/// (~3.5 µs) to cover the current holder's critical section, so the hand-over needs no sleep.
+const HANDOVER_SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
 
 /// A mutex as it lies in the caller's `pthread_mutex_t`.
 #[repr(C)]
@@ -157,6 +162,46 @@ pub(crate) mod word {
                 return Err(Errno::ETIMEDOUT);
             }
         }
+    }
+
+    /// Locks with the contended state from the start: for threads that slept on this word
+    /// or may have been requeued onto it by a condition variable, so that whoever unlocks
+    /// next wakes the sleepers still behind them.
+    pub fn lock_contended(w: &AtomicU32, scope: Scope) {
+        while w.swap(2, Ordering::Acquire) != 0 {
+            let _ = futex_wait(w, 2, None, scope);
+        }
+    }
+
+    /// Locks for a condition waiter that left with a broadcast, i.e. that may have been
+    /// requeued onto this word with others still asleep behind it. Spins briefly (taking a
+    /// free lock as contended, 0→2), else sleeps as [`lock_contended`]. Once it holds the lock
+    /// it wakes the next sleeper at once, so that one is awake and spinning when this thread
+    /// unlocks: a broadcast's waiters then pass the mutex on without paying a wake-up latency
+    /// per hand-over. If a sleeper was woken, it becomes the one responsible for the sleepers
+    /// behind it (it will lock the same way, or sleep with the word at 2), so the word goes
+    /// back to 1 first and our unlock needs no system call.
+    pub fn lock_requeued(w: &AtomicU32, scope: Scope) {
+        let mut got = false;
+        for _ in 0..HANDOVER_SPINS {
+            if w.load(Ordering::Relaxed) == 0
+                && w.compare_exchange(0, 2, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                got = true;
+                break;
+            }
+            spin_hint();
+        }
+        if !got {
+            lock_contended(w, scope);
+        }
+        // First 2→1, then the wake: whoever slept before the CAS is still asleep at the wake,
+        // so either the wake reaches one of them, and that thread (awake now) will lock the
+        // same way or sleep with the word at 2 again, or there was no sleeper to answer for.
+        // Anyone who goes to sleep after the CAS sets 2 itself. (The other order loses a
+        // wake-up: the woken thread may sleep again, with 2, before a late 2→1.)
+        let _ = w.compare_exchange(2, 1, Ordering::Relaxed, Ordering::Relaxed);
+        futex_wake(w, 1, scope);
     }
 
     /// Releases the lock; wakes one sleeper if there may be any. Release: publishes the
@@ -676,15 +721,54 @@ impl Mutex {
 
     // ---- what the condition variable needs -----------------------------------------------
 
-    /// Re-locks after a condition wait (the mutex was released with [`Mutex::unlock`]);
-    /// EOWNERDEAD and the other errors of the robust and PI kinds pass through.
-    pub(crate) fn lock_after_wait(&self) -> Result<()> {
+    /// Checks, without changing anything, that the caller may unlock the mutex: EPERM for the
+    /// checked kinds (errorcheck, recursive, robust, PI, priority-protect) it does not hold,
+    /// EINVAL for an invalid mutex. What a condition wait verifies before it registers.
+    pub(crate) fn check_owner(&self) -> Result<()> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !KNOWN != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let held = if kind & (ROBUST | PI) != 0 {
+            self.word.load(Ordering::Relaxed) & TID_MASK == self_tid() as u32
+        } else if kind & PP != 0 || matches!(kind & TYPE_MASK, RECURSIVE | ERRORCHECK) {
+            self.owner.load(Ordering::Relaxed) == self_tid()
+        } else {
+            true
+        };
+        if held {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    /// The lock word and scope a condition variable may requeue its waiters onto: only the
+    /// plain 3-state kinds (not robust, PI or priority-protect), whose waiters re-lock with
+    /// [`Mutex::lock_after_wait`].
+    pub(crate) fn requeue_target(&self) -> Option<(&AtomicU32, Scope)> {
+        let kind = self.kind.load(Ordering::Relaxed);
+        if kind & !(TYPE_MASK | SHARED) == 0 {
+            Some((&self.word, Self::scope(kind)))
+        } else {
+            None
+        }
+    }
+
+    /// Re-locks after a condition wait. A thread that may have been requeued onto the word
+    /// (`requeued`: it left with a broadcast) takes it in the contended state, so the
+    /// requeued sleepers behind it are woken in turn (see the module comment); otherwise, and
+    /// for the other kinds, the lock is taken normally (EOWNERDEAD passes through).
+    pub(crate) fn lock_after_wait(&self, requeued: bool) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
         if kind & !(TYPE_MASK | SHARED) != 0 {
             return self.lock_full(kind, None, false);
         }
-        if !word::try_lock(&self.word) {
-            let _ = word::lock_slow(&self.word, Self::scope(kind), None);
+        let scope = Self::scope(kind);
+        if requeued {
+            word::lock_requeued(&self.word, scope);
+        } else if !word::try_lock(&self.word) {
+            let _ = word::lock_slow(&self.word, scope, None);
         }
         self.note_holder(self_tid());
         let ty = kind & TYPE_MASK;
