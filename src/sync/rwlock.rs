@@ -676,10 +676,10 @@ impl RwLock {
         if !self.hand_to_writer() {
             let mut r = self.readers.load(Ordering::Relaxed);
             loop {
-                let phase = if r >> READER_SHIFT == 0 { 0 } else { WRPHASE };
+                // Readers waiting: their read phase begins (an explicit hand-over).
+                let new = (r ^ WRLOCKED) ^ if r >> READER_SHIFT == 0 { 0 } else { WRPHASE };
                 // Release: the critical section happens before the next holders.
-                match self.readers.compare_exchange_weak(r, (r ^ WRLOCKED) ^ phase, Ordering::Release, Ordering::Relaxed)
-                {
+                match self.readers.compare_exchange_weak(r, new, Ordering::Release, Ordering::Relaxed) {
                     Ok(_) => break,
                     Err(now) => r = now,
                 }
