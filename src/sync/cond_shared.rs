@@ -2,7 +2,8 @@
 //! shared memory works between processes on rpthread and on glibc (see [`super::cond`] for
 //! the private ones).
 //!
-//! Object (48 bytes, glibc's field names; all-zero = `PTHREAD_COND_INITIALIZER`):
+//! Object (48 bytes, glibc's field names; all-zero is an empty one, but a zeroed object is
+//! private and served by the other protocol):
 //! `wseq` @0 (`u64`): waiter sequence, 2 per waiter, bit 0 = index of the current group G2;
 //! `g1_start` @8 (`u64`): start of group G1 in the sequence, shifted left by one, bit 0 =
 //! index of G2 as well; `g_refs[2]` @16: per group, 2 per waiter that may sleep on its futex,
