@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest footprint stress stress-rss bench coverage realworld glibc-tests clean
+.PHONY: all build demo test unit loom header-check ctest footprint interop stress stress-rss bench coverage realworld glibc-tests clean
 
 all: build
 
@@ -15,10 +15,12 @@ demo: build
 	python3 scripts/docs.py
 
 # Unit tests, model checking, header check, document examples, conformance, footprint and
-# stress tests.
+# stress tests, and process-shared objects used by a glibc process and an rpthread process
+# at once.
 test: build header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
+	python3 scripts/interop.py
 	python3 scripts/footprint.py
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
@@ -42,6 +44,11 @@ ctest: build
 # churn, the stack cache (issue 13).
 footprint: build
 	python3 scripts/footprint.py
+
+# Each c-tests/interop program as two processes sharing memory, one on glibc and one on
+# rpthread, both ways round.
+interop: build
+	python3 scripts/interop.py
 
 # RSS over 1,000,000 create/join cycles of 200 concurrent threads, under LD_PRELOAD (issue 2).
 stress-rss: build

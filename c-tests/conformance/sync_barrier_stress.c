@@ -1,6 +1,7 @@
 // Barriers: many threads x many rounds, exactly one PTHREAD_BARRIER_SERIAL_THREAD per round,
 // nobody leaves a round before all arrived; more threads than the count (two groups share
 // one barrier); count 0 is EINVAL; destroy right after the wait; pshared across fork.
+// (Destroy during an unfinished round is undefined; glibc's reset can strand the waiter.)
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
@@ -76,17 +77,6 @@ int main(void) {
         pthread_join(p1, NULL);
         pthread_join(p2, NULL);
     }
-
-    // Busy destroy: one thread waits in an unfinished round.
-    pthread_barrier_t busy;
-    pthread_barrier_init(&busy, NULL, 2);
-    pthread_t w;
-    pthread_create(&w, NULL, destroyer_peer, &busy);
-    usleep(20000);
-    if (pthread_barrier_destroy(&busy) != EBUSY) { printf("busy destroy not EBUSY\n"); fails++; }
-    pthread_barrier_wait(&busy);
-    pthread_join(w, NULL);
-    pthread_barrier_destroy(&busy);
 
     // Process-shared, across fork: two processes x 500 rounds.
     pthread_barrierattr_t a;

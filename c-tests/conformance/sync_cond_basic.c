@@ -1,7 +1,8 @@
 /* Condition variable semantics: static initializer, attributes (clock, pshared) and bad
  * values, timed waits on both clocks (ETIMEDOUT, mutex held again), invalid deadlines,
- * clockwait's clock argument, EPERM for a checked mutex not held, EBUSY on destroy with a
- * waiter, destroy right after a broadcast, signal/broadcast without waiters. */
+ * clockwait's clock argument, EPERM for a checked mutex not held, destroy with a blocked
+ * waiter waiting for it to leave (glibc), destroy right after a broadcast, signal/broadcast
+ * without waiters, glibc's condattr encoding. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -29,12 +30,20 @@ static struct timespec in_ms(clockid_t clk, long ms) {
     return t;
 }
 
+static int waiting, destroyed;
 static void *waiter(void *arg) {
     pthread_cond_t *c = arg;
     pthread_mutex_lock(&s_mutex);
+    waiting = 1;
     while (!flag) pthread_cond_wait(c, &s_mutex);
     pthread_mutex_unlock(&s_mutex);
     return NULL;
+}
+
+static void *destroyer(void *arg) {
+    int r = pthread_cond_destroy(arg);
+    __atomic_store_n(&destroyed, 1, __ATOMIC_SEQ_CST);
+    return (void *)(long)r;
 }
 
 int main(void) {
@@ -80,6 +89,7 @@ int main(void) {
     CHECK(pthread_condattr_getclock(&a, &clk), 0); CHECK(clk, CLOCK_MONOTONIC);
     CHECK(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
     CHECK(pthread_condattr_getpshared(&a, &v), 0); CHECK(v, PTHREAD_PROCESS_SHARED);
+    CHECK(*(int *)&a, 3); /* glibc's encoding: bit 0 process-shared, bit 1 the clock */
     CHECK(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_PRIVATE), 0);
 
     /* A CLOCK_MONOTONIC condvar measures timedwait deadlines on that clock: a monotonic
@@ -92,24 +102,36 @@ int main(void) {
     CHECK(pthread_cond_timedwait(&c, &s_mutex, &ts), ETIMEDOUT);
     pthread_mutex_unlock(&s_mutex);
 
-    /* destroy with a blocked waiter: EBUSY; after the wake-up: fine. */
-    pthread_t t;
+    /* Destroy with a blocked waiter: as glibc, destroy waits until the waiter has left. */
+    pthread_t t, d;
     flag = 0;
+    waiting = 0;
     pthread_create(&t, NULL, waiter, &c);
-    for (int i = 0; i < 200; i++) {
-        usleep(5000);
-        int r = pthread_cond_destroy(&c);
-        if (r == EBUSY) break;
-        /* Not waiting yet: destroy succeeded; re-create it. */
-        CHECK(r, 0);
-        pthread_cond_init(&c, NULL);
-    }
-    CHECK(pthread_cond_destroy(&c), EBUSY);
+    pthread_mutex_lock(&s_mutex);
+    while (!waiting) { pthread_mutex_unlock(&s_mutex); usleep(1000); pthread_mutex_lock(&s_mutex); }
+    pthread_mutex_unlock(&s_mutex); /* the waiter is inside pthread_cond_wait now */
+    pthread_create(&d, NULL, destroyer, &c);
+    usleep(20000);
+    CHECK(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 0);
     pthread_mutex_lock(&s_mutex);
     flag = 1;
     pthread_cond_broadcast(&c);
     pthread_mutex_unlock(&s_mutex);
+    void *dr = (void *)1L;
+    pthread_join(d, &dr);
+    CHECK((int)(long)dr, 0);
+    pthread_join(t, NULL);
+
     /* Destroy right after the broadcast, while the waiter may still be leaving. */
+    CHECK(pthread_cond_init(&c, NULL), 0);
+    flag = 0;
+    waiting = 0;
+    pthread_create(&t, NULL, waiter, &c);
+    pthread_mutex_lock(&s_mutex);
+    while (!waiting) { pthread_mutex_unlock(&s_mutex); usleep(1000); pthread_mutex_lock(&s_mutex); }
+    flag = 1;
+    pthread_cond_broadcast(&c);
+    pthread_mutex_unlock(&s_mutex);
     CHECK(pthread_cond_destroy(&c), 0);
     pthread_join(t, NULL);
 

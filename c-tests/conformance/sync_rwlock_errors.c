@@ -60,23 +60,32 @@ static void writer_preference(int kind) {
     pthread_t w, r;
     writer_state = 0;
     pthread_create(&w, NULL, writer, NULL);
-    // Wait until the writer is queued: tryrdlock from another thread becomes EBUSY.
     void *res = 0;
-    for (int i = 0; i < 2000; i++) {
+    if (kind == PTHREAD_RWLOCK_PREFER_WRITER_NP) {
+        // As on glibc, this kind only orders writers among themselves: readers still get
+        // in while a writer waits (so read recursion cannot deadlock).
+        while (writer_state != 1) usleep(1000);
+        usleep(20000);
         pthread_create(&r, NULL, try_reader, &wl);
         pthread_join(r, &res);
-        if ((long)res != 0) break;
-        usleep(1000);
-    }
-    CHECK((int)(long)res, EBUSY);
-    pthread_create(&r, NULL, timed_reader, &wl);
-    pthread_join(r, &res);
-    CHECK((int)(long)res, ETIMEDOUT);
-    if (kind == PTHREAD_RWLOCK_PREFER_WRITER_NP) {
-        // Recursion: this thread holds a read lock, so it may take another.
+        CHECK((int)(long)res, 0);
+        pthread_create(&r, NULL, timed_reader, &wl);
+        pthread_join(r, &res);
+        CHECK((int)(long)res, 0);
         CHECK(pthread_rwlock_rdlock(&wl), 0);
         CHECK(pthread_rwlock_unlock(&wl), 0);
     } else {
+        // Wait until the writer is queued: tryrdlock from another thread becomes EBUSY.
+        for (int i = 0; i < 2000; i++) {
+            pthread_create(&r, NULL, try_reader, &wl);
+            pthread_join(r, &res);
+            if ((long)res != 0) break;
+            usleep(1000);
+        }
+        CHECK((int)(long)res, EBUSY);
+        pthread_create(&r, NULL, timed_reader, &wl);
+        pthread_join(r, &res);
+        CHECK((int)(long)res, ETIMEDOUT);
         CHECK(pthread_rwlock_tryrdlock(&wl), EBUSY);
     }
     CHECK(writer_state, 1);
@@ -125,7 +134,7 @@ int main(void) {
     CHECK(pthread_rwlock_rdlock(&l), EDEADLK);
     CHECK(pthread_rwlock_tryrdlock(&l), EBUSY);
     CHECK(pthread_rwlock_trywrlock(&l), EBUSY);
-    CHECK(pthread_rwlock_destroy(&l), EBUSY);
+    CHECK(pthread_rwlock_destroy(&l), 0); // glibc's destroy checks nothing
     CHECK(pthread_rwlock_unlock(&l), 0);
     CHECK(pthread_rwlock_rdlock(&l), 0);
     CHECK(pthread_rwlock_tryrdlock(&l), 0);
@@ -184,7 +193,7 @@ int main(void) {
     writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NP);
     writer_preference(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 
-    no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NP);
+    // (Not PREFER_WRITER_NP: on glibc its writers can starve behind overlapping readers.)
     no_writer_starvation(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 
     if (fails) printf("%d failures\n", fails);

@@ -6,7 +6,8 @@
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::barrier::Barrier;
-use crate::sync::caller::{pshared_of, scope_of};
+use crate::sync::caller::scope_of;
+use crate::sync::model::Scope;
 use libc::{c_int, c_uint, pthread_barrier_t, pthread_barrierattr_t};
 
 /// # Safety
@@ -23,10 +24,11 @@ unsafe fn attr<'a>(p: *const pthread_barrierattr_t) -> Result<&'a mut c_int> {
     unsafe { nonnull_mut(p.cast::<c_int>().cast_mut()) }
 }
 
-/// Initializes `barrier` for `count` threads.
+/// Initializes `barrier` for `count` threads; any attribute value other than
+/// PTHREAD_PROCESS_PRIVATE makes it process-shared, as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_init.html>.
-/// Errors: EINVAL (null `barrier`, `count` 0 or above 2^30, bad attributes).
+/// Errors: EINVAL (null `barrier`, `count` 0 or at least `UINT_MAX / 2`).
 ///
 /// # Safety
 /// `barrier` writable; `attr` null or initialized.
@@ -43,7 +45,8 @@ pub unsafe extern "C" fn pthread_barrier_init(
             // SAFETY: forwarded.
             *unsafe { self::attr(attr) }?
         };
-        let b = Barrier::new(count, scope_of(pshared)?)?;
+        let scope = if pshared == libc::PTHREAD_PROCESS_PRIVATE { Scope::Private } else { Scope::Shared };
+        let b = Barrier::new(count, scope)?;
         if barrier.is_null() {
             return Err(Errno::EINVAL);
         }
@@ -54,10 +57,11 @@ pub unsafe extern "C" fn pthread_barrier_init(
     ret(r)
 }
 
-/// Destroys a barrier; waits for the threads of its last round to leave it first.
+/// Destroys a barrier: waits until every thread that entered it has left (a round still
+/// missing arrivals is waited for too), then returns 0, as glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_destroy.html>.
-/// Errors: EBUSY (threads wait in an unfinished round), EINVAL (null, not initialized).
+/// Errors: EINVAL (null, count 0: never initialized).
 ///
 /// # Safety
 /// `barrier` null or a live barrier object.
@@ -71,7 +75,7 @@ pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t
 /// one of them per round and 0 to the others. Not a cancellation point.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_wait.html>.
-/// Errors: EINVAL (null, not initialized or destroyed).
+/// Errors: EINVAL (null, count 0: never initialized).
 ///
 /// # Safety
 /// `barrier` null or a live barrier object.
@@ -121,9 +125,8 @@ pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barriera
 pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_barrierattr_t, pshared: *mut c_int) -> c_int {
     // SAFETY: forwarded.
     let r = unsafe { self::attr(attr) }
-        .and_then(|a| scope_of(*a))
         // SAFETY: the caller's out-pointer.
-        .and_then(|s| unsafe { nonnull_mut(pshared) }.map(|out| *out = pshared_of(s)));
+        .and_then(|a| unsafe { nonnull_mut(pshared) }.map(|out| *out = *a));
     ret(r)
 }
 

@@ -62,7 +62,7 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_wait.html>.
 /// Errors: EPERM (errorcheck, recursive or robust mutex not held by the caller), EINVAL
-/// (null or destroyed objects), EOWNERDEAD (robust mutex re-acquired from a dead owner).
+/// (null objects), EOWNERDEAD (robust mutex re-acquired from a dead owner).
 ///
 /// # Safety
 /// `cond` and `mutex` null or initialized.
@@ -88,13 +88,13 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     abstime: *const timespec,
 ) -> c_int {
     let r = (|| {
+        // glibc's order: the deadline's nanoseconds first, then the objects.
+        // SAFETY: forwarded.
+        let ts = unsafe { valid_deadline(abstime) }?;
         // SAFETY: forwarded.
         let c = unsafe { as_cond(cond) }?;
-        let clock = c.clock();
         // SAFETY: forwarded.
-        let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
-        // SAFETY: forwarded.
-        c.wait(unsafe { as_mutex(mutex) }?, Some((ts, clock)))
+        c.wait(unsafe { as_mutex(mutex) }?, Some((ts, c.clock())))
     })();
     ret(r)
 }
@@ -114,15 +114,30 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
     abstime: *const timespec,
 ) -> c_int {
     let r = (|| {
+        // glibc's order: the nanoseconds, then the clock.
         // SAFETY: forwarded.
-        let c = unsafe { as_cond(cond) }?;
+        let ts = unsafe { valid_deadline(abstime) }?;
         let clock = Clock::from_clockid(clockid)?;
         // SAFETY: forwarded.
-        let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
+        let c = unsafe { as_cond(cond) }?;
         // SAFETY: forwarded.
         c.wait(unsafe { as_mutex(mutex) }?, Some((ts, clock)))
     })();
     ret(r)
+}
+
+/// The deadline of a timed wait: EINVAL if null or `tv_nsec` is outside [0, 1e9). Checked
+/// before anything else, whether or not the wait would block, as glibc.
+///
+/// # Safety
+/// `abstime` null or readable for the returned lifetime.
+unsafe fn valid_deadline<'a>(abstime: *const timespec) -> Result<&'a timespec> {
+    // SAFETY: forwarded.
+    let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
+    if !crate::sys::futex::valid_timespec(ts) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(ts)
 }
 
 /// Wakes at least one thread blocked on `cond`, if any.
@@ -138,7 +153,7 @@ pub unsafe extern "C" fn pthread_cond_signal(cond: *mut pthread_cond_t) -> c_int
     ret(unsafe { as_cond(cond) }.map(Cond::signal))
 }
 
-/// Wakes every thread blocked on `cond` (one now, the others requeued onto their mutex).
+/// Wakes every thread blocked on `cond`.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_broadcast.html>.
 /// Errors: EINVAL (null).

@@ -82,17 +82,17 @@ pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, at
     unsafe { pthread_rwlock_init(rwlock, attr) }
 }
 
-/// Destroys an unlocked rwlock.
+/// Destroys an rwlock: nothing to release, so 0 whatever its state, as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_destroy.html>.
-/// Errors: EBUSY (locked), EINVAL (null).
+/// Errors: EINVAL (null).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: forwarded.
-    ret(unsafe { lock(rwlock) }.and_then(RwLock::check_destroy))
+    ret(unsafe { lock(rwlock) }.map(drop))
 }
 
 /// glibc's alias of [`pthread_rwlock_destroy`].
@@ -105,8 +105,8 @@ pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t)
     unsafe { pthread_rwlock_destroy(rwlock) }
 }
 
-/// Takes a read lock, waiting while a writer holds the lock (or, with writer preference,
-/// waits for it).
+/// Takes a read lock, waiting while a writer holds the lock (or, with
+/// `PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP`, while one waits for readers to leave).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>.
 /// Errors: EDEADLK (the caller holds the write lock), EAGAIN (reader count at its maximum),
@@ -133,7 +133,8 @@ pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) 
 /// Takes a read lock if that needs no wait.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_tryrdlock.html>.
-/// Errors: EBUSY, EAGAIN (reader count at its maximum), EINVAL (null).
+/// Errors: EBUSY (a writer holds it, also the caller; with the non-recursive writer
+/// preference, a writer waits), EAGAIN (reader count at its maximum), EINVAL (null).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
@@ -210,7 +211,7 @@ pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) 
 /// Takes the write lock if it is free.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_trywrlock.html>.
-/// Errors: EBUSY, EINVAL (null).
+/// Errors: EBUSY (held, also by the caller), EINVAL (null).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
@@ -264,7 +265,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 /// Releases the caller's read or write lock.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_unlock.html>.
-/// Errors: EPERM (not locked, or write-locked by another thread), EINVAL (null).
+/// Errors: EPERM (neither write-locked by the caller nor read-locked by anyone; glibc would
+/// corrupt the lock instead), EINVAL (null).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
@@ -352,8 +354,9 @@ pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlo
 }
 
 /// Sets the preference: `PTHREAD_RWLOCK_PREFER_READER_NP` (default), `_PREFER_WRITER_NP`
-/// (writers first, but a thread holding read locks may take more) or
-/// `_PREFER_WRITER_NONRECURSIVE_NP` (writers first, always). A GNU extension.
+/// (as glibc: readers behave as with the default, writers hand the lock to each other) or
+/// `_PREFER_WRITER_NONRECURSIVE_NP` (new readers also wait for a waiting writer). A GNU
+/// extension.
 ///
 /// Errors: EINVAL (null, other value).
 ///

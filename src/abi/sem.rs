@@ -54,20 +54,21 @@ pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint
     sem_ret(r)
 }
 
-/// Destroys an unnamed semaphore.
+/// Destroys an unnamed semaphore: nothing to release, so 0 whatever its state, as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_destroy.html>.
-/// Errors: EBUSY (threads sleep on it), EINVAL (null).
+/// Errors: EINVAL (null).
 ///
 /// # Safety
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
     // SAFETY: forwarded.
-    sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::check_destroy))
+    sem_ret(unsafe { self::sem(sem) }.map(drop))
 }
 
-/// Decrements the semaphore, sleeping while it is 0. A cancellation point.
+/// Decrements the semaphore, sleeping while it is 0. A cancellation point: a pending
+/// request is acted on first, even when a token is available (as glibc).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_wait.html>.
 /// Errors: EINTR (a signal handler interrupted the wait), EINVAL (null).
@@ -76,6 +77,7 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
+    crate::cancel::testcancel();
     // SAFETY: forwarded.
     sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
 }
@@ -93,7 +95,8 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
     sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::try_wait))
 }
 
-/// [`sem_wait`] with an absolute `CLOCK_REALTIME` deadline. A cancellation point.
+/// [`sem_wait`] with an absolute `CLOCK_REALTIME` deadline. A cancellation point (acted on
+/// first, once the deadline was found valid, as glibc).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_timedwait.html>.
 /// Errors: ETIMEDOUT, EINTR, EINVAL (null, `tv_nsec` outside [0, 1e9)).
@@ -102,12 +105,18 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded (the caller's pointer).
+    let deadline = unsafe { super::rwlock::deadline(abstime, libc::CLOCK_REALTIME) };
+    if deadline.is_ok() {
+        crate::cancel::testcancel();
+    }
     // SAFETY: forwarded.
-    unsafe { sem_clockwait(sem, libc::CLOCK_REALTIME, abstime) }
+    sem_ret(deadline.and_then(|d| unsafe { self::sem(sem) }?.wait(Some(d))))
 }
 
 /// [`sem_wait`] with an absolute deadline on `clockid` (`CLOCK_REALTIME` or
-/// `CLOCK_MONOTONIC`). A cancellation point.
+/// `CLOCK_MONOTONIC`). A cancellation point when it blocks (glibc checks for a pending
+/// request only there).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_clockwait.html>.
 /// Errors: ETIMEDOUT, EINTR, EINVAL (null, other clock, `tv_nsec` outside [0, 1e9)).
@@ -148,17 +157,19 @@ pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_in
     sem_ret(r)
 }
 
-/// Opens the named semaphore `name` (`/dev/shm/sem.<name>`), creating it with `O_CREAT`
-/// (permissions `mode`, count `value`); opening one twice in a process returns the same
-/// address. Returns `SEM_FAILED` (null) on error.
+/// Opens the named semaphore `name` (`/dev/shm/sem.<name>`, glibc's file: the two libraries
+/// open each other's), creating it with `O_CREAT` (permissions `mode`, count `value`);
+/// opening one twice by the same name in a process returns the same address. Returns
+/// `SEM_FAILED` (null) on error.
 ///
 /// C declares `sem_open(const char *, int, ...)`: the x86_64 calling convention passes the
 /// variadic `mode_t` and `unsigned int` in the same registers as fixed arguments, and they
 /// are read only with `O_CREAT`, when the caller must pass them.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_open.html>.
-/// Errors: EINVAL (bad name, `value` above SEM_VALUE_MAX), ENAMETOOLONG, EEXIST, ENOENT,
-/// EACCES, EMFILE and the other errors of open(2).
+/// Errors: EINVAL (bad name, `value` above SEM_VALUE_MAX when it creates), EEXIST, ENOENT,
+/// EAGAIN (no free temporary name), ENAMETOOLONG, EACCES, EMFILE and the other errors of
+/// open(2).
 ///
 /// # Safety
 /// `name` null or a C string; with `O_CREAT`, `mode` and `value` must be passed.
@@ -170,7 +181,14 @@ pub unsafe extern "C" fn sem_open(name: *const c_char, oflag: c_int, mode: mode_
         // SAFETY: a C string from the caller.
         let name = unsafe { CStr::from_ptr(name) };
         let (mode, value) = if oflag & libc::O_CREAT != 0 { (mode, value) } else { (0, 0) };
-        sem_named::open(name, oflag, mode, value)
+        // Not a cancellation point (its open, write and close are ours, which are): glibc
+        // disables cancellation for the duration.
+        let was_disabled = crate::cancel::set_state(true);
+        let r = sem_named::open(name, oflag, mode, value);
+        if !was_disabled {
+            crate::cancel::set_state(false);
+        }
+        r
     };
     match r {
         Ok(p) => p.cast(),
@@ -196,7 +214,7 @@ pub unsafe extern "C" fn sem_close(sem: *mut sem_t) -> c_int {
 /// Removes the name of a named semaphore; processes that opened it keep using it.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/sem_unlink.html>.
-/// Errors: ENOENT, EACCES, EINVAL, ENAMETOOLONG.
+/// Errors: ENOENT (also for a bad name, as glibc), EACCES, ENAMETOOLONG.
 ///
 /// # Safety
 /// `name` null or a C string.

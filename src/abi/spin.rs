@@ -5,7 +5,6 @@
 
 use super::ret;
 use crate::errno::{Errno, Result};
-use crate::sync::caller::scope_of;
 use crate::sync::spin::SpinLock;
 use libc::{c_int, pthread_spinlock_t};
 
@@ -17,51 +16,50 @@ unsafe fn spin<'a>(p: *mut pthread_spinlock_t) -> Result<&'a SpinLock> {
     unsafe { p.cast::<SpinLock>().as_ref() }.ok_or(Errno::EINVAL)
 }
 
-/// Initializes a spinlock, unlocked. Both `pshared` values work the same way (the lock word
-/// is plain memory).
+/// Initializes a spinlock, unlocked. Any `pshared` value is accepted and both kinds work
+/// the same way (the lock word is plain memory), as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_init.html>.
-/// Errors: EINVAL (null, `pshared` neither PTHREAD_PROCESS_PRIVATE nor _SHARED).
+/// Errors: EINVAL (null).
 ///
 /// # Safety
 /// `lock` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshared: c_int) -> c_int {
-    let r = scope_of(pshared).and_then(|_| {
-        if lock.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: writable, SpinLock's size.
-        unsafe { lock.cast::<SpinLock>().write(SpinLock::new()) };
-        Ok(())
-    });
-    ret(r)
+    let _ = pshared;
+    if lock.is_null() {
+        return Errno::EINVAL.0;
+    }
+    // SAFETY: writable, SpinLock's size.
+    unsafe { lock.cast::<SpinLock>().write(SpinLock::new()) };
+    0
 }
 
-/// Destroys an unlocked spinlock.
+/// Destroys a spinlock: nothing to release, so 0 whatever its state, as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_destroy.html>.
-/// Errors: EBUSY (locked), EINVAL (null).
+/// Errors: EINVAL (null).
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: forwarded.
-    ret(unsafe { spin(lock) }.and_then(SpinLock::check_destroy))
+    ret(unsafe { spin(lock) }.map(drop))
 }
 
-/// Acquires the spinlock, spinning while another thread holds it.
+/// Acquires the spinlock, spinning while it is held (also by the caller itself: a relock
+/// spins forever, as on glibc).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_lock.html>.
-/// Errors: EDEADLK (the caller holds it), EINVAL (null).
+/// Errors: EINVAL (null).
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: forwarded.
-    ret(unsafe { spin(lock) }.and_then(SpinLock::lock))
+    ret(unsafe { spin(lock) }.map(SpinLock::lock))
 }
 
 /// Acquires the spinlock if it is free.
@@ -77,7 +75,7 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
     ret(unsafe { spin(lock) }.and_then(SpinLock::try_lock))
 }
 
-/// Releases the spinlock.
+/// Releases the spinlock (whichever thread calls it).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_unlock.html>.
 /// Errors: EINVAL (null).

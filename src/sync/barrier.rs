@@ -1,51 +1,66 @@
-//! Barrier (`pthread_barrier_t`, 32 bytes).
+//! Barrier (`pthread_barrier_t`, 32 bytes), glibc 2.36's protocol and layout, so that a
+//! barrier in shared memory works between processes on rpthread and on glibc.
 //!
-//! Word `arrivals` (bytes 0..4) counts every arrival since the last wrap: arrival number `t`
-//! belongs to round `t / count`, and the arrival with `(t + 1) % count == 0` completes its
-//! round (it is the serial thread) and wakes everyone sleeping on the word. Waiters sleep
-//! until `arrivals / count` differs from their round, so extra threads simply start the
-//! next round and no wake-up can be lost between rounds.
+//! Fields (all `u32`): `in` @0, `current_round` @4, `count` @8, `shared` @12 (0: private
+//! futexes, 128: shared ones, glibc's value), `out` @16; the rest is unused.
 //!
-//! `inside` (bytes 4..8) counts threads between entry and their last access: destroy waits
-//! for it to drop to 0, so the serial thread may destroy and free the barrier at once.
+//! Protocol: an arriving thread takes position `i` = `in` + 1 (one fetch-add). Rounds are
+//! runs of `count` positions; `current_round` is the last position known to belong to a
+//! finished round (a multiple of `count`). A thread whose position completes one or more
+//! rounds (`current_round + count <= i`) raises `current_round` to `i - i % count` with a
+//! CAS and wakes everyone sleeping on it; the others sleep on `current_round` until it
+//! reaches their position. The thread at a multiple of `count` is the serial thread.
+//! Leaving, each thread bumps `out`.
+//!
+//! Reset: positions stop at `max_in` (the last round end at or below `u32::MAX / 2`), so the
+//! counters never wrap. A thread that arrives past it waits on `in` until the reset, then
+//! enters again; the last thread of the old positions to leave (`out` reaching `max_in`)
+//! zeroes `current_round` and `out`, then `in` last, and wakes the sleepers on `in`.
+//! Destroy reuses the reset: it adds `max_in - in` to `out`, so the last thread still inside
+//! performs a reset, and waits on `in` for it: the memory is free when destroy returns.
 
-use super::model::{futex_wait, futex_wake, AtomicU32, Ordering, Scope};
+use super::model::{fence, futex_wait, futex_wake, racing_store, AtomicU32, Ordering, Scope};
 use crate::errno::{Errno, Result};
 
-/// The largest count accepted (glibc's limit is similar: half the counter range).
-pub const MAX_COUNT: u32 = 1 << 30;
-
-/// Past this many arrivals the serial thread subtracts its round's arrivals again.
-const WRAP_AT: u32 = 1 << 31;
+/// glibc's `BARRIER_IN_THRESHOLD`: positions stay below this (and the count too).
+pub const IN_THRESHOLD: u32 = u32::MAX / 2;
 
 /// `PTHREAD_BARRIER_SERIAL_THREAD`.
 pub const SERIAL_THREAD: i32 = -1;
 
+/// The `shared` field of a process-shared barrier (glibc stores its futex flag there).
+const SHARED_FLAG: i32 = 128;
+
 /// A barrier.
 #[repr(C)]
 pub struct Barrier {
-    arrivals: AtomicU32,
-    inside: AtomicU32,
-    count: AtomicU32,
-    shared: u32,
-    _pad: [u32; 4],
+    in_: AtomicU32,
+    current_round: AtomicU32,
+    count: u32,
+    shared: i32,
+    out: AtomicU32,
+    _unused: [u32; 3],
 }
 
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<Barrier>() == core::mem::size_of::<libc::pthread_barrier_t>());
+const _: () = {
+    assert!(core::mem::size_of::<Barrier>() == core::mem::size_of::<libc::pthread_barrier_t>());
+    assert!(core::mem::offset_of!(Barrier, out) == 16);
+};
 
 impl Barrier {
-    /// A barrier for `count` threads. Errors: EINVAL for 0 or more than [`MAX_COUNT`].
+    /// A barrier for `count` threads. Errors: EINVAL for 0 or [`IN_THRESHOLD`] and above.
     pub fn new(count: u32, scope: Scope) -> Result<Barrier> {
-        if count == 0 || count > MAX_COUNT {
+        if count == 0 || count >= IN_THRESHOLD {
             return Err(Errno::EINVAL);
         }
         Ok(Barrier {
-            arrivals: AtomicU32::new(0),
-            inside: AtomicU32::new(0),
-            count: AtomicU32::new(count),
-            shared: (scope == Scope::Shared) as u32,
-            _pad: [0; 4],
+            in_: AtomicU32::new(0),
+            current_round: AtomicU32::new(0),
+            count,
+            shared: if scope == Scope::Shared { SHARED_FLAG } else { 0 },
+            out: AtomicU32::new(0),
+            _unused: [0; 3],
         })
     }
 
@@ -57,58 +72,99 @@ impl Barrier {
         }
     }
 
-    /// Waits until `count` threads arrived. Returns `SERIAL_THREAD` for exactly one thread
-    /// of each round, 0 for the others. Errors: EINVAL (destroyed or never initialized).
-    pub fn wait(&self) -> Result<i32> {
-        // Relaxed: `count` is set by init and cleared by destroy, neither concurrent with us.
-        let count = self.count.load(Ordering::Relaxed);
+    /// The count, and the last position before a reset. EINVAL for a count of 0 (memory
+    /// that was never initialized; glibc would divide by zero).
+    fn limits(&self) -> Result<(u32, u32)> {
+        let count = self.count;
         if count == 0 {
             return Err(Errno::EINVAL);
         }
-        self.inside.fetch_add(1, Ordering::Relaxed);
-        // AcqRel: the arrival publishes what this thread did before the barrier, and (by the
-        // release sequence on `arrivals`) the serial thread's wake-up carries everyone's.
-        let t = self.arrivals.fetch_add(1, Ordering::AcqRel);
-        let round = t / count;
-        let r = if (t + 1).is_multiple_of(count) {
-            if t + 1 >= WRAP_AT {
-                self.arrivals.fetch_sub(t + 1, Ordering::AcqRel);
-            }
-            futex_wake(&self.arrivals, i32::MAX, self.scope());
-            SERIAL_THREAD
-        } else {
-            loop {
-                // Acquire: once the round moved on, we see every arrival's writes.
-                let now = self.arrivals.load(Ordering::Acquire);
-                if now / count != round {
-                    break;
-                }
-                let _ = futex_wait(&self.arrivals, now, None, self.scope());
-            }
-            0
-        };
-        // Release: our last access; destroy's Acquire load sees we are out.
-        self.inside.fetch_sub(1, Ordering::Release);
-        Ok(r)
+        Ok((count, IN_THRESHOLD - IN_THRESHOLD % count))
     }
 
-    /// Destroys the barrier. Errors: EBUSY while threads wait in an unfinished round,
-    /// EINVAL if not initialized. Waits for threads of a finished round to leave.
+    /// Waits until `count` threads arrived. Returns `SERIAL_THREAD` for exactly one thread
+    /// of each round, 0 for the others. Errors: EINVAL (count 0: never initialized).
+    pub fn wait(&self) -> Result<i32> {
+        let (count, max_in) = self.limits()?;
+        let i = loop {
+            // AcqRel: the arrival publishes what this thread did before the barrier, and if
+            // it completes the round it sees every earlier arrival's writes (and a reset).
+            let i = self.in_.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+            if i <= max_in {
+                break i;
+            }
+            // Past the reset point: wait until the last thread of the old positions reset
+            // the barrier, then enter again.
+            let mut now = i;
+            while now > max_in {
+                let _ = futex_wait(&self.in_, now, None, self.scope());
+                // Relaxed: only a hint to retry; the fetch-add above orders the retry.
+                now = self.in_.load(Ordering::Relaxed);
+            }
+        };
+        if !self.finish_rounds(i, count) {
+            // Acquire: pairs with the Release CAS of the thread that finished our round.
+            fence(Ordering::Acquire);
+        }
+        // Release: our use of the barrier happens before a reset or destroy.
+        let o = self.out.fetch_add(1, Ordering::Release).wrapping_add(1);
+        if o == max_in {
+            // The last thread of the old positions: everyone else now waits on `in`.
+            fence(Ordering::Acquire);
+            self.current_round.store(0, Ordering::Relaxed);
+            self.out.store(0, Ordering::Relaxed);
+            let scope = self.scope();
+            // Release: a thread that sees `in` reset sees the other fields reset. (Post-reset
+            // arrivals increment `in` meanwhile: a racing store for the model.)
+            racing_store(&self.in_, 0, Ordering::Release);
+            futex_wake(&self.in_, i32::MAX, scope);
+        }
+        Ok(if i % count == 0 { SERIAL_THREAD } else { 0 })
+    }
+
+    /// Completes the rounds position `i` completes, or waits for someone to complete ours.
+    /// True if this thread completed its own round (it synchronized with every arrival of
+    /// the round through its fetch-add already).
+    fn finish_rounds(&self, i: u32, count: u32) -> bool {
+        let mut cr = self.current_round.load(Ordering::Relaxed);
+        while cr + count <= i {
+            let newcr = i - i % count;
+            // Release: threads of the finished rounds see what we saw through `in`.
+            match self.current_round.compare_exchange_weak(cr, newcr, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => {
+                    cr = newcr;
+                    futex_wake(&self.current_round, i32::MAX, self.scope());
+                    if i <= cr {
+                        return true;
+                    }
+                    break;
+                }
+                Err(now) => cr = now,
+            }
+        }
+        while i > cr {
+            let _ = futex_wait(&self.current_round, cr, None, self.scope());
+            cr = self.current_round.load(Ordering::Relaxed);
+        }
+        false
+    }
+
+    /// Destroys the barrier: waits until every thread that entered has left it (they may
+    /// still be leaving a finished round), then returns 0, as glibc. A round still waiting
+    /// for arrivals makes this wait for it. Errors: EINVAL (count 0: never initialized).
     pub fn destroy(&self) -> Result<()> {
-        let count = self.count.load(Ordering::Relaxed);
-        if count == 0 {
-            return Err(Errno::EINVAL);
+        let (_, max_in) = self.limits()?;
+        // Relaxed: the program made every arrival happen before this call.
+        let mut inn = self.in_.load(Ordering::Relaxed);
+        // Pretend the reset point was reached: the last thread out resets `in` to 0.
+        if self.out.fetch_add(max_in.wrapping_sub(inn), Ordering::Relaxed) < inn {
+            while inn != 0 {
+                let _ = futex_wait(&self.in_, inn, None, self.scope());
+                inn = self.in_.load(Ordering::Relaxed);
+            }
         }
-        if !self.arrivals.load(Ordering::Acquire).is_multiple_of(count) {
-            return Err(Errno::EBUSY);
-        }
-        while self.inside.load(Ordering::Acquire) != 0 {
-            #[cfg(not(loom))]
-            crate::sys::sched_yield();
-            #[cfg(loom)]
-            loom::thread::yield_now();
-        }
-        self.count.store(0, Ordering::Relaxed);
+        // Acquire: the memory's reuse happens after every thread's last access.
+        fence(Ordering::Acquire);
         Ok(())
     }
 }
@@ -120,22 +176,25 @@ mod tests {
     #[test]
     fn single_thread_rounds_and_errors() {
         assert!(Barrier::new(0, Scope::Private).is_err());
-        assert!(Barrier::new(MAX_COUNT + 1, Scope::Private).is_err());
+        assert!(Barrier::new(IN_THRESHOLD, Scope::Private).is_err());
         let b = Barrier::new(1, Scope::Private).unwrap();
         for _ in 0..3 {
             assert_eq!(b.wait(), Ok(SERIAL_THREAD));
         }
         b.destroy().unwrap();
-        assert_eq!(b.wait(), Err(Errno::EINVAL));
+        assert_eq!(Barrier::new(2, Scope::Shared).unwrap().shared, 128);
     }
 
     #[test]
-    fn wraps_without_losing_rounds() {
+    fn resets_at_the_threshold() {
         let b = Barrier::new(3, Scope::Private).unwrap();
-        let start = (WRAP_AT / 3 + 1) * 3 - 1; // the last arrival of a round past WRAP_AT
-        b.arrivals.store(start - 2, Ordering::Relaxed);
+        let max_in = IN_THRESHOLD - IN_THRESHOLD % 3;
+        // One round before the reset point: the round after it runs on reset counters.
+        for w in [&b.in_, &b.out, &b.current_round] {
+            w.store(max_in - 3, Ordering::Relaxed);
+        }
         let b = std::sync::Arc::new(b);
-        let hs: Vec<_> = (0..2)
+        let hs: Vec<_> = (0..5)
             .map(|_| {
                 let b = b.clone();
                 std::thread::spawn(move || b.wait().unwrap())
@@ -143,8 +202,9 @@ mod tests {
             .collect();
         let me = b.wait().unwrap();
         let serials = hs.into_iter().map(|h| h.join().unwrap()).chain([me]).filter(|&r| r == SERIAL_THREAD).count();
-        assert_eq!(serials, 1);
-        assert_eq!(b.arrivals.load(Ordering::Relaxed), 0);
+        assert_eq!(serials, 2);
+        assert_eq!(b.in_.load(Ordering::Relaxed), 3);
+        b.destroy().unwrap();
     }
 }
 
@@ -153,11 +213,18 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
 
-    fn rounds(threads: usize, rounds: usize) {
+    /// `threads` threads pass `rounds` rounds: nobody leaves a round before everyone of it
+    /// arrived, one serial thread per round; `start` places the counters (near the reset
+    /// point to model the reset).
+    fn rounds(threads: usize, rounds: usize, start: u32) {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(2);
         b.check(move || {
-            let b = Arc::new((Barrier::new(threads as u32, Scope::Private).unwrap(), AtomicU32::new(0), AtomicU32::new(0)));
+            let bar = Barrier::new(threads as u32, Scope::Private).unwrap();
+            for w in [&bar.in_, &bar.out, &bar.current_round] {
+                w.store(start, Ordering::Relaxed);
+            }
+            let b = Arc::new((bar, AtomicU32::new(0), AtomicU32::new(0)));
             let body = move |b: &(Barrier, AtomicU32, AtomicU32)| {
                 for r in 0..rounds as u32 {
                     b.1.fetch_add(1, Ordering::Relaxed);
@@ -185,11 +252,17 @@ mod loom_tests {
 
     #[test]
     fn loom_barrier_two_threads_two_rounds() {
-        rounds(2, 2);
+        rounds(2, 2, 0);
     }
 
     #[test]
     fn loom_barrier_three_threads_two_rounds() {
-        rounds(3, 2);
+        rounds(3, 2, 0);
+    }
+
+    /// The second round starts past the reset point: its threads wait for the reset.
+    #[test]
+    fn loom_barrier_reset_between_rounds() {
+        rounds(2, 2, IN_THRESHOLD - IN_THRESHOLD % 2 - 2);
     }
 }

@@ -1,14 +1,14 @@
 //! The condition-variable attributes object (`pthread_condattr_t`, 4 bytes): the clock of
 //! timed waits and the process-shared flag.
 //!
-//! Encoding (ours): bit 0 = CLOCK_MONOTONIC (else CLOCK_REALTIME), bit 1 = process-shared.
-//! All-zero is the default (what `pthread_condattr_init` writes).
+//! Encoding (glibc's): bit 0 = process-shared, bit 1 = the clock id (0 CLOCK_REALTIME, 1
+//! CLOCK_MONOTONIC). All-zero is the default (what `pthread_condattr_init` writes).
 
 use crate::errno::Result;
 use crate::sys::futex::Clock;
 
-const MONOTONIC: u32 = 1;
-const SHARED: u32 = 2;
+const SHARED: u32 = 1;
+const MONOTONIC: u32 = 2;
 
 /// A condition attributes object as stored in the caller's `pthread_condattr_t`.
 #[repr(transparent)]
@@ -76,8 +76,10 @@ mod tests {
         assert_eq!(a.clock(), Clock::Monotonic);
         assert_eq!(a.set_clock(libc::CLOCK_PROCESS_CPUTIME_ID), Err(Errno::EINVAL));
         assert_eq!(a.clock(), Clock::Monotonic);
+        assert_eq!(a.0, 2);
         a.set_shared(1).unwrap();
         assert!(a.shared());
+        assert_eq!(a.0, 3);
         assert_eq!(a.set_shared(7), Err(Errno::EINVAL));
     }
 }

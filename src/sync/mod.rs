@@ -4,6 +4,8 @@
 pub mod barrier;
 pub mod caller;
 pub mod cond;
+pub mod cond_private;
+pub mod cond_shared;
 pub mod condattr;
 pub mod lock;
 pub mod model;

@@ -1,39 +1,65 @@
-//! Reader-writer lock (`pthread_rwlock_t`, 56 bytes).
+//! Reader-writer lock (`pthread_rwlock_t`, 56 bytes): glibc 2.36's protocol and layout, for
+//! process-private and process-shared locks alike (one protocol: it is also the faster one
+//! with more threads than CPUs), so that a lock in shared memory works between processes on
+//! rpthread and on glibc.
 //!
-//! Lock word `state` (bytes 0..4): bits 0..29 are the reader count, where the all-ones value
-//! `WRITE_LOCKED` means one writer holds the lock; bit 30 `READERS_WAITING` and bit 31
-//! `WRITERS_WAITING` say someone may sleep. Readers sleep on `state`, writers on the sequence
-//! word `writer_seq` (bytes 4..8), which every writer wake-up increments.
+//! Fields (glibc's names): `readers` @0, `writers` @4, `wrphase_futex` @8, `writers_futex`
+//! @12, `cur_writer` @24 (the write holder's tid), `shared` @28 (non-zero: shared futexes),
+//! `flags` @48 (the preference). All-zero is `PTHREAD_RWLOCK_INITIALIZER`.
 //!
-//! The other bytes keep glibc's meaning so glibc-initialized objects work: `owner` (byte 24,
-//! glibc's `__cur_writer`) is the writer's tid, for EDEADLK and EPERM; `shared` (byte 28,
-//! glibc's `__shared`) is non-zero for a process-shared lock; `kind` (byte 48, glibc's
-//! `__flags`) is the preference. All-zero is `PTHREAD_RWLOCK_INITIALIZER`.
+//! `readers` holds the state: bit 0 `WRPHASE` (a write phase: a primary writer may hold the
+//! lock), bit 1 `WRLOCKED` (there is a primary writer), bit 2 `RWAITING` (readers wait for a
+//! writer to go first), and from bit 3 `R`, the readers that hold or try to take the lock.
+//! A reader adds itself to R; in a read phase it holds the lock at once. A writer sets
+//! WRLOCKED (the one that does is the primary writer; others wait on `writers_futex`), then
+//! starts a write phase if R is 0; otherwise the last reader out starts it for the writer.
+//! Phase changes with waiters on the other side are explicit hand-overs: whoever flips
+//! WRPHASE then stores the new phase in `wrphase_futex` (1: write phase, 0: read phase) and
+//! wakes its sleepers; a thread that registered during the other phase may only proceed
+//! once it read the new value there (so the lock may be destroyed as soon as it is free).
+//! Bit 1 `FUTEX_USED` of either futex word says someone may sleep on it.
 //!
-//! Preferences: `PREFER_READER` (the default) lets readers in whenever no writer holds the
-//! lock. The two writer kinds make new readers wait while a writer waits. `PREFER_WRITER_NP`
-//! must still allow a thread to take a read lock it already holds (glibc documents read
-//! recursion for it), so a thread that holds read locks of such rwlocks (a per-thread count)
-//! is let in past waiting writers; `PREFER_WRITER_NONRECURSIVE_NP` makes no exception, and a
-//! recursive read lock behind a waiting writer deadlocks, as glibc documents.
+//! Preferences: with `PREFER_READER` (0, the default) and `PREFER_WRITER_NP` (1) readers are
+//! never held back by waiting writers (glibc treats 1 like 0 for readers, so read recursion
+//! cannot deadlock); with either writer kind, a releasing writer hands WRLOCKED directly to
+//! a waiting writer registered in `writers` (by setting the `WRHANDOVER` bit there).
+//! `PREFER_WRITER_NONRECURSIVE_NP` (2) also makes a new reader wait (on `readers`, with
+//! RWAITING) while readers hold the lock and a writer waits, so a recursive read lock
+//! behind a waiting writer deadlocks, as glibc documents.
+//!
+//! Orderings, where not stated at the access: the state changes on `readers` carry the
+//! lock's Acquire/Release. The futex words only decide whether a thread may sleep; the
+//! futex system call compares them under the kernel's lock, so Relaxed accesses cannot lose
+//! a wake-up, and a woken thread re-reads `readers`. Their plain stores race with other
+//! threads' read-modify-writes (setting FUTEX_USED, hand-overs): `racing_store`, which the
+//! model checker needs to keep the word's modification order total.
+//!
+//! Errors beyond glibc's: unlocking a lock that is neither write-locked by the caller nor
+//! read-locked by anyone is EPERM (glibc would underflow the reader count and leave the
+//! lock unusable).
 
 use super::caller::tid;
-use super::model::{futex_wait, futex_wake, AtomicI32, AtomicU32, Deadline, Ordering, Scope};
+use super::model::{
+    fence, futex_wait, futex_wake, racing_store, spin_hint, spin_load, AtomicI32, AtomicU32, Deadline, Ordering, Scope,
+};
 use crate::errno::{Errno, Result};
 
-const READ_MASK: u32 = (1 << 30) - 1;
-const WRITE_LOCKED: u32 = READ_MASK;
-const MAX_READERS: u32 = READ_MASK - 1;
-const READERS_WAITING: u32 = 1 << 30;
-const WRITERS_WAITING: u32 = 1 << 31;
+const WRPHASE: u32 = 1;
+const WRLOCKED: u32 = 2;
+const RWAITING: u32 = 4;
+const READER_SHIFT: u32 = 3;
+const ONE_READER: u32 = 1 << READER_SHIFT;
+const READER_OVERFLOW: u32 = 1 << 31;
+/// In `writers`: the releasing primary writer handed WRLOCKED to a registered writer.
+const WRHANDOVER: u32 = 1 << 31;
+/// In `wrphase_futex` and `writers_futex`: a thread may sleep on the word.
+const FUTEX_USED: u32 = 2;
 
-/// Spins on a held lock before sleeping. None, on measurement (as for the mutex): on 2 CPUs
-/// bench/sync_rwlock.c read-mostly measured 8.6-9.0 Mops/s with 100 spins, 9.7-10.9 with 10
-/// and 10.6-13.6 with none (2 and 4 threads, 3 runs each): a spinning waiter keeps a second
-/// thread hammering the lock's line. Whether spinning pays on many cores is unmeasured (no
-/// multi-core machine was lent); the loop stays so that figure can be taken. Under the model
-/// checker spinning would only multiply the interleavings anyway.
-const SPINS: u32 = 0;
+/// Polls of the awaited word before a waiter sleeps on it (glibc sleeps at once). The
+/// hand-over a waiter waits for usually comes from a critical section a few nanoseconds
+/// long; sleeping costs two futex calls and a wake-up (tens of µs on a VM). Not in the
+/// models (it only multiplies their interleavings).
+const SPINS: u32 = if cfg!(loom) { 0 } else { 100 };
 
 /// `PTHREAD_RWLOCK_PREFER_READER_NP`.
 pub const PREFER_READER: i32 = 0;
@@ -42,24 +68,27 @@ pub const PREFER_WRITER: i32 = 1;
 /// `PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP`.
 pub const PREFER_WRITER_NONRECURSIVE: i32 = 2;
 
-/// A reader-writer lock with glibc's `pthread_rwlock_t` size and initializers.
+/// A reader-writer lock in glibc's `pthread_rwlock_t` layout.
 #[repr(C)]
 pub struct RwLock {
-    state: AtomicU32,
-    writer_seq: AtomicU32,
-    _glibc_futexes: [u32; 4],
-    owner: AtomicI32,
+    readers: AtomicU32,
+    writers: AtomicU32,
+    wrphase_futex: AtomicU32,
+    writers_futex: AtomicU32,
+    _pad34: [u32; 2],
+    cur_writer: AtomicI32,
     shared: i32,
-    _glibc_elision: [u32; 4],
+    _elision: [u8; 8],
+    _pad2: u64,
     kind: i32,
-    _pad: u32,
+    _tail: u32,
 }
 
 #[cfg(not(loom))]
 const _: () = {
     assert!(core::mem::size_of::<RwLock>() == 56);
     assert!(core::mem::size_of::<libc::pthread_rwlock_t>() == 56);
-    assert!(core::mem::offset_of!(RwLock, owner) == 24);
+    assert!(core::mem::offset_of!(RwLock, cur_writer) == 24);
     assert!(core::mem::offset_of!(RwLock, shared) == 28);
     assert!(core::mem::offset_of!(RwLock, kind) == 48);
 };
@@ -90,38 +119,21 @@ impl RwLockAttr {
     }
 }
 
-/// How many read locks of `PREFER_WRITER_NP` rwlocks the calling thread holds: such a thread
-/// may take another read lock past waiting writers, so read recursion cannot deadlock.
-mod held {
-    use std::cell::Cell;
-    #[cfg(not(loom))]
-    std::thread_local!(static READS: Cell<u32> = const { Cell::new(0) });
-    #[cfg(loom)]
-    loom::thread_local!(static READS: Cell<u32> = Cell::new(0));
-
-    pub fn any() -> bool {
-        READS.with(|r| r.get() > 0)
-    }
-    pub fn add() {
-        READS.with(|r| r.set(r.get().saturating_add(1)));
-    }
-    pub fn remove() {
-        READS.with(|r| r.set(r.get().saturating_sub(1)));
-    }
-}
-
 impl RwLock {
     /// A fresh unlocked lock with these attributes.
     pub fn new(attr: &RwLockAttr) -> RwLock {
         RwLock {
-            state: AtomicU32::new(0),
-            writer_seq: AtomicU32::new(0),
-            _glibc_futexes: [0; 4],
-            owner: AtomicI32::new(0),
-            shared: (attr.pshared == libc::PTHREAD_PROCESS_SHARED) as i32,
-            _glibc_elision: [0; 4],
+            readers: AtomicU32::new(0),
+            writers: AtomicU32::new(0),
+            wrphase_futex: AtomicU32::new(0),
+            writers_futex: AtomicU32::new(0),
+            _pad34: [0; 2],
+            cur_writer: AtomicI32::new(0),
+            shared: (attr.pshared != libc::PTHREAD_PROCESS_PRIVATE) as i32,
+            _elision: [0; 8],
+            _pad2: 0,
             kind: attr.kind,
-            _pad: 0,
+            _tail: 0,
         }
     }
 
@@ -134,260 +146,581 @@ impl RwLock {
         }
     }
 
-    /// Whether a reader may enter in state `s` (the count aside): no writer holds the lock,
-    /// and under writer preference none waits (unless this thread already reads, see `held`).
     #[inline]
-    fn may_read(&self, s: u32) -> bool {
-        s & READ_MASK != WRITE_LOCKED
-            && (s & WRITERS_WAITING == 0
-                || self.kind == PREFER_READER
-                || (self.kind == PREFER_WRITER && held::any()))
+    fn prefers_writers(&self) -> bool {
+        self.kind != PREFER_READER
     }
 
-    #[inline]
-    fn note_read(&self) {
-        if self.kind == PREFER_WRITER {
-            held::add();
-        }
+    /// The single-threaded fast path (glibc's mutexes have one; its rwlocks do not): while
+    /// the caller is the only thread of the process, nobody can race with a private lock's
+    /// state changes, so plain loads and stores make them (the same states and values as the
+    /// protocol's atomic steps). Bench: uncontended wrlock+unlock has three atomic RMWs in
+    /// the protocol (two before, with our own one; glibc has four).
+    #[inline(always)]
+    fn solo(&self) -> bool {
+        self.shared == 0 && crate::glibc::solo::alone()
     }
+
+    // ---- readers -------------------------------------------------------------------------
 
     /// Takes a read lock, sleeping until `deadline` at most.
     /// Errors: EDEADLK (the caller holds the write lock), EAGAIN (too many readers),
     /// ETIMEDOUT.
     #[inline]
     pub fn read(&self, deadline: Deadline) -> Result<()> {
-        let s = self.state.load(Ordering::Relaxed);
-        // Acquire on success: the critical section sees the last writer's release.
-        if s & READ_MASK < MAX_READERS
-            && self.may_read(s)
-            && self.state.compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed).is_ok()
-        {
-            self.note_read();
+        if self.solo() {
+            let r = self.readers.load(Ordering::Relaxed);
+            if r & (WRPHASE | WRLOCKED) == 0 && r < READER_OVERFLOW - ONE_READER {
+                self.readers.store(r + ONE_READER, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        // Relaxed: only the holder itself ever stores its own tid there.
+        if self.cur_writer.load(Ordering::Relaxed) == tid() {
+            return Err(Errno::EDEADLK);
+        }
+        if self.kind == PREFER_WRITER_NONRECURSIVE {
+            self.wait_behind_writer(deadline)?;
+        }
+        // Acquire: synchronizes with earlier writers and with the last reader of the
+        // previous read phase.
+        let mut r = self.readers.fetch_add(ONE_READER, Ordering::Acquire).wrapping_add(ONE_READER);
+        while r >= READER_OVERFLOW {
+            // Undo the registration while still overflowing (a CAS: a concurrent unlock may
+            // make us the last reader, who must then hand over).
+            match self.readers.compare_exchange_weak(r, r - ONE_READER, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Err(Errno::EAGAIN),
+                Err(now) => r = now,
+            }
+        }
+        if r & WRPHASE == 0 {
             return Ok(());
         }
-        self.read_slow(deadline)
+        self.read_in_write_phase(r, deadline)
     }
 
+    /// `PREFER_WRITER_NONRECURSIVE`: while readers hold the lock and a writer waits, wait
+    /// (on `readers`, with RWAITING set) without joining them.
+    fn wait_behind_writer(&self, deadline: Deadline) -> Result<()> {
+        let mut r = self.readers.load(Ordering::Relaxed);
+        while r & WRPHASE == 0 && r & WRLOCKED != 0 && r >> READER_SHIFT > 0 {
+            match self.readers.compare_exchange_weak(r, r | RWAITING, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => loop {
+                    r = self.readers.load(Ordering::Relaxed);
+                    if r & RWAITING == 0 {
+                        break;
+                    }
+                    if let Err(Errno::ETIMEDOUT) = futex_wait(&self.readers, r, deadline, self.scope()) {
+                        return Err(Errno::ETIMEDOUT);
+                    }
+                },
+                Err(now) => r = now,
+            }
+        }
+        Ok(())
+    }
+
+    /// A reader registered in a write phase (`r`, our registration included): start the
+    /// read phase itself if no writer holds the lock, else wait for the hand-over.
     #[cold]
-    fn read_slow(&self, deadline: Deadline) -> Result<()> {
+    fn read_in_write_phase(&self, mut r: u32, deadline: Deadline) -> Result<()> {
+        while r & WRPHASE != 0 && r & WRLOCKED == 0 {
+            // Acquire: synchronizes with the writers before us.
+            match self.readers.compare_exchange_weak(r, r ^ WRPHASE, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => {
+                    // We started the read phase: we hand over to the readers waiting for it,
+                    // as a writer would.
+                    if self.wrphase_futex.swap(0, Ordering::Relaxed) & FUTEX_USED != 0 {
+                        futex_wake(&self.wrphase_futex, i32::MAX, self.scope());
+                    }
+                    return Ok(());
+                }
+                Err(now) => r = now,
+            }
+        }
+        // Wait until `wrphase_futex` shows the read phase (0), confirmed by `readers`: the
+        // least recent value we may read there is the last read phase's 0, written before
+        // the write phase began.
+        let mut ready = false;
         let mut spins = SPINS;
         loop {
-            let s = self.state.load(Ordering::Relaxed);
-            let readers = s & READ_MASK;
-            if readers == WRITE_LOCKED {
-                if self.owner.load(Ordering::Relaxed) == tid() {
-                    return Err(Errno::EDEADLK);
+            loop {
+                let wpf = spin_load(&self.wrphase_futex, Ordering::Relaxed);
+                if wpf | FUTEX_USED != 1 | FUTEX_USED {
+                    break;
                 }
-            } else if self.may_read(s) {
-                if readers == MAX_READERS {
-                    return Err(Errno::EAGAIN);
+                if spins > 0 {
+                    spins -= 1;
+                    spin_hint();
+                    continue;
                 }
-                if self.state.compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                    self.note_read();
-                    return Ok(());
+                if wpf & FUTEX_USED == 0
+                    && self
+                        .wrphase_futex
+                        .compare_exchange_weak(wpf, wpf | FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err()
+                {
+                    continue;
                 }
-                continue;
+                if let Err(Errno::ETIMEDOUT) = futex_wait(&self.wrphase_futex, 1 | FUTEX_USED, deadline, self.scope()) {
+                    return self.read_timed_out();
+                }
             }
-            if spins > 0 {
-                spins -= 1;
-                core::hint::spin_loop();
-                continue;
+            if ready {
+                return Ok(());
             }
-            if s & READERS_WAITING == 0
-                && self.state.compare_exchange(s, s | READERS_WAITING, Ordering::Relaxed, Ordering::Relaxed).is_err()
-            {
-                continue;
-            }
-            // Sleeps only while the state is still what made us wait; every unlock that
-            // sees READERS_WAITING clears it and wakes all readers.
-            if let Err(Errno::ETIMEDOUT) = futex_wait(&self.state, s | READERS_WAITING, deadline, self.scope()) {
-                return Err(Errno::ETIMEDOUT);
+            // Acquire: synchronizes with the writer's release, so the next read of
+            // `wrphase_futex` is at least its hand-over value. (While the writer has not yet
+            // stored its phase value, this loop spins.)
+            if spin_load(&self.readers, Ordering::Acquire) & WRPHASE == 0 {
+                ready = true;
+            } else {
+                spin_hint();
             }
         }
     }
 
-    /// Takes a read lock if that needs no wait. Errors: EBUSY (a writer holds it, or waits
-    /// under writer preference), EAGAIN (too many readers).
-    pub fn try_read(&self) -> Result<()> {
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            if !self.may_read(s) {
-                return Err(Errno::EBUSY);
-            }
-            if s & READ_MASK == MAX_READERS {
-                return Err(Errno::EAGAIN);
-            }
-            match self.state.compare_exchange_weak(s, s + 1, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => {
-                    self.note_read();
-                    return Ok(());
-                }
-                Err(now) => s = now,
+    /// A reader's wait for the hand-over timed out: unregister if still in the write phase;
+    /// if the read phase began meanwhile, take the lock (the hand-over is already under way,
+    /// so spin for it rather than sleep).
+    fn read_timed_out(&self) -> Result<()> {
+        let mut r = self.readers.load(Ordering::Relaxed);
+        while r & WRPHASE != 0 {
+            match self.readers.compare_exchange_weak(r, r - ONE_READER, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Err(Errno::ETIMEDOUT),
+                Err(now) => r = now,
             }
         }
+        // Acquire: as on the path without a timeout.
+        fence(Ordering::Acquire);
+        while spin_load(&self.wrphase_futex, Ordering::Relaxed) | FUTEX_USED == 1 | FUTEX_USED {
+            spin_hint();
+        }
+        Ok(())
     }
+
+    /// Takes a read lock if that needs no wait. Errors: EBUSY (a writer holds it, or with
+    /// `PREFER_WRITER_NONRECURSIVE` a primary writer exists), EAGAIN (too many readers).
+    pub fn try_read(&self) -> Result<()> {
+        let mut r = self.readers.load(Ordering::Relaxed);
+        loop {
+            let rnew = if r & WRPHASE == 0 {
+                if r & WRLOCKED != 0 && self.kind == PREFER_WRITER_NONRECURSIVE {
+                    return Err(Errno::EBUSY);
+                }
+                r.wrapping_add(ONE_READER)
+            } else {
+                if r & WRLOCKED != 0 {
+                    return Err(Errno::EBUSY);
+                }
+                r.wrapping_add(ONE_READER) ^ WRPHASE
+            };
+            if rnew >= READER_OVERFLOW {
+                return Err(Errno::EAGAIN);
+            }
+            // Acquire: synchronizes with earlier writers.
+            match self.readers.compare_exchange_weak(r, rnew, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => r = now,
+            }
+        }
+        if r & WRPHASE != 0 && self.wrphase_futex.swap(0, Ordering::Relaxed) & FUTEX_USED != 0 {
+            // We started the read phase: hand over to the readers waiting for it.
+            futex_wake(&self.wrphase_futex, i32::MAX, self.scope());
+        }
+        Ok(())
+    }
+
+    /// Releases a read lock; the last reader hands the lock to a primary writer.
+    /// Errors: EPERM when no reader holds the lock.
+    fn read_unlock(&self) -> Result<()> {
+        if self.solo() {
+            // A read phase without a primary writer: the count just drops.
+            let r = self.readers.load(Ordering::Relaxed);
+            if r >> READER_SHIFT != 0 && r & (WRPHASE | WRLOCKED | RWAITING) == 0 {
+                self.readers.store(r - ONE_READER, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        let scope = self.scope();
+        let mut r = self.readers.load(Ordering::Relaxed);
+        let rnew = loop {
+            if r >> READER_SHIFT == 0 {
+                return Err(Errno::EPERM);
+            }
+            let mut rnew = r - ONE_READER;
+            if rnew >> READER_SHIFT == 0 {
+                // The last reader: start the primary writer's write phase, and let readers
+                // that waited for that writer register again.
+                if rnew & WRLOCKED != 0 {
+                    rnew |= WRPHASE;
+                }
+                rnew &= !RWAITING;
+            }
+            // Release: the read critical section happens before the next writer.
+            match self.readers.compare_exchange_weak(r, rnew, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => break rnew,
+                Err(now) => r = now,
+            }
+        };
+        if rnew & WRPHASE != 0 {
+            // Explicit hand-over to the writer. Acquire: our store to `wrphase_futex` comes
+            // after the one of the reader that started this read phase.
+            fence(Ordering::Acquire);
+            if self.wrphase_futex.swap(1, Ordering::Relaxed) & FUTEX_USED != 0 {
+                futex_wake(&self.wrphase_futex, i32::MAX, scope);
+            }
+        }
+        if r & RWAITING != rnew & RWAITING {
+            futex_wake(&self.readers, i32::MAX, scope);
+        }
+        Ok(())
+    }
+
+    // ---- writers -------------------------------------------------------------------------
 
     /// Takes the write lock, sleeping until `deadline` at most.
     /// Errors: EDEADLK (the caller holds it already), ETIMEDOUT.
     #[inline]
     pub fn write(&self, deadline: Deadline) -> Result<()> {
-        // Acquire: the critical section sees the previous holders' releases.
-        if self.state.compare_exchange(0, WRITE_LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            // Relaxed: only the owner itself compares `owner` with its own tid; others may
-            // read a stale value but never their own tid (they cleared it before unlocking).
-            self.owner.store(tid(), Ordering::Relaxed);
-            return Ok(());
+        let me = tid();
+        if self.solo() {
+            // Free (idle read or write phase): the states of `try_write_free`.
+            let r = self.readers.load(Ordering::Relaxed);
+            if r & !WRPHASE == 0 {
+                self.readers.store(WRPHASE | WRLOCKED, Ordering::Relaxed);
+                self.writers_futex.store(1, Ordering::Relaxed);
+                if r == 0 {
+                    self.wrphase_futex.store(1, Ordering::Relaxed);
+                }
+                self.cur_writer.store(me, Ordering::Relaxed);
+                return Ok(());
+            }
         }
-        self.write_slow(deadline)
+        if self.cur_writer.load(Ordering::Relaxed) == me {
+            return Err(Errno::EDEADLK);
+        }
+        // Free and without readers: become the primary writer and start the write phase in
+        // one CAS (glibc's trywrlock step; its wrlock takes the same states in two).
+        if self.try_write_free().is_err() {
+            self.write_slow(deadline)?;
+        }
+        // Relaxed: only the holder compares `cur_writer` with its own tid.
+        self.cur_writer.store(me, Ordering::Relaxed);
+        Ok(())
     }
 
+    /// Takes the write lock if no writer holds it and no reader holds (or, preferring
+    /// writers, tries to start a read phase); EBUSY otherwise. `cur_writer` is the
+    /// caller's to set.
+    #[inline]
+    fn try_write_free(&self) -> Result<()> {
+        let mut r = self.readers.load(Ordering::Relaxed);
+        while r & WRLOCKED == 0 && (r >> READER_SHIFT == 0 || (self.prefers_writers() && r & WRPHASE != 0)) {
+            // Acquire: synchronizes with the previous holders.
+            match self.readers.compare_exchange_weak(r, r | WRPHASE | WRLOCKED, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    // Nobody can share FUTEX_USED with us: enable waiting for other writers.
+                    racing_store(&self.writers_futex, 1, Ordering::Relaxed);
+                    // A write phase we started needs its value; one that existed keeps its
+                    // word (readers may have set FUTEX_USED on it).
+                    if r & WRPHASE == 0 {
+                        racing_store(&self.wrphase_futex, 1, Ordering::Relaxed);
+                    }
+                    return Ok(());
+                }
+                Err(now) => r = now,
+            }
+        }
+        Err(Errno::EBUSY)
+    }
+
+    /// The contended write lock: become the primary writer (WRLOCKED), then own a write
+    /// phase. `cur_writer` is the caller's to set.
     #[cold]
     fn write_slow(&self, deadline: Deadline) -> Result<()> {
-        let me = tid();
-        // Once we slept, other writers may sleep too: we keep WRITERS_WAITING set when we
-        // take the lock, so our unlock wakes the next of them (the waker cleared the bit).
-        let mut keep = 0;
-        let mut spins = SPINS;
-        loop {
-            let s = self.state.load(Ordering::Relaxed);
-            let readers = s & READ_MASK;
-            if readers == 0 {
-                if self
-                    .state
-                    .compare_exchange_weak(s, s | WRITE_LOCKED | keep, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    self.owner.store(me, Ordering::Relaxed);
-                    return Ok(());
-                }
-                continue;
-            }
-            if readers == WRITE_LOCKED && self.owner.load(Ordering::Relaxed) == me {
-                return Err(Errno::EDEADLK);
-            }
-            if spins > 0 {
-                spins -= 1;
-                core::hint::spin_loop();
-                continue;
-            }
-            if s & WRITERS_WAITING == 0
-                && self.state.compare_exchange(s, s | WRITERS_WAITING, Ordering::Relaxed, Ordering::Relaxed).is_err()
-            {
-                continue;
-            }
-            keep = WRITERS_WAITING;
-            // Read the sequence before re-checking the state: a wake-up between the two
-            // changes the sequence, and the futex wait then returns at once.
-            let seq = self.writer_seq.load(Ordering::Acquire);
-            let s = self.state.load(Ordering::Relaxed);
-            if s & READ_MASK == 0 || s & WRITERS_WAITING == 0 {
-                continue;
-            }
-            if let Err(Errno::ETIMEDOUT) = futex_wait(&self.writer_seq, seq, deadline, self.scope()) {
-                return Err(Errno::ETIMEDOUT);
-            }
+        // Acquire: synchronizes with earlier primary writers.
+        let mut r = self.readers.fetch_or(WRLOCKED, Ordering::Acquire);
+        let mut may_share_futex_used = false;
+        if r & WRLOCKED != 0 {
+            let (now, shared) = self.become_primary(r, deadline)?;
+            // Our snapshot: from our CAS, or inherited with a hand-over.
+            r = now | WRLOCKED;
+            may_share_futex_used = shared;
         }
-    }
-
-    /// Takes the write lock if it is free. Errors: EBUSY.
-    pub fn try_write(&self) -> Result<()> {
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            if s & READ_MASK != 0 {
-                return Err(Errno::EBUSY);
-            }
-            match self.state.compare_exchange_weak(s, s | WRITE_LOCKED, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => {
-                    self.owner.store(tid(), Ordering::Relaxed);
-                    return Ok(());
-                }
-                Err(now) => s = now,
-            }
-        }
-    }
-
-    /// Releases the caller's read or write lock. Errors: EPERM when the lock is not held, or
-    /// is write-locked by another thread.
-    #[inline]
-    pub fn unlock(&self) -> Result<()> {
-        let mut s = self.state.load(Ordering::Relaxed);
-        if s & READ_MASK == WRITE_LOCKED {
-            if self.owner.load(Ordering::Relaxed) != tid() {
-                return Err(Errno::EPERM);
-            }
-            self.owner.store(0, Ordering::Relaxed);
-            // Release: publishes the critical section. The waiting bits stay for `wake`.
-            let prev = self.state.fetch_sub(WRITE_LOCKED, Ordering::Release);
-            if prev & (READERS_WAITING | WRITERS_WAITING) != 0 {
-                self.wake();
-            }
+        // Enable blocking on `writers_futex`, keeping FUTEX_USED if we may share it with
+        // writers that still sleep there.
+        racing_store(&self.writers_futex, 1 | if may_share_futex_used { FUTEX_USED } else { 0 }, Ordering::Relaxed);
+        if r & WRPHASE != 0 {
             return Ok(());
         }
+        while r & WRPHASE == 0 && r >> READER_SHIFT == 0 {
+            // Acquire: synchronizes with the readers of the last read phase.
+            match self.readers.compare_exchange_weak(r, r | WRPHASE, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => {
+                    racing_store(&self.wrphase_futex, 1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(now) => r = now,
+            }
+        }
+        self.wait_for_write_phase(deadline)
+    }
+
+    /// Another primary writer exists: register (when preferring writers), then loop until
+    /// WRLOCKED is ours, by CAS when it is free or by a hand-over, sleeping on
+    /// `writers_futex` otherwise. Returns the last `readers` value seen and whether we may
+    /// share FUTEX_USED on `writers_futex` with other sleepers.
+    fn become_primary(&self, mut r: u32, deadline: Deadline) -> Result<(u32, bool)> {
+        let prefer_writer = self.prefers_writers();
+        let mut may_share = false;
+        if prefer_writer {
+            self.writers.fetch_add(1, Ordering::Relaxed);
+        }
         loop {
-            if s & READ_MASK == 0 {
-                return Err(Errno::EPERM);
+            if r & WRLOCKED == 0 {
+                // Acquire: as the fetch_or.
+                match self.readers.compare_exchange_weak(r, r | WRLOCKED, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => {
+                        if prefer_writer {
+                            self.writers.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        return Ok((r, may_share));
+                    }
+                    Err(now) => {
+                        r = now;
+                        continue;
+                    }
+                }
             }
-            // Release: the reads of the critical section happen before a writer's entry.
-            match self.state.compare_exchange_weak(s, s - 1, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(now) => s = now,
+            if prefer_writer {
+                let w = self.writers.load(Ordering::Relaxed);
+                if w & WRHANDOVER != 0 {
+                    // Acquire: synchronizes with the writer that handed WRLOCKED over, whose
+                    // view of `readers` we take over with it.
+                    if self
+                        .writers
+                        .compare_exchange_weak(w, w - WRHANDOVER - 1, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return Ok((self.readers.load(Ordering::Relaxed), may_share));
+                    }
+                    continue;
+                }
+            }
+            let wf = spin_load(&self.writers_futex, Ordering::Relaxed);
+            if wf & !FUTEX_USED != 1
+                || (wf != 1 | FUTEX_USED
+                    && self
+                        .writers_futex
+                        .compare_exchange_weak(wf, 1 | FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err())
+            {
+                // No primary writer to wait for yet (it has not enabled waiting) or a lost
+                // race: look at the state again.
+                spin_hint();
+                r = spin_load(&self.readers, Ordering::Relaxed);
+                continue;
+            }
+            may_share = true;
+            if let Err(Errno::ETIMEDOUT) = futex_wait(&self.writers_futex, 1 | FUTEX_USED, deadline, self.scope()) {
+                if prefer_writer {
+                    // Unregister; the last registered writer must take a pending hand-over
+                    // (nobody else would release WRLOCKED): then we go on as primary writer.
+                    let mut w = self.writers.load(Ordering::Relaxed);
+                    loop {
+                        let new = if w == WRHANDOVER + 1 { 0 } else { w - 1 };
+                        // Acquire: as when taking a hand-over.
+                        match self.writers.compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed) {
+                            Ok(_) => break,
+                            Err(now) => w = now,
+                        }
+                    }
+                    if w == WRHANDOVER + 1 {
+                        return Ok((self.readers.load(Ordering::Relaxed), may_share));
+                    }
+                }
+                return Err(Errno::ETIMEDOUT);
+            }
+            r = self.readers.load(Ordering::Relaxed);
+        }
+    }
+
+    /// The primary writer of a read phase with readers: wait for the last reader's explicit
+    /// hand-over of the write phase (`wrphase_futex` becoming 1, confirmed by `readers`).
+    fn wait_for_write_phase(&self, deadline: Deadline) -> Result<()> {
+        let mut ready = false;
+        let mut spins = SPINS;
+        loop {
+            loop {
+                let wpf = spin_load(&self.wrphase_futex, Ordering::Relaxed);
+                if wpf | FUTEX_USED != FUTEX_USED {
+                    break;
+                }
+                if spins > 0 {
+                    spins -= 1;
+                    spin_hint();
+                    continue;
+                }
+                if wpf & FUTEX_USED == 0
+                    && self
+                        .wrphase_futex
+                        .compare_exchange_weak(wpf, FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err()
+                {
+                    continue;
+                }
+                if let Err(Errno::ETIMEDOUT) = futex_wait(&self.wrphase_futex, FUTEX_USED, deadline, self.scope()) {
+                    return self.write_timed_out();
+                }
+            }
+            if ready {
+                return Ok(());
+            }
+            // Acquire: synchronizes with the last reader's release. (While the reader has
+            // not yet stored the phase value, this loop spins.)
+            if spin_load(&self.readers, Ordering::Acquire) & WRPHASE != 0 {
+                ready = true;
+            } else {
+                spin_hint();
             }
         }
-        if self.kind == PREFER_WRITER {
-            held::remove();
+    }
+
+    /// The primary writer's wait for the write phase timed out: hand WRLOCKED to a
+    /// registered writer, or give it up if the write phase has not begun; if it has, the
+    /// hand-over is under way and the lock is ours (spin for the hand-over's last store).
+    fn write_timed_out(&self) -> Result<()> {
+        let scope = self.scope();
+        if self.prefers_writers() {
+            let mut w = self.writers.load(Ordering::Relaxed);
+            if w != 0 {
+                // Releasing WRLOCKED: disable blocking on `writers_futex` as an unlock does.
+                let wf = self.writers_futex.swap(0, Ordering::Relaxed);
+                while w != 0 {
+                    // Release: the next writer takes over our view of `readers`.
+                    match self.writers.compare_exchange_weak(w, w | WRHANDOVER, Ordering::Release, Ordering::Relaxed) {
+                        Ok(_) => {
+                            if wf & FUTEX_USED != 0 {
+                                futex_wake(&self.writers_futex, 1, scope);
+                            }
+                            return Err(Errno::ETIMEDOUT);
+                        }
+                        Err(now) => w = now,
+                    }
+                }
+                // Still ours: enable waiting again, keeping the sleepers' flag.
+                racing_store(&self.writers_futex, wf, Ordering::Relaxed);
+            }
         }
-        if s & READ_MASK == 1 && s & (READERS_WAITING | WRITERS_WAITING) != 0 {
-            self.wake();
+        let mut r = self.readers.load(Ordering::Relaxed);
+        if r & WRPHASE == 0 {
+            let wf = self.writers_futex.swap(0, Ordering::Relaxed);
+            while r & WRPHASE == 0 {
+                // Release: orders our `writers_futex` changes before the next primary
+                // writer's. Readers that waited for us (RWAITING) may go on.
+                match self.readers.compare_exchange_weak(
+                    r,
+                    (r ^ WRLOCKED) & !RWAITING,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        if wf & FUTEX_USED != 0 {
+                            futex_wake(&self.writers_futex, 1, scope);
+                        }
+                        if r & RWAITING != 0 {
+                            futex_wake(&self.readers, i32::MAX, scope);
+                        }
+                        return Err(Errno::ETIMEDOUT);
+                    }
+                    Err(now) => r = now,
+                }
+            }
+            racing_store(&self.writers_futex, wf, Ordering::Relaxed);
+        }
+        // Acquire: as on the path without a timeout.
+        fence(Ordering::Acquire);
+        while spin_load(&self.wrphase_futex, Ordering::Relaxed) | FUTEX_USED == FUTEX_USED {
+            spin_hint();
         }
         Ok(())
     }
 
-    /// The lock just became free and someone may sleep: wakes one writer or all readers, in
-    /// the order of the preference; if the preferred side had nobody asleep, the other side.
-    #[cold]
-    fn wake(&self) {
-        // The bits are re-read at each step: a reader may set READERS_WAITING behind a
-        // writer we are about to wake (found waiting in a stale load, it would sleep forever).
-        if self.kind == PREFER_READER {
-            if self.wake_readers() {
-                return;
+    /// Takes the write lock if that needs no wait. Errors: EBUSY.
+    pub fn try_write(&self) -> Result<()> {
+        self.try_write_free()?;
+        self.cur_writer.store(tid(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Releases the write lock: hands it to a registered writer when preferring writers,
+    /// else ends the write phase if readers wait (explicit hand-over to them).
+    fn write_unlock(&self) {
+        if self.solo()
+            && self.readers.load(Ordering::Relaxed) == WRPHASE | WRLOCKED
+            && self.writers.load(Ordering::Relaxed) == 0
+            && self.writers_futex.load(Ordering::Relaxed) & FUTEX_USED == 0
+        {
+            // No reader or writer waits: end as an idle write phase.
+            self.cur_writer.store(0, Ordering::Relaxed);
+            self.writers_futex.store(0, Ordering::Relaxed);
+            self.readers.store(WRPHASE, Ordering::Relaxed);
+            return;
+        }
+        let scope = self.scope();
+        self.cur_writer.store(0, Ordering::Relaxed);
+        // Disable waiting by writers; they are woken once we decided how to go on.
+        let wake_writers = self.writers_futex.swap(0, Ordering::Relaxed) & FUTEX_USED != 0;
+        if !self.hand_to_writer() {
+            let mut r = self.readers.load(Ordering::Relaxed);
+            loop {
+                // Readers waiting: their read phase begins (an explicit hand-over).
+                let new = (r ^ WRLOCKED) ^ if r >> READER_SHIFT == 0 { 0 } else { WRPHASE };
+                // Release: the critical section happens before the next holders.
+                match self.readers.compare_exchange_weak(r, new, Ordering::Release, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(now) => r = now,
+                }
             }
-            if self.state.load(Ordering::Relaxed) & WRITERS_WAITING != 0 {
-                self.wake_writer();
+            if r >> READER_SHIFT != 0 && self.wrphase_futex.swap(0, Ordering::Relaxed) & FUTEX_USED != 0 {
+                futex_wake(&self.wrphase_futex, i32::MAX, scope);
             }
-        } else {
-            if self.state.load(Ordering::Relaxed) & WRITERS_WAITING != 0 && self.wake_writer() {
-                return;
-            }
-            self.wake_readers();
+        }
+        if wake_writers {
+            futex_wake(&self.writers_futex, 1, scope);
         }
     }
 
-    /// Clears READERS_WAITING and wakes every sleeping reader; true if one woke. A woken
-    /// reader either gets the lock (its unlock passes on any WRITERS_WAITING) or sets the
-    /// bit again under a new holder, whose unlock wakes it.
-    fn wake_readers(&self) -> bool {
-        if self.state.fetch_and(!READERS_WAITING, Ordering::Relaxed) & READERS_WAITING == 0 {
+    /// Preferring writers: passes WRLOCKED to a registered writer (WRHANDOVER); false if
+    /// none is registered.
+    #[inline]
+    fn hand_to_writer(&self) -> bool {
+        if !self.prefers_writers() {
             return false;
         }
-        futex_wake(&self.state, i32::MAX, self.scope()) > 0
-    }
-
-    /// Clears WRITERS_WAITING and wakes one sleeping writer; true if one woke. The woken
-    /// writer sets the bit again if it must wait again, or keeps it when it takes the lock.
-    fn wake_writer(&self) -> bool {
-        self.state.fetch_and(!WRITERS_WAITING, Ordering::Relaxed);
-        // Release: pairs with the Acquire load of the sequence in `write_slow`.
-        self.writer_seq.fetch_add(1, Ordering::Release);
-        futex_wake(&self.writer_seq, 1, self.scope()) > 0
-    }
-
-    /// Checks that the lock can be destroyed. Errors: EBUSY while it is held.
-    pub fn check_destroy(&self) -> Result<()> {
-        if self.state.load(Ordering::Relaxed) & READ_MASK != 0 {
-            return Err(Errno::EBUSY);
+        let mut w = self.writers.load(Ordering::Relaxed);
+        while w != 0 {
+            // Release: the writer taking over synchronizes with us.
+            match self.writers.compare_exchange_weak(w, w | WRHANDOVER, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => w = now,
+            }
         }
-        Ok(())
+        false
+    }
+
+    /// Releases the caller's read or write lock: the write lock if the caller holds it
+    /// (`cur_writer`), else a read lock. Errors: EPERM when no reader holds the lock (see
+    /// the module comment).
+    #[inline]
+    pub fn unlock(&self) -> Result<()> {
+        if self.cur_writer.load(Ordering::Relaxed) == tid() {
+            self.write_unlock();
+            return Ok(());
+        }
+        self.read_unlock()
     }
 }
 
@@ -404,48 +737,58 @@ mod tests {
         let l = lock(PREFER_READER);
         l.read(None).unwrap();
         l.read(None).unwrap();
+        assert_eq!(l.readers.load(Ordering::Relaxed), 2 * ONE_READER);
         assert_eq!(l.try_write(), Err(Errno::EBUSY));
-        assert_eq!(l.check_destroy(), Err(Errno::EBUSY));
         l.unlock().unwrap();
         l.unlock().unwrap();
         assert_eq!(l.unlock(), Err(Errno::EPERM));
         l.write(None).unwrap();
+        assert_eq!(l.readers.load(Ordering::Relaxed), WRPHASE | WRLOCKED);
         assert_eq!(l.write(None), Err(Errno::EDEADLK));
         assert_eq!(l.read(None), Err(Errno::EDEADLK));
         assert_eq!(l.try_read(), Err(Errno::EBUSY));
+        assert_eq!(l.try_write(), Err(Errno::EBUSY));
         l.unlock().unwrap();
-        l.check_destroy().unwrap();
+        // Idle in a write phase (glibc's state #5); the next reader starts a read phase.
+        assert_eq!(l.readers.load(Ordering::Relaxed), WRPHASE);
+        l.read(None).unwrap();
+        assert_eq!(l.readers.load(Ordering::Relaxed), ONE_READER);
+        l.unlock().unwrap();
     }
 
     #[test]
     fn reader_overflow_is_eagain() {
         let l = lock(PREFER_READER);
-        l.state.store(MAX_READERS, Ordering::Relaxed);
+        l.readers.store(READER_OVERFLOW - ONE_READER, Ordering::Relaxed);
         assert_eq!(l.read(None), Err(Errno::EAGAIN));
         assert_eq!(l.try_read(), Err(Errno::EAGAIN));
+        assert_eq!(l.readers.load(Ordering::Relaxed), READER_OVERFLOW - ONE_READER);
     }
 
     #[test]
-    fn writer_preference_blocks_new_readers_only() {
-        let l = lock(PREFER_WRITER);
-        l.read(None).unwrap();
-        // A writer waits: simulate its bit.
-        l.state.fetch_or(WRITERS_WAITING, Ordering::Relaxed);
-        // This thread holds a read lock: recursion is allowed.
-        l.try_read().unwrap();
-        l.unlock().unwrap();
-        l.unlock().unwrap();
-        // The last unlock woke "the writer" (cleared the bit): it waits again.
-        l.state.fetch_or(WRITERS_WAITING, Ordering::Relaxed);
-        // Now this thread holds none: blocked behind the writer.
-        assert_eq!(l.try_read(), Err(Errno::EBUSY));
+    fn only_nonrecursive_writer_preference_holds_readers_back() {
+        for kind in [PREFER_READER, PREFER_WRITER] {
+            let l = lock(kind);
+            l.read(None).unwrap();
+            // A primary writer waits for the readers: simulate its bit.
+            l.readers.fetch_or(WRLOCKED, Ordering::Relaxed);
+            l.try_read().unwrap();
+            l.readers.fetch_sub(ONE_READER, Ordering::Relaxed);
+        }
         let n = lock(PREFER_WRITER_NONRECURSIVE);
         n.read(None).unwrap();
-        n.state.fetch_or(WRITERS_WAITING, Ordering::Relaxed);
+        n.readers.fetch_or(WRLOCKED, Ordering::Relaxed);
         assert_eq!(n.try_read(), Err(Errno::EBUSY));
+        let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        assert_eq!(n.read(Some((&ts, super::super::model::Clock::Monotonic))), Err(Errno::ETIMEDOUT));
     }
 }
 
+/// The protocol has short busy-waits (a thread that registered waits for the phase value the
+/// other side stores right after its CAS). A model with two threads that may spin at once
+/// lets loom explore schedules in which they take turns forever while the third thread
+/// never runs (yields are not preemptions), so the three-thread models keep to roles where
+/// at most one thread spins at a time.
 #[cfg(loom)]
 mod loom_tests {
     use super::*;
@@ -488,7 +831,7 @@ mod loom_tests {
             for h in hs {
                 h.join().unwrap();
             }
-            assert_eq!(l.0.state.load(Ordering::SeqCst) & READ_MASK, 0);
+            assert_eq!(l.0.readers.load(Ordering::SeqCst) & !(WRPHASE), 0);
         });
     }
 
@@ -507,12 +850,19 @@ mod loom_tests {
         model(PREFER_WRITER_NONRECURSIVE, &[false, true, false]);
     }
 
+    /// Writer preference: the releasing writer hands WRLOCKED to the registered one.
     #[test]
-    fn loom_rwlock_writer_pref_two_writers_reader() {
-        model(PREFER_WRITER, &[true, true, false]);
+    fn loom_rwlock_writer_pref_handover() {
+        model(PREFER_WRITER, &[true, true]);
     }
 
-    /// A writer that gives up (timeout) must not leave readers queued behind it asleep.
+    #[test]
+    fn loom_rwlock_writer_pref_reader_writer() {
+        model(PREFER_WRITER, &[false, true]);
+    }
+
+    /// A writer that gives up (timeout) must not leave readers queued behind it asleep, nor
+    /// the lock held.
     #[test]
     fn loom_rwlock_timed_writer_gives_up() {
         let mut b = loom::model::Builder::new();
@@ -533,6 +883,31 @@ mod loom_tests {
             reader(&l);
             w.join().unwrap();
             r.join().unwrap();
+            assert_eq!(l.0.readers.load(Ordering::SeqCst) & !(WRPHASE), 0);
+        });
+    }
+
+    /// Writer preference: a writer that times out while registered must take a pending
+    /// hand-over (or nobody would release WRLOCKED).
+    #[test]
+    fn loom_rwlock_timed_writer_handover() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let l = lock(PREFER_WRITER);
+            let lw = l.clone();
+            let w = thread::spawn(move || {
+                let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                if lw.0.write(Some((&ts, super::super::model::Clock::Monotonic))).is_ok() {
+                    assert_eq!(lw.1.fetch_add(1000, Ordering::SeqCst), 0);
+                    lw.1.fetch_sub(1000, Ordering::SeqCst);
+                    lw.0.unlock().unwrap();
+                }
+            });
+            writer(&l);
+            w.join().unwrap();
+            reader(&l);
+            assert_eq!(l.0.readers.load(Ordering::SeqCst) & !(WRPHASE), 0);
         });
     }
 }

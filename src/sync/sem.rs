@@ -1,39 +1,49 @@
-//! Counting semaphore (`sem_t`, 32 bytes).
+//! Counting semaphore (`sem_t`, 32 bytes), glibc 2.36's protocol and layout (its 64-bit
+//! atomics variant), so that a semaphore in shared memory or a named one works between
+//! processes on rpthread and on glibc.
 //!
-//! Word `value` (bytes 0..4): bits 0..30 are the count (0..=SEM_VALUE_MAX), bit 31
-//! `SLEEPERS` says waiters may sleep on the word. A post is one CAS that adds 1 and reads the
-//! bit in the same atomic step, and wakes one sleeper if it was set: async-signal-safe
-//! (atomics and a futex wake, nothing else), and no store-buffering race with waiters.
+//! Fields: `data` @0 (`u64`): the count in the low 32 bits (0..=SEM_VALUE_MAX), the number
+//! of waiters that may sleep in the high 32 bits; `private` @8 (`i32`): glibc's futex flag
+//! value, 0 for a process-private semaphore and 128 for a shared one; `pad` @12 = 0. The
+//! futex word is the low half of `data` (the count), and waiters sleep only while it is 0.
 //!
-//! `waiters` (bytes 4..8) counts threads in the sleeping section; only they touch it. A
-//! waiter sets `SLEEPERS` before it sleeps (futex expects exactly `SLEEPERS`: count 0). The
-//! last waiter to leave clears the bit, then re-reads `waiters` after a SeqCst fence: if a
-//! new waiter came in meanwhile (it fenced after its increment, so one of the two sees the
-//! other), it wakes one so that sleeper sets the bit again. `shared` (bytes 8..12) selects
-//! shared futexes.
+//! Protocol: a post is one CAS that adds 1 to the count and reads the waiter count in the
+//! same atomic step; it wakes one sleeper if there may be any. Async-signal-safe (atomics
+//! and a futex wake) and it touches the semaphore no more after that CAS but for the wake,
+//! so the semaphore may be destroyed as soon as the last waiter returns. A waiter first
+//! tries to take a token (CAS count - 1); else it registers (waiters + 1) and loops: sleep
+//! while the count is 0, then take a token and deregister in one CAS. A waiter that gives
+//! up (timeout, signal, cancellation) just deregisters.
 
-use super::model::{fence, futex_wake, AtomicU32, Deadline, Ordering, Scope};
+use super::model::{futex_wake_low, AtomicU64, Deadline, Ordering, Scope};
 #[cfg(loom)]
-use super::model::futex_wait;
+use super::model::futex_wait_low;
 use crate::errno::{Errno, Result};
 
 /// `SEM_VALUE_MAX`.
 pub const VALUE_MAX: u32 = i32::MAX as u32;
 
-const COUNT: u32 = VALUE_MAX;
-const SLEEPERS: u32 = 1 << 31;
+const COUNT: u64 = 0xffff_ffff;
+const ONE_WAITER: u64 = 1 << 32;
+
+/// The `private` field of a process-shared semaphore: glibc stores its futex flag there
+/// (`FUTEX_PRIVATE_FLAG` is 128, and glibc's encoding of "shared" is that value).
+pub const SHARED_FLAG: i32 = 128;
 
 /// A semaphore.
 #[repr(C)]
 pub struct Semaphore {
-    value: AtomicU32,
-    waiters: AtomicU32,
-    shared: u32,
-    _pad: [u32; 5],
+    data: AtomicU64,
+    private: i32,
+    pad: i32,
+    _unused: [u64; 2],
 }
 
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<Semaphore>() == core::mem::size_of::<libc::sem_t>());
+const _: () = {
+    assert!(core::mem::size_of::<Semaphore>() == core::mem::size_of::<libc::sem_t>());
+    assert!(core::mem::offset_of!(Semaphore, private) == 8);
+};
 
 impl Semaphore {
     /// A semaphore with count `value`. Errors: EINVAL above `SEM_VALUE_MAX`.
@@ -42,31 +52,33 @@ impl Semaphore {
             return Err(Errno::EINVAL);
         }
         Ok(Semaphore {
-            value: AtomicU32::new(value),
-            waiters: AtomicU32::new(0),
-            shared: (scope == Scope::Shared) as u32,
-            _pad: [0; 5],
+            data: AtomicU64::new(u64::from(value)),
+            private: if scope == Scope::Shared { SHARED_FLAG } else { 0 },
+            pad: 0,
+            _unused: [0; 2],
         })
     }
 
+    /// The futex scope: glibc hands `private` to the kernel as is (0: private futex); any
+    /// other value is treated as shared, which is always safe.
     #[inline]
     fn scope(&self) -> Scope {
-        if self.shared != 0 {
-            Scope::Shared
-        } else {
+        if self.private == 0 {
             Scope::Private
+        } else {
+            Scope::Shared
         }
     }
 
-    /// Decrements the count if it is positive (keeping the bit); false if it is 0.
+    /// Takes a token if the count is positive; false if it is 0.
     #[inline]
     fn try_take(&self) -> bool {
-        let mut v = self.value.load(Ordering::Relaxed);
-        while v & COUNT > 0 {
+        let mut d = self.data.load(Ordering::Relaxed);
+        while d & COUNT > 0 {
             // Acquire: the taker sees what the poster did before its post.
-            match self.value.compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Relaxed) {
+            match self.data.compare_exchange_weak(d, d - 1, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return true,
-                Err(now) => v = now,
+                Err(now) => d = now,
             }
         }
         false
@@ -84,43 +96,40 @@ impl Semaphore {
 
     #[cold]
     fn wait_slow(&self, deadline: Deadline) -> Result<()> {
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        // Pairs with the fence in `leave`: that waiter sees us, or we see its cleared bit.
-        fence(Ordering::SeqCst);
-        let r = loop {
-            if self.try_take() {
-                break Ok(());
-            }
-            // Count 0: make sure the bit is set, then sleep while the word stays so.
-            if self.value.load(Ordering::Relaxed) == 0
-                && self.value.compare_exchange(0, SLEEPERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
-            {
-                continue;
-            }
-            match block(&self.value, deadline, self.scope()) {
-                Err(Errno::ECANCELED) => {
-                    // Cancelled while waiting: withdraw from the waiters, then act.
-                    self.leave();
-                    crate::cancel::act();
+        // Relaxed: the registration only has to be in the modification order of `data`
+        // before our sleep, which the RMWs on the same word guarantee.
+        let mut d = self.data.fetch_add(ONE_WAITER, Ordering::Relaxed);
+        loop {
+            if d & COUNT == 0 {
+                match block(&self.data, deadline, self.scope()) {
+                    Err(Errno::ECANCELED) => {
+                        self.deregister();
+                        crate::cancel::act();
+                    }
+                    Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) => {
+                        self.deregister();
+                        return Err(e);
+                    }
+                    _ => {}
                 }
-                Err(e @ (Errno::ETIMEDOUT | Errno::EINTR)) => break Err(e),
-                _ => {}
+                d = self.data.load(Ordering::Relaxed);
+            } else {
+                // Take a token and stop being a waiter in one step. Acquire: as try_take.
+                match self.data.compare_exchange_weak(d, d - 1 - ONE_WAITER, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => return Ok(()),
+                    Err(now) => d = now,
+                }
             }
-        };
-        self.leave();
-        r
+        }
     }
 
-    /// A waiter leaves the sleeping section; the last one clears `SLEEPERS`.
-    fn leave(&self) {
-        if self.waiters.fetch_sub(1, Ordering::Relaxed) != 1 {
-            return;
-        }
-        self.value.fetch_and(!SLEEPERS, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::Relaxed) != 0 {
-            // A newcomer may have slept on the bit we cleared: it wakes and sets it again.
-            futex_wake(&self.value, 1, self.scope());
+    /// A waiter that gives up stops being counted. If it was woken for a token it leaves
+    /// unused (the wake-up raced with its timeout or cancellation), another sleeper is woken
+    /// in its place; glibc omits this (an extra wake-up is harmless to its waiters).
+    fn deregister(&self) {
+        let d = self.data.fetch_sub(ONE_WAITER, Ordering::Relaxed) - ONE_WAITER;
+        if d & COUNT != 0 && d >> 32 != 0 {
+            futex_wake_low(&self.data, 1, self.scope());
         }
     }
 
@@ -134,51 +143,43 @@ impl Semaphore {
         }
     }
 
-    /// Increments the count and wakes one sleeper. Async-signal-safe.
+    /// Increments the count and wakes one sleeper if there may be one. Async-signal-safe.
     /// Errors: EOVERFLOW at `SEM_VALUE_MAX`.
     #[inline]
     pub fn post(&self) -> Result<()> {
-        let mut v = self.value.load(Ordering::Relaxed);
+        let scope = self.scope();
+        let mut d = self.data.load(Ordering::Relaxed);
         loop {
-            if v & COUNT >= VALUE_MAX {
+            if d & COUNT == u64::from(VALUE_MAX) {
                 return Err(Errno::EOVERFLOW);
             }
             // Release: the taker sees what we did before the post.
-            match self.value.compare_exchange_weak(v, v + 1, Ordering::Release, Ordering::Relaxed) {
+            match self.data.compare_exchange_weak(d, d + 1, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
-                Err(now) => v = now,
+                Err(now) => d = now,
             }
         }
-        if v & SLEEPERS != 0 {
-            futex_wake(&self.value, 1, self.scope());
+        if d >> 32 != 0 {
+            futex_wake_low(&self.data, 1, scope);
         }
         Ok(())
     }
 
     /// The current count.
     pub fn value(&self) -> u32 {
-        self.value.load(Ordering::Relaxed) & COUNT
-    }
-
-    /// Checks that the semaphore can be destroyed. Errors: EBUSY while threads sleep on it.
-    pub fn check_destroy(&self) -> Result<()> {
-        if self.waiters.load(Ordering::Relaxed) != 0 {
-            return Err(Errno::EBUSY);
-        }
-        Ok(())
+        (self.data.load(Ordering::Relaxed) & COUNT) as u32
     }
 }
 
-/// The one place a semaphore waiter sleeps: a cancellation point (sem_wait, sem_timedwait,
-/// sem_clockwait). Cancellation acting here must leave through the caller's bookkeeping:
-/// the waiter is counted in `waiters` and must leave (`Semaphore::leave`, see
-/// [`Semaphore::wait_slow`]).
+/// The one place a semaphore waiter sleeps (while the count is 0): a cancellation point
+/// (sem_wait, sem_timedwait, sem_clockwait). Cancellation acting here must deregister the
+/// waiter first (see [`Semaphore::wait_slow`]).
 #[inline(never)]
-fn block(value: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
+fn block(data: &AtomicU64, deadline: Deadline, scope: Scope) -> Result<()> {
     #[cfg(not(loom))]
-    return crate::cancel::futex_wait_cancelable(value, SLEEPERS, deadline, scope);
+    return crate::cancel::futex_wait_cancelable(super::model::low_word(data), 0, deadline, scope);
     #[cfg(loom)]
-    return futex_wait(value, SLEEPERS, deadline, scope);
+    return futex_wait_low(data, 0, deadline, scope);
 }
 
 #[cfg(all(test, not(loom)))]
@@ -186,25 +187,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_and_errors() {
+    fn counts_errors_and_glibc_layout() {
         assert_eq!(Semaphore::new(VALUE_MAX + 1, Scope::Private).err(), Some(Errno::EINVAL));
         let s = Semaphore::new(1, Scope::Private).unwrap();
+        assert_eq!(s.private, 0);
         s.wait(None).unwrap();
         assert_eq!(s.try_wait(), Err(Errno::EAGAIN));
         s.post().unwrap();
         assert_eq!(s.value(), 1);
-        let m = Semaphore::new(VALUE_MAX, Scope::Private).unwrap();
+        assert_eq!(s.data.load(Ordering::Relaxed), 1);
+        let m = Semaphore::new(VALUE_MAX, Scope::Shared).unwrap();
+        assert_eq!(m.private, 128);
         assert_eq!(m.post(), Err(Errno::EOVERFLOW));
         let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         let e = Semaphore::new(0, Scope::Private).unwrap();
         assert_eq!(e.wait(Some((&ts, super::super::model::Clock::Monotonic))), Err(Errno::ETIMEDOUT));
-        e.check_destroy().unwrap();
+        assert_eq!(e.data.load(Ordering::Relaxed), 0);
     }
 }
 
 #[cfg(loom)]
 mod loom_tests {
     use super::*;
+    use loom::sync::atomic::AtomicU32;
     use loom::sync::Arc;
 
     #[test]
@@ -215,7 +220,7 @@ mod loom_tests {
             let h = loom::thread::spawn(move || s2.wait(None).unwrap());
             s.post().unwrap();
             h.join().unwrap();
-            assert_eq!(s.value(), 0);
+            assert_eq!(s.data.load(Ordering::Relaxed), 0);
         });
     }
 
@@ -236,7 +241,7 @@ mod loom_tests {
             for h in hs {
                 h.join().unwrap();
             }
-            assert_eq!(s.value(), 0);
+            assert_eq!(s.data.load(Ordering::Relaxed), 0);
         });
     }
 
@@ -261,6 +266,7 @@ mod loom_tests {
             timed.join().unwrap();
             plain.join().unwrap();
             assert_eq!(s.0.value() + s.1.load(Ordering::Relaxed), 1);
+            assert_eq!(s.0.data.load(Ordering::Relaxed) >> 32, 0);
         });
     }
 }

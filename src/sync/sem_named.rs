@@ -1,14 +1,18 @@
-//! Named semaphores: `sem_open`, `sem_close`, `sem_unlink`, as glibc lays them out.
+//! Named semaphores: `sem_open`, `sem_close`, `sem_unlink`, with glibc 2.36's files, so that
+//! processes on rpthread and on glibc open each other's semaphores.
 //!
-//! The semaphore `/name` is the file `/dev/shm/sem.name`, 32 bytes holding a process-shared
-//! [`Semaphore`], mapped `MAP_SHARED`. A new one is written to a temporary file first and then
+//! The semaphore `/name` is the file `/dev/shm/sem.name` (leading slashes skipped), 32 bytes
+//! holding a process-shared [`Semaphore`] in glibc's layout (count, 128 in the `private`
+//! field, zeros), mapped `MAP_SHARED`. A new one is written to a temporary file
+//! `/dev/shm/sem.XXXXXX` (six random characters, as glibc's `mktemp`) first and then
 //! `link`ed to its name, so no process ever maps a half-initialized semaphore and `O_EXCL`
 //! is decided atomically by the file system. A process-wide table keyed by the file's
-//! device and inode makes a second `sem_open` of the same semaphore return the same address;
-//! `sem_close` counts down and unmaps at zero.
+//! device and inode and the name as passed (glibc's key: `"/a"` and `"a"` are two mappings)
+//! makes a second `sem_open` of the same semaphore return the same address; `sem_close`
+//! counts down and unmaps at zero.
 
 use super::lock::Locked;
-use super::sem::{Semaphore, VALUE_MAX};
+use super::sem::Semaphore;
 use super::model::Scope;
 use crate::errno::{Errno, Result};
 use core::ffi::CStr;
@@ -18,6 +22,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 struct Mapping {
     dev: u64,
     ino: u64,
+    name: Vec<u8>,
     addr: usize,
     refs: usize,
 }
@@ -28,23 +33,22 @@ const DIR_PREFIX: &[u8] = b"/dev/shm/sem.";
 const SEM_SIZE: usize = core::mem::size_of::<Semaphore>();
 
 /// The file of semaphore `name`: leading slashes skipped; the rest must be non-empty, without
-/// '/', and short enough for a file name. Errors: EINVAL, ENAMETOOLONG.
-fn path_of(name: &CStr) -> Result<Vec<u8>> {
+/// '/', and at most `NAME_MAX` bytes (glibc's rule; the file system may still refuse a name
+/// that long with the "sem." prefix: ENAMETOOLONG). None for a bad name: sem_open reports
+/// it as EINVAL, sem_unlink as ENOENT (as glibc).
+fn path_of(name: &CStr) -> Option<Vec<u8>> {
     let mut n = name.to_bytes();
     while let [b'/', rest @ ..] = n {
         n = rest;
     }
-    if n.is_empty() || n.contains(&b'/') {
-        return Err(Errno::EINVAL);
-    }
-    if n.len() + 4 > libc::NAME_MAX as usize {
-        return Err(Errno::ENAMETOOLONG);
+    if n.is_empty() || n.contains(&b'/') || n.len() > libc::NAME_MAX as usize {
+        return None;
     }
     let mut p = Vec::with_capacity(DIR_PREFIX.len() + n.len() + 1);
     p.extend_from_slice(DIR_PREFIX);
     p.extend_from_slice(n);
     p.push(0);
-    Ok(p)
+    Some(p)
 }
 
 fn errno() -> Errno {
@@ -62,26 +66,51 @@ impl Drop for Fd {
     }
 }
 
-fn open_existing(path: &[u8]) -> Result<Fd> {
+/// Opens an existing semaphore file; the caller's other `oflag` bits pass through, as glibc.
+fn open_existing(path: &[u8], oflag: i32) -> Result<Fd> {
+    let flags = (oflag & !(libc::O_CREAT | libc::O_ACCMODE)) | libc::O_NOFOLLOW | libc::O_RDWR | libc::O_CLOEXEC;
     // SAFETY: `path` is NUL-terminated.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    let fd = unsafe { libc::open(path.as_ptr().cast(), flags) };
     if fd < 0 {
         return Err(errno());
     }
     Ok(Fd(fd))
 }
 
+/// Six characters for a temporary name, from `mktemp`'s alphabet.
+fn random_suffix() -> [u8; 6] {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut raw = [0u8; 6];
+    // SAFETY: `raw` is 6 writable bytes.
+    let n = unsafe { libc::getrandom(raw.as_mut_ptr().cast(), raw.len(), libc::GRND_NONBLOCK) };
+    if n != raw.len() as isize {
+        // No entropy yet: the clock and a counter still make collisions (retried) rare.
+        static SERIAL: AtomicU32 = AtomicU32::new(0);
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is writable.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        let mut x = (ts.tv_nsec as u64) ^ ((crate::sys::getpid() as u64) << 32)
+            ^ u64::from(SERIAL.fetch_add(1, Ordering::Relaxed)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for b in raw.iter_mut() {
+            *b = x as u8;
+            x = x.rotate_right(8).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    raw.map(|b| ALPHABET[b as usize % ALPHABET.len()])
+}
+
+/// Attempts at a free temporary name before giving up with EAGAIN (glibc's count).
+const TEMP_ATTEMPTS: usize = 50;
+
 /// Creates the semaphore file at `path` unless one exists (then EEXIST): a temporary file
 /// holding the initialized semaphore is linked to the name.
 fn create(path: &[u8], mode: libc::mode_t, value: u32) -> Result<Fd> {
-    static SERIAL: AtomicU32 = AtomicU32::new(0);
     let sem = Semaphore::new(value, Scope::Shared)?;
-    loop {
-        let tmp = format!(
-            "/dev/shm/sem.rpthread-{}-{}\0",
-            crate::sys::getpid(),
-            SERIAL.fetch_add(1, Ordering::Relaxed)
-        );
+    for _ in 0..TEMP_ATTEMPTS {
+        let mut tmp = Vec::with_capacity(DIR_PREFIX.len() + 7);
+        tmp.extend_from_slice(DIR_PREFIX);
+        tmp.extend_from_slice(&random_suffix());
+        tmp.push(0);
         // SAFETY: `tmp` is NUL-terminated.
         let fd = unsafe {
             libc::open(
@@ -113,10 +142,11 @@ fn create(path: &[u8], mode: libc::mode_t, value: u32) -> Result<Fd> {
         unsafe { libc::unlink(tmp.as_ptr().cast()) };
         return r.map(|()| fd);
     }
+    Err(Errno::EAGAIN)
 }
 
 /// Maps the semaphore open on `fd`, or finds the mapping this process has already.
-fn map(fd: &Fd) -> Result<*mut Semaphore> {
+fn map(fd: &Fd, name: &CStr) -> Result<*mut Semaphore> {
     // SAFETY: an all-zero stat is a valid out-buffer.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: `st` is writable.
@@ -128,7 +158,8 @@ fn map(fd: &Fd) -> Result<*mut Semaphore> {
     }
     let (dev, ino) = (st.st_dev, st.st_ino);
     TABLE.with(|t| {
-        if let Some(m) = t.iter_mut().find(|m| m.dev == dev && m.ino == ino) {
+        let name = name.to_bytes();
+        if let Some(m) = t.iter_mut().find(|m| m.dev == dev && m.ino == ino && m.name == name) {
             m.refs += 1;
             return Ok(m.addr as *mut Semaphore);
         }
@@ -146,7 +177,7 @@ fn map(fd: &Fd) -> Result<*mut Semaphore> {
         if p == libc::MAP_FAILED {
             return Err(errno());
         }
-        t.push(Mapping { dev, ino, addr: p as usize, refs: 1 });
+        t.push(Mapping { dev, ino, name: name.to_vec(), addr: p as usize, refs: 1 });
         Ok(p.cast())
     })
 }
@@ -163,26 +194,23 @@ pub fn unlock_after_fork() {
 }
 
 /// `sem_open`: opens (and with `O_CREAT` creates, with `mode` and `value`) the semaphore
-/// `name`. Errors: EINVAL (bad name, value above SEM_VALUE_MAX), ENAMETOOLONG, EEXIST
-/// (`O_CREAT|O_EXCL` and it exists), ENOENT (no `O_CREAT` and it does not exist), EACCES
-/// and the other errors of open(2) and mmap(2).
+/// `name`. Errors: EINVAL (bad name; `value` above SEM_VALUE_MAX when it creates), EEXIST (`O_CREAT|O_EXCL`
+/// and it exists), ENOENT (no `O_CREAT` and it does not exist), EAGAIN (no free temporary
+/// name), ENAMETOOLONG, EACCES and the other errors of open(2) and mmap(2).
 pub fn open(name: &CStr, oflag: i32, mode: libc::mode_t, value: u32) -> Result<*mut Semaphore> {
-    let path = path_of(name)?;
+    let path = path_of(name).ok_or(Errno::EINVAL)?;
     let creat = oflag & libc::O_CREAT != 0;
     let excl = creat && oflag & libc::O_EXCL != 0;
-    if creat && value > VALUE_MAX {
-        return Err(Errno::EINVAL);
-    }
     loop {
         if !excl {
-            match open_existing(&path) {
-                Ok(fd) => return map(&fd),
+            match open_existing(&path, oflag) {
+                Ok(fd) => return map(&fd, name),
                 Err(Errno::ENOENT) if creat => {}
                 Err(e) => return Err(e),
             }
         }
         match create(&path, mode, value) {
-            Ok(fd) => return map(&fd),
+            Ok(fd) => return map(&fd, name),
             // Someone created it between our open and our link: open theirs.
             Err(Errno::EEXIST) if !excl => continue,
             Err(e) => return Err(e),
@@ -206,9 +234,9 @@ pub fn close(sem: *mut Semaphore) -> Result<()> {
 }
 
 /// `sem_unlink`: removes the name; processes that have it open keep using it.
-/// Errors: ENOENT, EACCES, EINVAL, ENAMETOOLONG.
+/// Errors: ENOENT (also for a bad name, as glibc), EACCES, ENAMETOOLONG.
 pub fn unlink(name: &CStr) -> Result<()> {
-    let path = path_of(name)?;
+    let path = path_of(name).ok_or(Errno::ENOENT)?;
     // SAFETY: `path` is NUL-terminated.
     if unsafe { libc::unlink(path.as_ptr().cast()) } != 0 {
         return Err(match errno() {
@@ -227,8 +255,9 @@ mod tests {
     fn names() {
         assert_eq!(path_of(c"/abc").unwrap(), b"/dev/shm/sem.abc\0");
         assert_eq!(path_of(c"//abc").unwrap(), b"/dev/shm/sem.abc\0");
-        assert_eq!(path_of(c"/"), Err(Errno::EINVAL));
-        assert_eq!(path_of(c"/a/b"), Err(Errno::EINVAL));
+        assert_eq!(path_of(c"/"), None);
+        assert_eq!(path_of(c"/a/b"), None);
+        assert!(random_suffix().iter().all(u8::is_ascii_alphanumeric));
     }
 
     #[test]

@@ -1,17 +1,22 @@
-//! Spinlock (`pthread_spinlock_t`, an `int`).
+//! Spinlock (`pthread_spinlock_t`, an `int`), in glibc's x86_64 encoding, so that a lock in
+//! shared memory works between a process on rpthread and one on glibc.
 //!
-//! Word: 0 = unlocked, otherwise the tid of the holder (so a thread re-locking its own lock
-//! gets EDEADLK instead of spinning forever). Lock is one CAS 0 → tid; waiters spin on plain
-//! loads (no cache-line ping-pong) and yield the CPU now and then, for the holder may be
-//! preempted. Unlock stores 0 without checking the owner, as glibc (programs may unlock
-//! from another thread).
+//! Word: 1 = unlocked; 0 or below = locked. Init and unlock store 1. Lock is one atomic
+//! decrement: the thread that takes the word from 1 to 0 holds the lock; a loser leaves it
+//! negative and spins on plain loads (no cache-line ping-pong) until it reads a positive
+//! value, then decrements again. Each waiter decrements at most once per unlock, so the word
+//! cannot run away. Trylock is a CAS 1 → 0. As on glibc, an all-zero word is a *locked*
+//! lock (programs must call pthread_spin_init), a thread re-locking a lock it holds spins
+//! forever, and any thread may unlock.
 
-use super::caller::tid;
-use super::model::{AtomicI32, Ordering};
+use super::model::{racing_store_i32, spin_hint, spin_load_i32, AtomicI32, Ordering};
 use crate::errno::{Errno, Result};
 
-/// Spins between yields while the lock is held.
+/// Spins between yields while the lock is held: the holder may be preempted, and yielding
+/// lets it run on a busy machine. (glibc only spins; this changes nothing in the protocol.)
 const SPINS_PER_YIELD: u32 = 1000;
+
+const UNLOCKED: i32 = 1;
 
 /// A spinlock.
 #[repr(transparent)]
@@ -23,37 +28,31 @@ const _: () = assert!(core::mem::size_of::<SpinLock>() == core::mem::size_of::<l
 impl SpinLock {
     /// An unlocked spinlock.
     pub fn new() -> SpinLock {
-        SpinLock(AtomicI32::new(0))
+        SpinLock(AtomicI32::new(UNLOCKED))
     }
 
-    /// Acquires the lock. Errors: EDEADLK when the caller holds it.
+    /// Acquires the lock, spinning while another thread holds it.
     #[inline]
-    pub fn lock(&self) -> Result<()> {
-        let me = tid();
+    pub fn lock(&self) {
         // Acquire: the critical section sees the previous holder's writes.
-        match self.0.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-            Ok(_) => Ok(()),
-            Err(holder) if holder == me => Err(Errno::EDEADLK),
-            Err(_) => {
-                self.lock_contended(me);
-                Ok(())
-            }
+        if self.0.fetch_sub(1, Ordering::Acquire) != UNLOCKED {
+            self.lock_contended();
         }
     }
 
     #[cold]
-    fn lock_contended(&self, me: i32) {
-        let mut spins = 0;
+    fn lock_contended(&self) {
+        let mut spins = 0u32;
         loop {
-            while self.0.load(Ordering::Relaxed) != 0 {
-                spins += 1;
+            while spin_load_i32(&self.0) <= 0 {
+                spins = spins.wrapping_add(1);
                 if spins % SPINS_PER_YIELD == 0 {
-                    crate::sys::sched_yield();
+                    yield_now();
                 } else {
-                    core::hint::spin_loop();
+                    spin_hint();
                 }
             }
-            if self.0.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            if self.0.fetch_sub(1, Ordering::Acquire) == UNLOCKED {
                 return;
             }
         }
@@ -63,23 +62,16 @@ impl SpinLock {
     #[inline]
     pub fn try_lock(&self) -> Result<()> {
         self.0
-            .compare_exchange(0, tid(), Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(UNLOCKED, 0, Ordering::Acquire, Ordering::Relaxed)
             .map(drop)
             .map_err(|_| Errno::EBUSY)
     }
 
-    /// Releases the lock (Release: publishes the critical section).
+    /// Releases the lock (Release: publishes the critical section). Also what
+    /// pthread_spin_init does (glibc's init is its unlock).
     #[inline]
     pub fn unlock(&self) {
-        self.0.store(0, Ordering::Release);
-    }
-
-    /// Checks that the lock can be destroyed. Errors: EBUSY while held.
-    pub fn check_destroy(&self) -> Result<()> {
-        if self.0.load(Ordering::Relaxed) != 0 {
-            return Err(Errno::EBUSY);
-        }
-        Ok(())
+        racing_store_i32(&self.0, UNLOCKED, Ordering::Release);
     }
 }
 
@@ -89,21 +81,35 @@ impl Default for SpinLock {
     }
 }
 
+#[inline]
+fn yield_now() {
+    #[cfg(not(loom))]
+    crate::sys::sched_yield();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
     #[test]
-    fn errors() {
+    fn glibc_encoding_and_trylock() {
         let s = SpinLock::new();
-        s.lock().unwrap();
-        assert_eq!(s.lock(), Err(Errno::EDEADLK));
+        assert_eq!(s.0.load(Ordering::Relaxed), 1);
+        s.lock();
+        assert_eq!(s.0.load(Ordering::Relaxed), 0);
         assert_eq!(s.try_lock(), Err(Errno::EBUSY));
-        assert_eq!(s.check_destroy(), Err(Errno::EBUSY));
         s.unlock();
         s.try_lock().unwrap();
+        assert_eq!(s.0.load(Ordering::Relaxed), 0);
         s.unlock();
-        s.check_destroy().unwrap();
+        // A lock left negative by losers is taken by the next decrement after an unlock.
+        s.0.store(-3, Ordering::Relaxed);
+        assert_eq!(s.try_lock(), Err(Errno::EBUSY));
+        s.unlock();
+        s.lock();
+        s.unlock();
     }
 
     #[test]
@@ -118,7 +124,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let p = p;
                     for _ in 0..10_000 {
-                        p.0 .0.lock().unwrap();
+                        p.0 .0.lock();
                         // SAFETY: exclusive under the lock.
                         unsafe { *p.0 .1.get() += 1 };
                         p.0 .0.unlock();
@@ -131,5 +137,49 @@ mod tests {
         }
         // SAFETY: all threads joined.
         assert_eq!(unsafe { *s.1.get() }, 40_000);
+    }
+}
+
+#[cfg(loom)]
+mod loom_tests {
+    use super::*;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+
+    /// Two lockers and a trylocker: the counter guarded by the lock comes out exact.
+    #[test]
+    fn loom_spin_exclusion() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let s = Arc::new((SpinLock::new(), UnsafeCell::new(0u32)));
+            let hs: Vec<_> = (0..2)
+                .map(|i| {
+                    let s = s.clone();
+                    loom::thread::spawn(move || {
+                        if i == 0 {
+                            s.0.lock();
+                        } else if s.0.try_lock().is_err() {
+                            return;
+                        }
+                        // SAFETY: the cell is only touched with the lock held.
+                        s.1.with_mut(|p| unsafe { *p += 1 });
+                        s.0.unlock();
+                    })
+                })
+                .collect();
+            s.0.lock();
+            // SAFETY: the cell is only touched with the lock held.
+            s.1.with_mut(|p| unsafe { *p += 1 });
+            s.0.unlock();
+            for h in hs {
+                h.join().unwrap();
+            }
+            s.0.lock();
+            // SAFETY: the cell is only touched with the lock held.
+            let n = s.1.with(|p| unsafe { *p });
+            assert!(n == 2 || n == 3);
+            s.0.unlock();
+        });
     }
 }
