@@ -12,6 +12,7 @@ compile_error!("rpthread supports x86_64 Linux only");
 pub mod arch;
 pub mod c11;
 pub mod cancel;
+pub mod diag;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
