@@ -41,6 +41,7 @@ unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
 pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *const pthread_condattr_t) -> c_int {
     // SAFETY: forwarded; a non-null attr is an initialized pthread_condattr_t.
     let r = unsafe { as_cond(cond) }.map(|c| c.init(unsafe { attr.cast::<CondAttr>().as_ref() }.copied()));
+    crate::diag::initialized(cond as usize, crate::diag::ObjectKind::Cond);
     ret(r)
 }
 
@@ -53,6 +54,7 @@ pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *con
 /// `cond` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_int {
+    crate::diag::destroying(cond as usize, crate::diag::ObjectKind::Cond);
     // SAFETY: forwarded.
     ret(unsafe { as_cond(cond) }.and_then(Cond::destroy))
 }
@@ -68,6 +70,8 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 /// `cond` and `mutex` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_wait(cond: *mut pthread_cond_t, mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, false, None, core::ptr::null()) }; }
     // SAFETY: forwarded.
     let r = unsafe { as_cond(cond) }.and_then(|c| c.wait(unsafe { as_mutex(mutex) }?, None));
     ret(r)
@@ -87,6 +91,8 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     mutex: *mut pthread_mutex_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, true, None, abstime) }; }
     let r = (|| {
         // glibc's order: the deadline's nanoseconds first, then the objects.
         // SAFETY: forwarded.
@@ -113,6 +119,8 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, true, Some(clockid), abstime) }; }
     let r = (|| {
         // glibc's order: the nanoseconds, then the clock.
         // SAFETY: forwarded.

@@ -47,6 +47,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
         let a = unsafe { attr.cast::<MutexAttr>().as_ref() }.copied();
         m.init(a)
     });
+    crate::diag::initialized(mutex as usize, crate::diag::ObjectKind::Mutex);
     ret(r)
 }
 
@@ -58,6 +59,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
 /// `mutex` must be null or point to a `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
+    crate::diag::destroying(mutex as usize, crate::diag::ObjectKind::Mutex);
     // SAFETY: forwarded.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::destroy))
 }
@@ -73,6 +75,8 @@ pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_lock(mutex) }; }
     // SAFETY: forwarded.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.lock()),
@@ -89,6 +93,8 @@ pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_in
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_trylock(mutex) }; }
     // SAFETY: forwarded.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.trylock()),
@@ -124,6 +130,8 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_clocklock(mutex, clockid, abstime) }; }
     let r = (|| {
         // SAFETY: forwarded.
         let m = unsafe { as_mutex(mutex) }?;
@@ -145,6 +153,8 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_unlock(mutex) }; }
     // SAFETY: forwarded.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.unlock()),

@@ -69,6 +69,7 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
         unsafe { rwlock.cast::<RwLock>().write(RwLock::new(&a)) };
         Ok(())
     })();
+    crate::diag::initialized(rwlock as usize, crate::diag::ObjectKind::RwLock);
     ret(r)
 }
 
@@ -91,6 +92,7 @@ pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, at
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
+    crate::diag::destroying(rwlock as usize, crate::diag::ObjectKind::RwLock);
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.map(drop))
 }
@@ -116,6 +118,8 @@ pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t)
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, false, None) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
 }
@@ -140,6 +144,8 @@ pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) 
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, true, None) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
 }
@@ -181,6 +187,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, false, Some((clockid, abstime))) }; }
     // SAFETY: forwarded (the caller's pointers).
     ret(unsafe { lock(rwlock).and_then(|l| l.read(Some(deadline(abstime, clockid)?))) })
 }
@@ -194,6 +202,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, false, None) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
 }
@@ -217,6 +227,8 @@ pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) 
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, true, None) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
 }
@@ -258,6 +270,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, false, Some((clockid, abstime))) }; }
     // SAFETY: forwarded (the caller's pointers).
     ret(unsafe { lock(rwlock).and_then(|l| l.write(Some(deadline(abstime, clockid)?))) })
 }
@@ -272,6 +286,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_unlock(rwlock) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
 }

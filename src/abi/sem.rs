@@ -51,6 +51,7 @@ pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint
         unsafe { sem.cast::<Semaphore>().write(s) };
         Ok(())
     });
+    crate::diag::initialized(sem as usize, crate::diag::ObjectKind::Sem);
     sem_ret(r)
 }
 
@@ -77,6 +78,8 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, None, true) }; }
     crate::cancel::testcancel();
     // SAFETY: forwarded.
     sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
@@ -105,6 +108,8 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, Some((libc::CLOCK_REALTIME, abstime)), true) }; }
     // SAFETY: forwarded (the caller's pointer).
     let deadline = unsafe { super::rwlock::deadline(abstime, libc::CLOCK_REALTIME) };
     if deadline.is_ok() {
@@ -125,6 +130,8 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
 /// `sem` null or a live semaphore; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, Some((clockid, abstime)), false) }; }
     // SAFETY: forwarded (the caller's pointers).
     sem_ret(unsafe { self::sem(sem).and_then(|s| s.wait(Some(super::rwlock::deadline(abstime, clockid)?))) })
 }

@@ -32,6 +32,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
     }
     // SAFETY: writable, SpinLock's size.
     unsafe { lock.cast::<SpinLock>().write(SpinLock::new()) };
+    crate::diag::initialized(lock as usize, crate::diag::ObjectKind::Spin);
     0
 }
 
@@ -44,6 +45,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> c_int {
+    crate::diag::destroying(lock as usize, crate::diag::ObjectKind::Spin);
     // SAFETY: forwarded.
     ret(unsafe { spin(lock) }.map(drop))
 }
@@ -58,6 +60,8 @@ pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> 
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, false) }; }
     // SAFETY: forwarded.
     ret(unsafe { spin(lock) }.map(SpinLock::lock))
 }
@@ -71,6 +75,8 @@ pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_i
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, true) }; }
     // SAFETY: forwarded.
     ret(unsafe { spin(lock) }.and_then(SpinLock::try_lock))
 }
@@ -84,6 +90,8 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_unlock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_unlock(lock) }; }
     // SAFETY: forwarded.
     ret(unsafe { spin(lock) }.map(SpinLock::unlock))
 }

@@ -44,6 +44,7 @@ pub unsafe extern "C" fn pthread_create(
         }
         Ok(())
     })();
+    crate::diag::after_create(ret(r), thread);
     ret(r)
 }
 
@@ -143,6 +144,8 @@ pub unsafe extern "C" fn pthread_clockjoin_np(
 /// `retval` must be null or writable.
 unsafe fn join_with(thread: pthread_t, retval: *mut *mut c_void, how: Wait) -> c_int {
     ensure_init();
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::join(thread, retval, how) }; }
     match join::join(thread as usize, how) {
         Ok(v) => {
             if !retval.is_null() {
@@ -162,7 +165,9 @@ unsafe fn join_with(thread: pthread_t, retval: *mut *mut c_void, how: Wait) -> c
 #[no_mangle]
 pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
     ensure_init();
-    ret(join::detach(thread as usize))
+    let rc = ret(join::detach(thread as usize));
+    crate::diag::after_detach(rc, thread);
+    rc
 }
 
 /// Fills `*attr` (which it initializes) with the attributes of the running `thread`: detach

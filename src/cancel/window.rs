@@ -173,6 +173,10 @@ pub fn unblock() {
 extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo.
     let info = unsafe { &*info };
+    // A queued signal may be a diagnostic request (a stack for a report), never a cancel.
+    if crate::diag::on_sigcancel(info, uc) {
+        return;
+    }
     // Only requests from this process's pthread_cancel (tgkill from one of its threads).
     // SAFETY: si_pid is valid for SI_TKILL.
     if info.si_code != libc::SI_TKILL || unsafe { info.si_pid() } != crate::sys::getpid() {

@@ -20,6 +20,7 @@ pub fn exit_current(result: *mut c_void) -> ! {
 /// C++ `thread_local` destructors, key destructors (glibc's order in its start_thread), then
 /// the thread count and the memory.
 pub fn finish(th: &Thread) -> ! {
+    crate::diag::thread_exit();
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors();
