@@ -27,7 +27,7 @@ struct Queue {
     long items;
 };
 
-static Queue *make_queue() {
+__attribute__((noinline)) static Queue *make_queue() {
     Queue *q = static_cast<Queue *>(malloc(sizeof(Queue)));
     pthread_mutex_init(&q->lock, nullptr);
     q->items = 0;

@@ -13,7 +13,7 @@ use super::hooks::Acq;
 use super::names;
 use super::report::{self, Out, Target};
 use super::tables::{self, raise, Class, Kind, CLASSES, SITES};
-use super::thread::Record;
+use super::thread::{self, Record};
 use super::{config, now, stack};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -27,10 +27,10 @@ const ROWS: usize = 20;
 /// yet: only done for sampled and contended acquisitions).
 #[inline]
 pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>) {
-    let s = rec.sample.load(Ordering::Relaxed);
-    let sampled = s <= 1;
-    rec.sample.store(if sampled { super::sample_period() } else { s - 1 }, Ordering::Relaxed);
-    if !sampled && waited.is_none() {
+    let sampled = !thread::tick();
+    if sampled {
+        thread::rearm(super::sample_period());
+    } else if waited.is_none() {
         return;
     }
     booked(rec, a, class, sampled, waited);
@@ -42,10 +42,10 @@ fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Optio
     let Some(cl) = names::class(class) else { return };
     if sampled {
         cl.sampled.fetch_add(1, Ordering::Relaxed);
-        if rec.timed_addr.load(Ordering::Relaxed) == 0 && a.kind != Kind::Sem {
+        if thread::timed() == 0 && a.kind != Kind::Sem {
             rec.timed_class.store(class, Ordering::Relaxed);
             rec.timed_t0.store(now(), Ordering::Relaxed);
-            rec.timed_addr.store(a.addr, Ordering::Relaxed);
+            thread::set_timed(a.addr);
         }
     }
     if let Some(w) = waited {
@@ -81,10 +81,10 @@ fn add_site(cl: &Class, id: u32, w: u64) {
 /// A lock is being released: ends its hold sample if it is the one being timed.
 #[inline]
 pub fn released(rec: &Record, addr: usize) {
-    if rec.timed_addr.load(Ordering::Relaxed) != addr {
+    if thread::timed() != addr {
         return;
     }
-    rec.timed_addr.store(0, Ordering::Relaxed);
+    thread::set_timed(0);
     let dt = now().saturating_sub(rec.timed_t0.load(Ordering::Relaxed));
     if let Some(cl) = names::class(rec.timed_class.load(Ordering::Relaxed)) {
         cl.hold_ns.fetch_add(dt, Ordering::Relaxed);
@@ -153,7 +153,12 @@ fn sorted(f: impl FnOnce(&[u32])) {
 /// Writes the contention table (at exit, on the report signal, on `rpthread_diag_report()`).
 pub fn report(on_request: bool) {
     let Some(mut o) = report::begin(Target::Main) else { return };
-    sorted(|ids| table(&mut o, ids, on_request));
+    sorted(|ids| {
+        // Nothing sampled nor contended: nothing to say at exit.
+        if !ids.is_empty() || on_request {
+            table(&mut o, ids, on_request)
+        }
+    });
 }
 
 fn table(o: &mut Out, ids: &[u32], on_request: bool) {

@@ -148,7 +148,11 @@ fn release(rec: &Record, addr: usize) -> Released {
     if let Some((mode, t0, class, inst)) = rec.pop(addr) {
         if mode & 0xff == hold::EXCLUSIVE {
             if let Some(i) = super::inst(inst) {
-                let _ = i.holder.compare_exchange(rec.tid.load(Ordering::Relaxed), 0, Ordering::Relaxed, Ordering::Relaxed);
+                // Still held by us here (the word is released after this): nobody else can
+                // write the holder now, so a load and a store do.
+                if i.holder.load(Ordering::Relaxed) == rec.tid.load(Ordering::Relaxed) {
+                    i.holder.store(0, Ordering::Relaxed);
+                }
             }
         }
         if t0 != 0 {
@@ -182,13 +186,47 @@ fn mutex_acq(p: *mut pthread_mutex_t) -> Acq {
     Acq { kind: Kind::Mutex, addr: p as usize, mode: hold::EXCLUSIVE, wait: wait::MUTEX }
 }
 
-/// pthread_mutex_lock with diagnostics.
+/// pthread_mutex_lock with diagnostics. With `contention` alone, an uncontended acquisition
+/// that is not the sampled one costs the try-lock and a thread-local decrement (a function
+/// of its own, so the export's path with diagnostics off stays the same three
+/// instructions); everything else goes to [`mutex_lock_full`].
 ///
 /// # Safety
 /// As pthread_mutex_lock: `p` null or an initialized mutex.
-#[cold]
 #[inline(never)]
 pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
+    if super::contention_only() {
+        // SAFETY: as in `mutex`.
+        if let Some(m) = unsafe { p.cast::<Mutex>().as_ref() } {
+            match m.trylock() {
+                Ok(()) if thread::tick() => return 0,
+                // Busy: the full path tries again and blocks, timed.
+                Err(Errno::EBUSY) => {}
+                // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked
+                // without locking again.
+                r => return mutex_taken(p, r),
+            }
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { mutex_lock_full(p) }
+}
+
+/// The contention fast path took the lock (or failed without blocking): book it.
+#[inline(never)]
+fn mutex_taken(p: *mut pthread_mutex_t, r: Result<()>) -> c_int {
+    if let (true, Some(rec)) = (matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)), thread::current()) {
+        contention::acquired(rec, mutex_acq(p), 0, None);
+    }
+    code(r)
+}
+
+/// pthread_mutex_lock with diagnostics, every mode.
+///
+/// # Safety
+/// As pthread_mutex_lock.
+#[inline(never)]
+pub unsafe fn mutex_lock_full(p: *mut pthread_mutex_t) -> c_int {
     let m = match mutex(p) {
         Ok(m) => m,
         Err(e) => return e.0,
@@ -208,7 +246,6 @@ pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
 ///
 /// # Safety
 /// As pthread_mutex_trylock.
-#[cold]
 #[inline(never)]
 pub unsafe fn mutex_trylock(p: *mut pthread_mutex_t) -> c_int {
     let m = match mutex(p) {
@@ -226,7 +263,6 @@ pub unsafe fn mutex_trylock(p: *mut pthread_mutex_t) -> c_int {
 ///
 /// # Safety
 /// As pthread_mutex_clocklock.
-#[cold]
 #[inline(never)]
 pub unsafe fn mutex_clocklock(p: *mut pthread_mutex_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
     let r = (|| {
@@ -251,13 +287,29 @@ pub unsafe fn mutex_clocklock(p: *mut pthread_mutex_t, clockid: clockid_t, absti
     code(r)
 }
 
-/// pthread_mutex_unlock with diagnostics.
+/// pthread_mutex_unlock with diagnostics; with `contention` alone, the unlock of a lock whose
+/// hold is not being timed is the plain unlock plus one thread-local compare.
 ///
 /// # Safety
 /// As pthread_mutex_unlock.
-#[cold]
 #[inline(never)]
 pub unsafe fn mutex_unlock(p: *mut pthread_mutex_t) -> c_int {
+    if super::contention_only() && thread::timed() != p as usize {
+        // SAFETY: as in `mutex`.
+        if let Some(m) = unsafe { p.cast::<Mutex>().as_ref() } {
+            return code(m.unlock());
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { mutex_unlock_full(p) }
+}
+
+/// pthread_mutex_unlock with diagnostics, every mode.
+///
+/// # Safety
+/// As pthread_mutex_unlock.
+#[inline(never)]
+pub unsafe fn mutex_unlock_full(p: *mut pthread_mutex_t) -> c_int {
     let m = match mutex(p) {
         Ok(m) => m,
         Err(e) => return e.0,
@@ -284,7 +336,6 @@ fn cond<'a>(p: *mut pthread_cond_t) -> Result<&'a Cond> {
 ///
 /// # Safety
 /// As pthread_cond_timedwait: `c`, `mx` null or initialized; `abstime` null or readable.
-#[cold]
 #[inline(never)]
 pub unsafe fn cond_wait(c: *mut pthread_cond_t, mx: *mut pthread_mutex_t, timed: bool, clockid: Option<clockid_t>, abstime: *const timespec) -> c_int {
     let r = (|| {
@@ -379,7 +430,6 @@ fn rw_acq(p: *mut pthread_rwlock_t, write: bool) -> Acq {
 ///
 /// # Safety
 /// As the pthread_rwlock_* lock calls.
-#[cold]
 #[inline(never)]
 pub unsafe fn rwlock_lock(p: *mut pthread_rwlock_t, write: bool, try_only: bool, timed: Option<(clockid_t, *const timespec)>) -> c_int {
     let r = (|| {
@@ -414,7 +464,6 @@ pub unsafe fn rwlock_lock(p: *mut pthread_rwlock_t, write: bool, try_only: bool,
 ///
 /// # Safety
 /// As pthread_rwlock_unlock.
-#[cold]
 #[inline(never)]
 pub unsafe fn rwlock_unlock(p: *mut pthread_rwlock_t) -> c_int {
     let l = match rwlock(p) {
@@ -463,7 +512,6 @@ fn spin_until(s: &SpinLock, deadline: Deadline) -> Result<()> {
 ///
 /// # Safety
 /// As pthread_spin_lock.
-#[cold]
 #[inline(never)]
 pub unsafe fn spin_lock(p: *mut pthread_spinlock_t, try_only: bool) -> c_int {
     let s = match spin(p) {
@@ -481,7 +529,6 @@ pub unsafe fn spin_lock(p: *mut pthread_spinlock_t, try_only: bool) -> c_int {
 ///
 /// # Safety
 /// As pthread_spin_unlock.
-#[cold]
 #[inline(never)]
 pub unsafe fn spin_unlock(p: *mut pthread_spinlock_t) -> c_int {
     let s = match spin(p) {
@@ -520,7 +567,6 @@ fn sem_ret(r: Result<()>) -> c_int {
 ///
 /// # Safety
 /// As sem_clockwait.
-#[cold]
 #[inline(never)]
 pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)>, cancel_first: bool) -> c_int {
     let user = match timed {
@@ -587,7 +633,6 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
 ///
 /// # Safety
 /// `retval` null or writable.
-#[cold]
 #[inline(never)]
 pub unsafe fn join(handle: libc::pthread_t, retval: *mut *mut c_void, how: crate::thread::join::Wait) -> c_int {
     use crate::thread::join::{self as j, Wait};

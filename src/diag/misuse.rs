@@ -269,7 +269,7 @@ pub fn destroying(addr: usize, kind: Kind) {
                     once("use_after_destroy", "destroy of a mutex destroyed before (EINVAL)", addr, kind, &nothing);
                     return;
                 }
-                if owner != 0 && k & !KIND_KNOWN == 0 {
+                if owner != 0 && owner < OWNER_SPECIAL && k & !KIND_KNOWN == 0 {
                     once("destroy_locked", "destroy of a locked mutex (EBUSY)", addr, kind, &holder_extra(owner));
                     return;
                 }

@@ -82,6 +82,13 @@ pub fn enabled() -> bool {
     MODES.load(Ordering::Relaxed) != 0
 }
 
+/// Whether `contention` is the only mode: its uncontended lock and unlock are inlined into
+/// the exports (see `hooks::mutex_lock`). Relaxed, as [`enabled`].
+#[inline(always)]
+pub fn contention_only() -> bool {
+    MODES.load(Ordering::Relaxed) == mode::CONTENTION
+}
+
 /// The enabled modes (Acquire: pairs with [`init`]'s publication).
 #[inline]
 pub fn modes() -> u32 {
@@ -180,15 +187,15 @@ fn lost_report() {
         return;
     }
     let Some(mut o) = report::begin(report::Target::Main) else { return };
-    let what = ["lock objects", "lock classes", "stacks", "order edges", "threads", "held locks"];
+    let what = ["lock objects", "lock classes", "stacks", "order edges", "threads", "locks held beyond 32 per thread"];
     if o.json {
         o.s("{").key("event", true).js(b"not_tracked").key("pid", false).i(crate::sys::getpid() as i64);
-        for (i, w) in what.iter().enumerate() {
+        for (i, w) in ["instances", "classes", "stacks", "edges", "threads", "held"].iter().enumerate() {
             o.key(w, false).u(lost[i]);
         }
         o.s("}\n");
     } else {
-        o.s("rpthread-diag: tables full, not tracked:");
+        o.s("rpthread-diag: not tracked (tables full):");
         for (i, w) in what.iter().enumerate() {
             if lost[i] != 0 {
                 o.s(" ").u(lost[i]).s(" ").s(w).s(";");

@@ -71,8 +71,6 @@ pub struct Record {
     /// Set while the thread runs diagnostic code (whatever that code calls — the unwinder may
     /// lock a mutex — then takes the plain path).
     pub busy: AtomicU32,
-    /// Uncontended acquisitions until the next sampled one.
-    pub sample: AtomicU32,
     /// Contended acquisitions until the next whose stack is taken.
     pub stack_sample: AtomicU32,
     /// [`wait`] kind.
@@ -88,9 +86,7 @@ pub struct Record {
     /// Incremented at every wait: a deadlock needs every thread of the cycle in the same wait
     /// on two looks.
     pub wait_seq: AtomicU64,
-    /// Contention sampling: the lock whose hold is being timed, and since when.
-    pub timed_addr: AtomicUsize,
-    /// See `timed_addr`.
+    /// Contention sampling: since when the lock in the TLS `timed` word is held.
     pub timed_t0: AtomicU64,
     /// Class of the timed lock.
     pub timed_class: AtomicU32,
@@ -100,16 +96,74 @@ pub struct Record {
     pub held: [Held; HELD],
 }
 
-// The current thread's record: one word of initial-exec TLS (0 = none yet, 1 = none to be had).
+// Per-thread words in initial-exec TLS (a fresh thread reads zeros):
+//   +0   the thread's record (0 = none yet, 1 = none to be had);
+//   +8   contention sampling: the lock whose hold is being timed (0: none);
+//   +16  contention sampling: uncontended acquisitions until the next sampled one (u32).
+// The last two are what `contention`'s inlined fast path touches: no record lookup there.
 global_asm!(
     ".section .tbss,\"awT\",@nobits",
     ".p2align 3",
     "rpthread_diag_record:",
-    ".zero 8",
+    ".zero 24",
     ".previous",
 );
 
 const NO_RECORD: usize = 1;
+
+/// The TLS word at `off` (0, 8 or 16) of the calling thread.
+#[inline(always)]
+fn tls_load(off: usize) -> usize {
+    let p: usize;
+    // SAFETY: %fs-relative load of this library's static TLS block (24 bytes).
+    unsafe {
+        asm!("mov {0}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
+             "mov {0}, qword ptr fs:[{0} + {off}]", inout(reg) off => p, off = in(reg) off,
+             options(nostack, readonly, preserves_flags))
+    };
+    p
+}
+
+#[inline(always)]
+fn tls_store(off: usize, v: usize) {
+    // SAFETY: %fs-relative store to this library's static TLS block (24 bytes).
+    unsafe {
+        asm!("mov {t}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
+             "mov qword ptr fs:[{t} + {off}], {v}", t = out(reg) _, off = in(reg) off, v = in(reg) v,
+             options(nostack, preserves_flags))
+    };
+}
+
+/// Counts one uncontended acquisition: true while it is not the sampled one (the countdown
+/// is not at its end). A fresh thread's zero countdown sends its first acquisition to the
+/// full path, which sets the thread up.
+#[inline(always)]
+pub fn tick() -> bool {
+    let c = tls_load(16) as u32;
+    if c > 1 {
+        tls_store(16, (c - 1) as usize);
+        true
+    } else {
+        false
+    }
+}
+
+/// Restarts the sampling countdown.
+pub fn rearm(period: u32) {
+    tls_store(16, period as usize);
+}
+
+/// The lock whose hold the thread is timing (0: none).
+#[inline(always)]
+pub fn timed() -> usize {
+    tls_load(8)
+}
+
+/// Sets the lock whose hold is timed.
+#[inline(always)]
+pub fn set_timed(addr: usize) {
+    tls_store(8, addr)
+}
 
 #[inline(always)]
 fn slot() -> usize {
@@ -242,18 +296,21 @@ impl Record {
         self.tid.store(tid, Ordering::Relaxed);
         self.handle.store(crate::glibc::tcb::current() as usize, Ordering::Relaxed);
         self.busy.store(0, Ordering::Relaxed);
-        self.sample.store(super::sample_period(), Ordering::Relaxed);
+        rearm(super::sample_period());
+        set_timed(0);
         self.stack_sample.store(0, Ordering::Relaxed);
         self.wait_kind.store(wait::NONE, Ordering::Relaxed);
-        self.timed_addr.store(0, Ordering::Relaxed);
         self.nheld.store(0, Ordering::Relaxed);
     }
 
     /// Runs diagnostic code with `busy` set: lock calls made meanwhile (by the unwinder, say)
     /// take the plain path instead of recursing into diagnostics.
+    /// Plain load and store, no locked instruction: only the owner writes `busy`, and a
+    /// signal handler that interrupts it restores the value before returning.
     #[inline]
     pub fn guarded<R>(&self, f: impl FnOnce() -> R) -> R {
-        let was = self.busy.swap(1, Ordering::Relaxed);
+        let was = self.busy.load(Ordering::Relaxed);
+        self.busy.store(1, Ordering::Relaxed);
         let r = f();
         self.busy.store(was, Ordering::Relaxed);
         r
