@@ -243,6 +243,22 @@ def t_hold():
     need(stack_has(h["stack"], "main") or stack_has(h["stack"], "hold_for"), f"stack {h['stack']}")
 
 
+def t_hold_waited():
+    """A lock held (for 600 ms) while another thread waits for it: reported while it lasts,
+    with the holder's stack where it is stuck, and again at its release."""
+    b = build("hold")
+    r, evs = run(b, "hold", ["waited"], env={"RPTHREAD_DIAG_HOLD_MS": "200"})
+    exited_ok(r)
+    holds = of(evs, "hold")
+    now = [h for h in holds if "still held" in h["message"]]
+    need(len(now) == 1, f"{len(now)} in-progress reports: {holds}")
+    h = now[0]
+    need(h["lock"]["name"] == "stuck_lock in hold", f"lock {h['lock']}")
+    need(stack_has(h["holder"]["stack"], "read_slowly"), f"holder's stack {h['holder']}")
+    need(stack_has(h["stack"], "main"), f"waiter's stack {h['stack']}")
+    need(len(holds) == 2, f"{len(holds)} hold reports, expected the in-progress one and the release")
+
+
 # ---- misuse ---------------------------------------------------------------------------------------
 
 MISUSE = {
@@ -281,8 +297,9 @@ def check_dump(evs, r):
     dumps = of(evs, "thread_dump")
     need(len(dumps) == 1, f"{len(dumps)} dumps")
     ths = {t["thread"]: t for t in dumps[0]["threads"]}
-    need(set(ths) >= {"stdio-holder", "allocator", "mutex-holder", "mutex-waiter"}, f"threads {list(ths)}")
-    need(len(dumps[0]["threads"]) == 5, f"{len(dumps[0]['threads'])} threads, expected 5")
+    need(set(ths) >= {"stdio-holder", "allocator", "mutex-holder", "mutex-waiter", "sleeper"}, f"threads {list(ths)}")
+    need(len(dumps[0]["threads"]) == 6, f"{len(dumps[0]['threads'])} threads, expected 6")
+    need(ths["sleeper"].get("syscall") in ("clock_nanosleep", "nanosleep"), f"sleeper: {ths['sleeper']}")
     w, h = ths["mutex-waiter"], ths["mutex-holder"]
     need(w.get("waiting", {}).get("lock", {}).get("name") == "contended in dump", f"waiter: {w}")
     need(w["waiting"].get("held_by") == h["tid"], f"waiter's holder {w['waiting']} vs {h['tid']}")
@@ -293,8 +310,9 @@ def check_dump(evs, r):
 
 
 def t_dump_signal():
-    """SIGQUIT while one thread holds stdout's and stderr's locks and another sits in malloc
-    with the allocator locked (its malloc aborts if called meanwhile)."""
+    """SIGQUIT while one thread holds stdout's and stderr's locks, another sits in malloc with
+    the allocator locked (its malloc aborts if called meanwhile), another in nanosleep (which
+    must not be cut short)."""
     b = build("dump")
     r, evs = run(b, "dump")
     check_dump(evs, r)

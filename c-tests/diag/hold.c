@@ -1,6 +1,8 @@
 /* Two critical sections: `slow_lock` held for 500 ms, `quick_lock` for 5 ms (twice each,
  * the second time after a condition wait on the mutex, which does not count as holding it).
- * With RPTHREAD_DIAG=hold and RPTHREAD_DIAG_HOLD_MS=100 only slow_lock is reported. */
+ * With RPTHREAD_DIAG=hold and RPTHREAD_DIAG_HOLD_MS=100 only slow_lock is reported.
+ * argv[1] "waited": a thread holds `stuck_lock` while it blocks in read() for 600 ms, and
+ * main waits for the lock: the hold is reported while it lasts, with the holder's stack. */
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -27,7 +29,43 @@ static void cond_wait_ms(pthread_mutex_t *m, int ms) {
     pthread_mutex_unlock(m);
 }
 
-int main(void) {
+static pthread_mutex_t stuck_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pipefd[2];
+
+__attribute__((noinline)) static void read_slowly(void) {
+    char c;
+    while (read(pipefd[0], &c, 1) < 0) {}
+}
+
+static void *stuck(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&stuck_lock);
+    read_slowly();
+    pthread_mutex_unlock(&stuck_lock);
+    return NULL;
+}
+
+static void *writer(void *arg) {
+    (void)arg;
+    usleep(600000);
+    if (write(pipefd[1], "x", 1) != 1) return NULL;
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        pthread_t t, w;
+        if (pipe(pipefd) != 0) return 1;
+        pthread_create(&t, NULL, stuck, NULL);
+        pthread_create(&w, NULL, writer, NULL);
+        usleep(50000);
+        pthread_mutex_lock(&stuck_lock);
+        pthread_mutex_unlock(&stuck_lock);
+        pthread_join(t, NULL);
+        pthread_join(w, NULL);
+        printf("done\n");
+        return 0;
+    }
     hold_for(&quick_lock, 5);
     hold_for(&slow_lock, 500);
     cond_wait_ms(&quick_lock, 300);

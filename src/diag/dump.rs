@@ -10,6 +10,12 @@
 //! does not answer within [`ANSWER_MS`] (signals blocked, stuck in the kernel) is shown
 //! without a stack: the dump never waits longer than that per thread. Nothing here allocates
 //! or uses stdio, so a dump works while other threads hold the malloc or stdout lock.
+//!
+//! A signal handler cuts short the system calls the kernel never restarts (nanosleep, poll,
+//! select, epoll_wait, sigtimedwait, ...: they return EINTR or, for sleep(3), early). A thread
+//! found in one of those (`/proc/self/task/<tid>/syscall`) is not asked: the dump shows the
+//! call instead of its stack, and the program is not disturbed. Restarted calls (futex waits,
+//! including every rpthread wait, read, write, ...) and running threads are asked.
 
 use super::config::mode;
 use super::names;
@@ -189,8 +195,89 @@ fn kernel_state(tid: i32) -> u8 {
     }
 }
 
-/// Asks thread `tid` for its stack; None if it does not answer in time.
-fn ask(tid: i32) -> Option<Frames> {
+/// System calls a signal handler interrupts even with SA_RESTART (signal(7)); a thread in one
+/// is not asked for its stack.
+const NOT_RESTARTED: &[(i64, &str)] = &[
+    (7, "poll"),
+    (23, "select"),
+    (34, "pause"),
+    (35, "nanosleep"),
+    (128, "rt_sigtimedwait"),
+    (130, "rt_sigsuspend"),
+    (208, "io_getevents"),
+    (220, "semtimedop"),
+    (230, "clock_nanosleep"),
+    (232, "epoll_wait"),
+    (270, "pselect6"),
+    (271, "ppoll"),
+    (281, "epoll_pwait"),
+    (333, "io_pgetevents"),
+    (441, "epoll_pwait2"),
+];
+
+/// The system call thread `tid` is blocked in, if it is one a signal would cut short.
+fn not_restarted(tid: i32) -> Option<&'static str> {
+    let mut path = [0u8; 48];
+    let mut k = 0;
+    for &c in b"/proc/self/task/" {
+        path[k] = c;
+        k += 1;
+    }
+    let mut d = [0u8; 12];
+    let mut i = d.len();
+    let mut v = tid.max(0) as u32;
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &c in d[i..].iter().chain(b"/syscall") {
+        path[k] = c;
+        k += 1;
+    }
+    let mut buf = [0u8; 32];
+    // SAFETY: a NUL-terminated path; read into our buffer; close what we opened.
+    let n = unsafe {
+        let fd = crate::sys::raw(libc::SYS_open, &[path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize]);
+        if fd < 0 {
+            return None;
+        }
+        let r = crate::sys::raw(libc::SYS_read, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()]);
+        crate::sys::raw(libc::SYS_close, &[fd as usize]);
+        r.max(0) as usize
+    };
+    let nr = buf[..n].iter().take_while(|c| c.is_ascii_digit()).fold(None, |acc: Option<i64>, &c| {
+        Some(acc.unwrap_or(0) * 10 + (c - b'0') as i64)
+    })?;
+    NOT_RESTARTED.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)
+}
+
+/// What became of a stack request.
+pub enum Answer {
+    /// The thread's stack.
+    Stack(Frames),
+    /// Not asked: it sleeps in this system call, which a signal would cut short.
+    InSyscall(&'static str),
+    /// Asked, no answer in time.
+    Silent,
+}
+
+/// Asks thread `tid` for its stack, unless that would disturb it.
+fn ask(tid: i32) -> Answer {
+    if let Some(call) = not_restarted(tid) {
+        return Answer::InSyscall(call);
+    }
+    match ask_signal(tid) {
+        Some(f) => Answer::Stack(f),
+        None => Answer::Silent,
+    }
+}
+
+/// Asks thread `tid` for its stack with a queued signal; None if it does not answer in time.
+fn ask_signal(tid: i32) -> Option<Frames> {
     let seq = REQUEST.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
     REQUEST.target.store(tid, Ordering::Relaxed);
     REQUEST.n.store(0, Ordering::Relaxed);
@@ -250,6 +337,21 @@ fn ask(tid: i32) -> Option<Frames> {
     out
 }
 
+/// The stack of thread `tid` now (itself or asked), outside a dump; None if a dump is in
+/// progress or the thread does not answer.
+pub fn stack_of(tid: i32) -> Answer {
+    let me = crate::sys::gettid();
+    if tid == me {
+        return Answer::Stack(stack::capture(false));
+    }
+    if OWNER.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return Answer::Silent;
+    }
+    let f = ask(tid);
+    OWNER.store(0, Ordering::Release);
+    f
+}
+
 /// The SIGCANCEL handler's share: a stack request for this thread? (true: consumed).
 pub fn on_request(info: &libc::siginfo_t, _uc: *mut libc::c_void) -> bool {
     // SAFETY: an SI_QUEUE siginfo carries si_value at offset 24 (see `ask`).
@@ -304,13 +406,41 @@ pub fn threads(o: &mut Out, in_signal: bool) {
     }
     for k in 0..n {
         let tid = TID_LIST[k].load(Ordering::Relaxed);
-        let frames = if tid == me { Some(stack::capture(in_signal)) } else { ask(tid) };
+        let frames = if tid == me { Answer::Stack(stack::capture(in_signal)) } else { ask(tid) };
         one(o, tid, k == 0, tid == crate::sys::getpid(), frames);
     }
     if o.json {
         o.s("]");
     }
     OWNER.store(0, Ordering::Release);
+}
+
+/// Writes a stack request's outcome: the frames (text: one per line after `indent`), or why
+/// there are none. JSON: `"stack":[...]` (null when none) and, for a sleeping thread,
+/// `"syscall":"nanosleep"`.
+pub fn answer(o: &mut Out, a: &Answer, indent: &str) {
+    match a {
+        Answer::Stack(f) => {
+            if o.json {
+                o.key("stack", false);
+            }
+            names::stack_lines(o, f.as_slice(), indent);
+        }
+        Answer::InSyscall(call) => {
+            if o.json {
+                o.key("stack", false).s("null").key("syscall", false).js(call.as_bytes());
+            } else {
+                o.s("      (sleeping in ").s(call).s("(), which a signal would cut short: stack not taken)\n");
+            }
+        }
+        Answer::Silent => {
+            if o.json {
+                o.key("stack", false).s("null");
+            } else {
+                o.s("      (no stack: the thread did not answer)\n");
+            }
+        }
+    }
 }
 
 fn wait_words(kind: u32) -> &'static str {
@@ -326,7 +456,7 @@ fn wait_words(kind: u32) -> &'static str {
     }
 }
 
-fn one(o: &mut Out, tid: i32, first: bool, main: bool, frames: Option<Frames>) {
+fn one(o: &mut Out, tid: i32, first: bool, main: bool, frames: Answer) {
     let rec = thread::find(tid);
     let state = kernel_state(tid);
     let wk = rec.map_or(wait::NONE, |r| r.wait_kind.load(Ordering::Acquire));
@@ -402,7 +532,7 @@ fn one(o: &mut Out, tid: i32, first: bool, main: bool, frames: Option<Frames>) {
                     o.s(" (read)");
                 }
                 if t0 != 0 {
-                    o.s(", for ").dur(now().saturating_sub(t0));
+                    o.s(", for ").dur(super::now_coarse().saturating_sub(t0));
                 }
                 o.s("\n");
             }
@@ -411,21 +541,7 @@ fn one(o: &mut Out, tid: i32, first: bool, main: bool, frames: Option<Frames>) {
             o.s("]");
         }
     }
-    match frames {
-        Some(f) => {
-            if o.json {
-                o.key("stack", false);
-            }
-            names::stack_lines(o, f.as_slice(), "      at ");
-        }
-        None => {
-            if o.json {
-                o.key("stack", false).s("null");
-            } else {
-                o.s("      (no stack: the thread did not answer)\n");
-            }
-        }
-    }
+    answer(o, &frames, "      at ");
     if o.json {
         o.s("}");
     }

@@ -47,17 +47,24 @@ fn after(ns: u64) -> timespec {
 }
 
 /// Blocks with `block` until it succeeds or fails: in one call with a deadline of the caller's
-/// (or without `deadlock` on), else in slices with a deadlock check after each.
+/// (or with neither `deadlock` nor `hold` on), else in slices with a deadlock check and a
+/// look at how long the holder has held the lock after each.
 fn wait_blocked(rec: &'static Record, user: Deadline, block: &mut dyn FnMut(Deadline) -> Result<()>) -> Result<()> {
-    if modes() & mode::DEADLOCK == 0 || user.is_some() {
+    let m = modes();
+    if m & (mode::DEADLOCK | mode::HOLD) == 0 || user.is_some() {
         return block(user);
     }
     loop {
         let ts = after(CHECK_NS);
         match block(Some((&ts, Clock::Monotonic))) {
             Err(Errno::ETIMEDOUT) => {
-                if let Some(e) = rec.guarded(|| deadlock::check(rec)) {
-                    return Err(e);
+                if m & mode::DEADLOCK != 0 {
+                    if let Some(e) = rec.guarded(|| deadlock::check(rec)) {
+                        return Err(e);
+                    }
+                }
+                if m & mode::HOLD != 0 {
+                    rec.guarded(|| misuse::held_now(rec));
                 }
             }
             r => return r,
@@ -110,7 +117,7 @@ fn note_held(rec: &Record, a: Acq, inst: u32, class: u32, m: u32) {
             h.mode.fetch_add(1 << 16, Ordering::Relaxed);
         }
         None => {
-            let t0 = if m & mode::HOLD != 0 { now() } else { 0 };
+            let t0 = if m & mode::HOLD != 0 { super::now_coarse() } else { 0 };
             rec.push(a.addr, inst, class, a.mode, a.kind, t0);
         }
     }
@@ -156,7 +163,7 @@ fn release(rec: &Record, addr: usize) -> Released {
             }
         }
         if t0 != 0 {
-            out.held = Some((now().saturating_sub(t0), class));
+            out.held = Some((super::now_coarse().saturating_sub(t0), class));
         }
     }
     out

@@ -351,6 +351,44 @@ fn still_held(rec: &Record, h: &super::thread::Held) -> bool {
     }
 }
 
+/// `hold`, seen by a waiter (after each 250 ms slice of its wait): the lock it waits for has
+/// been held longer than the threshold and still is. Reported once per hold, with the
+/// holder's stack as it is now (where it is stuck) and the waiter's.
+pub fn held_now(waiter: &Record) {
+    let kind = waiter.wait_kind.load(Ordering::Acquire);
+    let Some(i) = super::inst(waiter.wait_inst.load(Ordering::Relaxed)) else { return };
+    let holder = i.holder.load(Ordering::Relaxed);
+    let addr = waiter.wait_obj.load(Ordering::Relaxed);
+    if kind == thread::wait::NONE || holder == 0 {
+        return;
+    }
+    let Some(h) = thread::find(holder).and_then(|r| r.find_held(addr)) else { return };
+    let t0 = h.t0.load(Ordering::Relaxed);
+    let dt = super::now_coarse().saturating_sub(t0);
+    if t0 == 0 || dt <= config().hold_ns || !first(what_id("held_now") ^ tables::mix((holder as u64) << 32 ^ t0)) {
+        return;
+    }
+    let class = i.class.load(Ordering::Relaxed);
+    let frames = super::dump::stack_of(holder);
+    let answered = matches!(frames, super::dump::Answer::Stack(_));
+    let limit = config().hold_ns;
+    let extra = move |o: &mut Out| {
+        if o.json {
+            o.key("held_ns", false).u(dt).key("limit_ns", false).u(limit).key("holder", false).s("{");
+            names::thread(o, holder);
+            super::dump::answer(o, &frames, "");
+            o.s("}");
+        } else {
+            o.s("\n  held for ").dur(dt).s(" so far (RPTHREAD_DIAG_HOLD_MS=").u(limit / 1_000_000).s(") by ");
+            names::thread(o, holder);
+            o.s(if answered { ", which is at:\n" } else { ":\n" });
+            super::dump::answer(o, &frames, "      at ");
+            o.s("  a thread waits for it");
+        }
+    };
+    emit("long_hold", "lock held too long, still held", Some((addr, class)), &extra, stack::here());
+}
+
 /// One of our threads is ending: does it still hold locks?
 pub fn thread_exit() {
     let Some(rec) = thread::existing() else { return };

@@ -114,6 +114,17 @@ pub fn now() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Nanoseconds on CLOCK_MONOTONIC_COARSE: the clock tick's resolution (1-4 ms), at a
+/// fraction of the precise clock's cost. Hold times are compared with thresholds in
+/// milliseconds, and taken at every acquisition in `hold` mode.
+#[inline]
+pub fn now_coarse() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime with a valid out-pointer; async-signal-safe.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Reads the environment and, if a mode is asked for, sets everything up. Called once by the
 /// library's set-up (start-up: allocation and dlopen are fine here).
 pub fn init() {
@@ -126,10 +137,9 @@ pub fn init() {
     stack::init();
     let modes = cfg.modes;
     let _ = CONFIG.set(cfg);
-    if modes & (mode::DUMP | mode::DEADLOCK) != 0 {
-        // Other threads' stacks are taken in rpthread's SIGCANCEL handler.
-        crate::cancel::window::install_handler();
-    }
+    // Other threads' stacks are taken in rpthread's SIGCANCEL handler (deadlock reports,
+    // dumps, long holds, rpthread_diag_dump()): without it the request would kill the process.
+    crate::cancel::window::install_handler();
     if modes & mode::DUMP != 0 {
         dump::install();
     }
