@@ -93,10 +93,20 @@ pub fn released(rec: &Record, addr: usize) {
     }
 }
 
+/// With `hold` on, every release knows its hold time (on the coarse clock): a long one
+/// counts towards the class's longest hold, which sampling alone would likely miss.
+pub fn long_hold_seen(class: u32, dt: u64) {
+    // Below 10 ms the coarse clock's ticks (1-4 ms) make the figure meaningless.
+    if dt >= 10_000_000 {
+        if let Some(cl) = names::class(class) {
+            raise(&cl.hold_max, dt);
+        }
+    }
+}
+
 /// A condition wait ended after `waited`.
 pub fn cond_waited(class: u32, waited: u64) {
     if let Some(cl) = names::class(class) {
-        cl.sampled.fetch_add(0, Ordering::Relaxed);
         cl.contended.fetch_add(1, Ordering::Relaxed);
         cl.wait_ns.fetch_add(waited, Ordering::Relaxed);
         raise(&cl.wait_max, waited);
@@ -154,8 +164,11 @@ fn sorted(f: impl FnOnce(&[u32])) {
 pub fn report(on_request: bool) {
     let Some(mut o) = report::begin(Target::Main) else { return };
     sorted(|ids| {
-        // Nothing sampled nor contended: nothing to say at exit.
-        if !ids.is_empty() || on_request {
+        // At exit, a text table only if some lock was waited for (JSON: whenever locks were
+        // taken, so tools always find the counts).
+        let t = tables::get();
+        let waited = ids.iter().any(|&c| t.classes[c as usize - 1].contended.load(Ordering::Relaxed) != 0);
+        if on_request || waited || (o.json && !ids.is_empty()) {
             table(&mut o, ids, on_request)
         }
     });
@@ -174,10 +187,17 @@ fn table(o: &mut Out, ids: &[u32], on_request: bool) {
         o.s("): ").u(ids.len() as u64).s(" locks, by total wait; uncontended acquisitions sampled 1 in ").u(sample as u64);
         o.s(" (~: estimated)\n");
     }
+    // Text: the locks that were waited for, at most ROWS of them (JSON: every lock).
+    let waited = ids.iter().filter(|&&c| t.classes[c as usize - 1].contended.load(Ordering::Relaxed) != 0).count();
     for (rank, &c) in ids.iter().enumerate() {
         let cl = &t.classes[c as usize - 1];
-        if !o.json && rank == ROWS {
-            o.s("  ... and ").u((ids.len() - ROWS) as u64).s(" more locks with less wait\n");
+        if !o.json && (rank == ROWS || rank == waited) {
+            if waited > rank {
+                o.s("  ... and ").u((waited - rank) as u64).s(" more locks with less wait\n");
+            }
+            if ids.len() > waited {
+                o.s("  (").u((ids.len() - waited) as u64).s(" more locks taken, never waited for: RPTHREAD_DIAG_FORMAT=json lists them)\n");
+            }
             break;
         }
         row(o, rank + 1, c, cl);

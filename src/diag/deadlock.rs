@@ -27,7 +27,6 @@ static REPORTED: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
 
 #[derive(Clone, Copy)]
 struct Link {
-    rec: &'static Record,
     tid: i32,
     seq: u64,
     kind: u32,
@@ -49,7 +48,6 @@ fn waits_for(r: &'static Record) -> Option<Link> {
         _ => return None,
     };
     (owner > 0).then(|| Link {
-        rec: r,
         tid: r.tid.load(Ordering::Relaxed),
         seq: r.wait_seq.load(Ordering::Relaxed),
         kind,
@@ -172,7 +170,6 @@ fn report_cycle(links: &[Option<Link>]) {
                 o.s("\n");
             }
         }
-        let _ = l.rec;
     }
     if o.json {
         o.s("],");

@@ -133,20 +133,17 @@ pub struct Released {
     addr: usize,
     /// (hold time, class) when the hold ended and was timed.
     held: Option<(u64, u32)>,
-    /// How it was held (`hold::*`), 0 if the thread did not hold it.
-    pub mode: u32,
 }
 
 /// Books a release, before the lock word is released (so the holder field is cleared before
 /// the next owner sets it).
 fn release(rec: &Record, addr: usize) -> Released {
-    let mut out = Released { addr, held: None, mode: 0 };
+    let mut out = Released { addr, held: None };
     if modes() & mode::TRACK == 0 {
         return out;
     }
     if let Some(h) = rec.find_held(addr) {
         let mode = h.mode.load(Ordering::Relaxed);
-        out.mode = mode & 0xff;
         if mode >> 16 > 1 {
             h.mode.fetch_sub(1 << 16, Ordering::Relaxed);
             return out;
@@ -176,8 +173,11 @@ fn after_release(rec: &'static Record, r: Released) {
         contention::released(rec, r.addr);
     }
     if let Some((dt, class)) = r.held {
+        if m & mode::CONTENTION != 0 {
+            contention::long_hold_seen(class, dt);
+        }
         if m & mode::HOLD != 0 && dt > super::config().hold_ns {
-            rec.guarded(|| misuse::long_hold(rec, r.addr, class, dt));
+            rec.guarded(|| misuse::long_hold(r.addr, class, dt));
         }
     }
 }
@@ -412,7 +412,7 @@ fn cond_wait_booked(rec: &'static Record, cv: &Cond, caddr: usize, m: &Mutex, ma
         }
     }
     // The hold that ended at the wait is reported like any other.
-    after_release(rec, Released { addr: maddr, held: rel.held, mode: rel.mode });
+    after_release(rec, rel);
     r
 }
 

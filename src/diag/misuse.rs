@@ -318,13 +318,12 @@ pub fn initialized(addr: usize, kind: Kind) {
 }
 
 /// `hold`: a lock was held `dt` (over the threshold) and has just been released.
-pub fn long_hold(rec: &Record, addr: usize, class: u32, dt: u64) {
+pub fn long_hold(addr: usize, class: u32, dt: u64) {
     let st = stack::here();
     if !first(what_id("long_hold") ^ tables::mix((class as u64) << 32 ^ st as u64)) {
         return;
     }
     let limit = config().hold_ns;
-    let _ = rec;
     let extra = move |o: &mut Out| {
         if o.json {
             o.key("held_ns", false).u(dt).key("limit_ns", false).u(limit);

@@ -306,9 +306,8 @@ fn back_edge(from: u32, to: u32) -> bool {
     r
 }
 
+/// A node label: the class's short name (symbols and file names, which contain no quotes).
 fn dot_label(o: &mut report::Out, c: u32) {
-    // Graphviz labels: quotes and backslashes escaped. Names seldom contain them; the label
-    // goes through the JSON escaper minus its quotes, which escapes both the same way.
     let json = o.json;
     o.json = false;
     names::class_short(o, c);

@@ -119,9 +119,10 @@ pub fn begin(target: Target) -> Option<Out> {
     }
     let cfg = super::config();
     let (fd, close) = match target {
-        Target::Main => match cfg.out.as_ref() {
-            Some(p) => (open(p.as_bytes(), true), true),
-            None => (2, false),
+        // A file that cannot be opened: stderr rather than nothing.
+        Target::Main => match cfg.out.as_ref().map(|p| open(p.as_bytes(), true)) {
+            Some(fd) if fd >= 0 => (fd, true),
+            _ => (2, false),
         },
         Target::File(p) => (open(p, false), true),
     };

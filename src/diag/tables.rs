@@ -17,7 +17,7 @@
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Lock instances (object addresses ever used).
-pub const INSTANCES: usize = 1 << 16;
+pub const INSTANCES: usize = 1 << 18;
 /// Lock classes: a static object, or the call stack where heap objects were made.
 pub const CLASSES: usize = 4096;
 /// Distinct call stacks kept (names of heap locks, order edges, contention sites).
