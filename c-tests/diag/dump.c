@@ -110,12 +110,12 @@ static volatile int slept_short;
 static void *sleeper(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "sleeper");
-    struct timespec t0, t1, d = {0, 600000000};
+    struct timespec t0, t1, d = {1, 200000000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     arrive();
     nanosleep(&d, NULL); /* a signal would end it early (EINTR) */
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    slept_short = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 550000000L;
+    slept_short = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 1150000000L;
     return NULL;
 }
 
@@ -127,10 +127,12 @@ int main(int argc, char **argv) {
     pthread_create(&t[0], NULL, hold_mutex, NULL);
     pthread_create(&t[1], NULL, want_mutex, NULL);
     while (__atomic_load_n(&in_place, __ATOMIC_ACQUIRE) < 2) usleep(1000);
-    pthread_create(&t[2], NULL, hold_stdio, NULL);
-    pthread_create(&allocator, NULL, hold_malloc, NULL);
     pthread_t sl;
     pthread_create(&sl, NULL, sleeper, NULL);
+    pthread_create(&t[2], NULL, hold_stdio, NULL);
+    while (__atomic_load_n(&in_place, __ATOMIC_ACQUIRE) < 4) usleep(1000);
+    /* Last: from here on nobody but the allocator thread may call malloc. */
+    pthread_create(&allocator, NULL, hold_malloc, NULL);
     while (__atomic_load_n(&in_place, __ATOMIC_ACQUIRE) < 5) usleep(1000);
     usleep(100000); /* the waiter is asleep in the mutex by now */
     if (argc > 1 && !strcmp(argv[1], "api") && rpthread_diag_dump)

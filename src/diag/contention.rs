@@ -9,7 +9,7 @@
 //! variable waits are counted as waits of the condvar; semaphore waits as waits of the
 //! semaphore.
 
-use super::hooks::Acq;
+use super::Acq;
 use super::names;
 use super::report::{self, Out, Target};
 use super::tables::{self, raise, Class, Kind, CLASSES, SITES};

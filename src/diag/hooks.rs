@@ -11,7 +11,7 @@
 use super::config::mode;
 use super::tables::Kind;
 use super::thread::{self, hold, wait, Record};
-use super::{contention, deadlock, misuse, modes, now, order};
+use super::{contention, deadlock, misuse, modes, now, order, Acq};
 use crate::errno::{code, Errno, Result};
 use crate::sync::cond::Cond;
 use crate::sync::model::Deadline;
@@ -26,19 +26,6 @@ use libc::{c_int, clockid_t, pthread_cond_t, pthread_mutex_t, pthread_rwlock_t, 
 
 /// Slice of a blocked wait between two deadlock checks.
 pub const CHECK_NS: u64 = 250_000_000;
-
-/// One acquisition.
-#[derive(Clone, Copy)]
-pub struct Acq {
-    /// What the object is.
-    pub kind: Kind,
-    /// Its address.
-    pub addr: usize,
-    /// `hold::EXCLUSIVE` or `hold::SHARED`.
-    pub mode: u32,
-    /// `wait::*` while blocked.
-    pub wait: u32,
-}
 
 /// An absolute CLOCK_MONOTONIC time `ns` from now.
 fn after(ns: u64) -> timespec {

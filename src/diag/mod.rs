@@ -54,6 +54,7 @@ pub mod config;
 pub mod contention;
 pub mod deadlock;
 pub mod dump;
+#[cfg(not(loom))]
 pub mod hooks;
 pub mod misuse;
 pub mod names;
@@ -69,6 +70,19 @@ use config::{mode, Config};
 use core::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use tables::{Kind, CLASSES, INSTANCES};
+
+/// One acquisition, as the modes see it.
+#[derive(Clone, Copy)]
+pub struct Acq {
+    /// What the object is.
+    pub kind: Kind,
+    /// Its address.
+    pub addr: usize,
+    /// `thread::hold::EXCLUSIVE` or `thread::hold::SHARED`.
+    pub mode: u32,
+    /// `thread::wait::*` while blocked.
+    pub wait: u32,
+}
 
 /// The enabled [`config::mode`] bits; 0 = off. Published last by [`init`] (Release).
 static MODES: AtomicU32 = AtomicU32::new(0);

@@ -14,7 +14,7 @@
 //! the lock call returns EDEADLK, now and every later time it would close that cycle.
 
 use super::config::OnCycle;
-use super::hooks::Acq;
+use super::Acq;
 use super::names;
 use super::report::{self, Target};
 use super::tables::{self, edge_flags, Edge, CLASSES, EDGES};
