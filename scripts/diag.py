@@ -184,6 +184,30 @@ def t_static_names():
     need(stack_has(inv[0]["stack"], "foo_with"), f"stack {inv[0]['stack']}")
 
 
+def t_fork_dlclose():
+    """Across dlclose (a lock of an unloaded library still named at exit) and fork (the
+    child's own report, in its own file)."""
+    build_lib()
+    b = build("forkdl", extra=["-ldl"])
+    lib = os.path.join(OUT, "libdiagfoo.so")
+    r, evs = run(b, "order,contention", [lib], env={"RPTHREAD_DIAG_SAMPLE": "1"})
+    exited_ok(r)
+    child = int(r["out"].split("child ")[1].split()[0])
+    inv = of(evs, "lock_order_inversion")
+    need(len(inv) == 2, f"{len(inv)} inversion reports, expected the parent's and the child's: {inv}")
+    parent_inv = [e for e in inv if e["pid"] != child]
+    child_inv = [e for e in inv if e["pid"] == child]
+    need(len(parent_inv) == 1 and len(child_inv) == 1, f"pids {[e['pid'] for e in inv]}, child {child}")
+    need({parent_inv[0]["acquiring"]["name"], parent_inv[0]["holding"]["name"]}
+         == {"app_lock in forkdl", "g_lock in libdiagfoo.so"}, f"parent: {parent_inv[0]}")
+    need({child_inv[0]["acquiring"]["name"], child_inv[0]["holding"]["name"]}
+         == {"app_lock in forkdl", "child_lock in forkdl"}, f"child: {child_inv[0]}")
+    final = [e for e in of(evs, "contention") if e["final"] and e["pid"] != child]
+    need(final, "no exit table in the parent")
+    names = [x["lock"]["name"] for x in final[0]["locks"]]
+    need("g_lock in libdiagfoo.so" in names, f"after dlclose the exit table says {names}")
+
+
 def t_heap_names():
     """Heap locks named by where they were made (init, or first lock for std::mutex)."""
     b = build("heap")

@@ -57,6 +57,9 @@ pub struct Config {
     pub folded: Option<CString>,
     /// The signal that asks for a report (`RPTHREAD_DIAG_SIGNAL`, default SIGQUIT).
     pub signal: i32,
+    /// Whether `RPTHREAD_DIAG_SIGNAL` was given: then the signal is taken for the contention
+    /// table even without `dump` (SIGQUIT is only taken over by default for a dump).
+    pub signal_explicit: bool,
 }
 
 /// Default sampling period of the uncontended path.
@@ -148,6 +151,7 @@ pub fn read() -> Option<Config> {
         dot: path(c"RPTHREAD_DIAG_DOT"),
         folded: path(c"RPTHREAD_DIAG_FOLDED"),
         signal: env(c"RPTHREAD_DIAG_SIGNAL").and_then(signal_number).unwrap_or(libc::SIGQUIT),
+        signal_explicit: env(c"RPTHREAD_DIAG_SIGNAL").and_then(signal_number).is_some(),
     })
 }
 

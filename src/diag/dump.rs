@@ -51,7 +51,8 @@ static REQUEST: Request = Request {
 static OWNER: AtomicI32 = AtomicI32::new(0);
 static TID_LIST: [AtomicI32; TIDS] = [const { AtomicI32::new(0) }; TIDS];
 
-/// Installs the dump signal's handler if the program has none (default action).
+/// Installs the report signal's handler (dump, and the contention table so far) if the
+/// program has none (default action).
 pub fn install() {
     let sig = config().signal;
     // SAFETY: sigaction with valid structures; reading the current action first.
@@ -73,7 +74,9 @@ extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, _uc: *mut libc::
     let errno = unsafe { *libc::__errno_location() };
     let rec = thread::existing();
     let was = rec.map(|r| r.busy.swap(1, Ordering::Relaxed));
-    dump_all(true, "signal");
+    if modes() & mode::DUMP != 0 {
+        dump_all(true, "signal");
+    }
     if modes() & mode::CONTENTION != 0 {
         super::contention::report(true);
     }

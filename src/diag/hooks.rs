@@ -209,8 +209,15 @@ pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
 /// The contention fast path took the lock (or failed without blocking): book it.
 #[inline(never)]
 fn mutex_taken(p: *mut pthread_mutex_t, r: Result<()>) -> c_int {
+    taken(mutex_acq(p), r)
+}
+
+/// A contention fast path's acquisition that is the sampled one (or a result that is not a
+/// plain success): booked as an uncontended acquisition; the result passes through.
+#[inline(never)]
+fn taken(a: Acq, r: Result<()>) -> c_int {
     if let (true, Some(rec)) = (matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)), thread::current()) {
-        contention::acquired(rec, mutex_acq(p), 0, None);
+        contention::acquired(rec, a, 0, None);
     }
     code(r)
 }
@@ -420,12 +427,32 @@ fn rw_acq(p: *mut pthread_rwlock_t, write: bool) -> Acq {
 }
 
 /// The rwlock lock calls with diagnostics: `write` or read; `try_only`; a deadline (clockid,
-/// abstime) when `timed`.
+/// abstime) when `timed`. With `contention` alone, an uncontended untimed acquisition that
+/// is not the sampled one is the try-lock and a thread-local decrement, as for mutexes.
 ///
 /// # Safety
 /// As the pthread_rwlock_* lock calls.
 #[inline(never)]
 pub unsafe fn rwlock_lock(p: *mut pthread_rwlock_t, write: bool, try_only: bool, timed: Option<(clockid_t, *const timespec)>) -> c_int {
+    if super::contention_only() && timed.is_none() {
+        if let Ok(l) = rwlock(p) {
+            match if write { l.try_write() } else { l.try_read() } {
+                Ok(()) if thread::tick() => return 0,
+                Err(Errno::EBUSY) if !try_only => {}
+                r => return taken(rw_acq(p, write), r),
+            }
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { rwlock_lock_full(p, write, try_only, timed) }
+}
+
+/// The rwlock lock calls with diagnostics, every mode.
+///
+/// # Safety
+/// As the pthread_rwlock_* lock calls.
+#[inline(never)]
+unsafe fn rwlock_lock_full(p: *mut pthread_rwlock_t, write: bool, try_only: bool, timed: Option<(clockid_t, *const timespec)>) -> c_int {
     let r = (|| {
         let user = match timed {
             Some((clockid, abstime)) => {
@@ -464,6 +491,9 @@ pub unsafe fn rwlock_unlock(p: *mut pthread_rwlock_t) -> c_int {
         Ok(l) => l,
         Err(e) => return e.0,
     };
+    if super::contention_only() && thread::timed() != p as usize {
+        return code(l.unlock());
+    }
     let Some(rec) = thread::current() else { return code(l.unlock()) };
     if modes() & mode::MISUSE != 0 {
         rec.guarded(|| misuse::before_unlock(rec, p as usize, Kind::RwLock));
@@ -512,10 +542,17 @@ pub unsafe fn spin_lock(p: *mut pthread_spinlock_t, try_only: bool) -> c_int {
         Ok(s) => s,
         Err(e) => return e.0,
     };
+    let a = Acq { kind: Kind::Spin, addr: p as usize, mode: hold::EXCLUSIVE, wait: wait::SPIN };
+    if super::contention_only() {
+        match s.try_lock() {
+            Ok(()) if thread::tick() => return 0,
+            Err(Errno::EBUSY) if !try_only => {}
+            r => return taken(a, r),
+        }
+    }
     let Some(rec) = thread::current() else {
         return if try_only { code(s.try_lock()) } else { s.lock(); 0 };
     };
-    let a = Acq { kind: Kind::Spin, addr: p as usize, mode: hold::EXCLUSIVE, wait: wait::SPIN };
     code(acquire(rec, a, None, !try_only, Errno::EBUSY, || s.try_lock(), &mut |d| spin_until(s, d)))
 }
 
@@ -529,6 +566,10 @@ pub unsafe fn spin_unlock(p: *mut pthread_spinlock_t) -> c_int {
         Ok(s) => s,
         Err(e) => return e.0,
     };
+    if super::contention_only() && thread::timed() != p as usize {
+        s.unlock();
+        return 0;
+    }
     let Some(rec) = thread::current() else {
         s.unlock();
         return 0;
@@ -589,33 +630,26 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
         Some(s) => s,
         None => return sem_ret(Err(Errno::EINVAL)),
     };
-    let Some(rec) = thread::current() else { return sem_ret(s.wait(user)) };
     let a = Acq { kind: Kind::Sem, addr: p as usize, mode: 0, wait: wait::SEM };
+    // Not waiting at all if a token is there: only a wait that blocks is announced and timed.
     // A semaphore has no owner: it takes no part in deadlock checks, so it is never sliced.
-    let block = |d: Deadline| s.wait(d);
-    let r = if modes() & mode::CONTENTION != 0 {
-        let r0 = s.try_wait();
-        if r0 == Err(Errno::EAGAIN) {
-            let t0 = now();
-            rec.begin_wait(a.wait, a.addr, 0, 0, t0);
-            let r = block(user);
-            rec.end_wait();
-            if r.is_ok() {
-                contention::acquired(rec, a, 0, Some(now() - t0));
-            }
-            r
-        } else {
-            if r0.is_ok() {
-                contention::acquired(rec, a, 0, None);
-            }
-            r0
+    let contention = modes() & mode::CONTENTION != 0;
+    match s.try_wait() {
+        Ok(()) if !contention || thread::tick() => return 0,
+        Ok(()) => {
+            taken(a, Ok(()));
+            return 0;
         }
-    } else {
-        rec.begin_wait(a.wait, a.addr, 0, 0, now());
-        let r = block(user);
-        rec.end_wait();
-        r
-    };
+        Err(_) => {}
+    }
+    let Some(rec) = thread::current() else { return sem_ret(s.wait(user)) };
+    let t0 = now();
+    rec.begin_wait(a.wait, a.addr, 0, 0, t0);
+    let r = s.wait(user);
+    rec.end_wait();
+    if r.is_ok() && contention {
+        contention::acquired(rec, a, 0, Some(now() - t0));
+    }
     sem_ret(r)
 }
 

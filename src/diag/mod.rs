@@ -154,7 +154,8 @@ pub fn init() {
     // Other threads' stacks are taken in rpthread's SIGCANCEL handler (deadlock reports,
     // dumps, long holds, rpthread_diag_dump()): without it the request would kill the process.
     crate::cancel::window::install_handler();
-    if modes & mode::DUMP != 0 {
+    let explicit = config().signal_explicit;
+    if modes & mode::DUMP != 0 || (modes & mode::CONTENTION != 0 && explicit) {
         dump::install();
     }
     // SAFETY: atexit with a static function.

@@ -111,86 +111,69 @@ global_asm!(
 
 const NO_RECORD: usize = 1;
 
-/// The TLS word at `off` (0, 8 or 16) of the calling thread.
+/// The TLS word at `OFF` (0, 8 or 16) of the calling thread.
 #[inline(always)]
-fn tls_load(off: usize) -> usize {
+fn tls_load<const OFF: usize>() -> usize {
     let p: usize;
     // SAFETY: %fs-relative load of this library's static TLS block (24 bytes).
     unsafe {
         asm!("mov {0}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
-             "mov {0}, qword ptr fs:[{0} + {off}]", inout(reg) off => p, off = in(reg) off,
+             "mov {0}, qword ptr fs:[{0} + {off}]", out(reg) p, off = const OFF,
              options(nostack, readonly, preserves_flags))
     };
     p
 }
 
 #[inline(always)]
-fn tls_store(off: usize, v: usize) {
+fn tls_store<const OFF: usize>(v: usize) {
     // SAFETY: %fs-relative store to this library's static TLS block (24 bytes).
     unsafe {
         asm!("mov {t}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
-             "mov qword ptr fs:[{t} + {off}], {v}", t = out(reg) _, off = in(reg) off, v = in(reg) v,
+             "mov qword ptr fs:[{t} + {off}], {v}", t = out(reg) _, off = const OFF, v = in(reg) v,
              options(nostack, preserves_flags))
     };
 }
 
-/// Counts one uncontended acquisition: true while it is not the sampled one (the countdown
-/// is not at its end). A fresh thread's zero countdown sends its first acquisition to the
-/// full path, which sets the thread up.
+/// Counts one uncontended acquisition: true while it is not the sampled one. One
+/// decrement of the thread-local countdown in place; the sampled acquisition is the one that
+/// takes it to zero or below (a fresh thread's zero countdown: its first acquisition, which
+/// goes to the full path and sets the thread up).
 #[inline(always)]
 pub fn tick() -> bool {
-    let c = tls_load(16) as u32;
-    if c > 1 {
-        tls_store(16, (c - 1) as usize);
-        true
-    } else {
-        false
-    }
+    let not_sampled: u8;
+    // SAFETY: %fs-relative read-modify-write of this library's static TLS block (24 bytes);
+    // only the calling thread touches its own block.
+    unsafe {
+        asm!("mov {t}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
+             "sub qword ptr fs:[{t} + 16], 1",
+             "seta {r}", t = out(reg) _, r = out(reg_byte) not_sampled,
+             options(nostack))
+    };
+    not_sampled != 0
 }
 
 /// Restarts the sampling countdown.
 pub fn rearm(period: u32) {
-    tls_store(16, period as usize);
+    tls_store::<16>(period as usize);
 }
 
 /// The lock whose hold the thread is timing (0: none).
 #[inline(always)]
 pub fn timed() -> usize {
-    tls_load(8)
+    tls_load::<8>()
 }
 
 /// Sets the lock whose hold is timed.
 #[inline(always)]
 pub fn set_timed(addr: usize) {
-    tls_store(8, addr)
-}
-
-#[inline(always)]
-fn slot() -> usize {
-    let p: usize;
-    // SAFETY: %fs-relative load of this library's static TLS word (initial-exec, like
-    // `thread::current`).
-    unsafe {
-        asm!("mov {0}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
-             "mov {0}, qword ptr fs:[{0}]", out(reg) p, options(nostack, readonly, preserves_flags))
-    };
-    p
-}
-
-#[inline(always)]
-fn set_slot(v: usize) {
-    // SAFETY: %fs-relative store to this library's static TLS word.
-    unsafe {
-        asm!("mov {t}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
-             "mov qword ptr fs:[{t}], {v}", t = out(reg) _, v = in(reg) v, options(nostack, preserves_flags))
-    };
+    tls_store::<8>(addr)
 }
 
 /// The calling thread's record, claimed on first use; None if the table is full or the thread
 /// is inside diagnostic code already.
 #[inline]
 pub fn current() -> Option<&'static Record> {
-    let p = slot();
+    let p = tls_load::<0>();
     let r = if p > NO_RECORD {
         // SAFETY: the slot holds the address of our record in the mapped tables.
         unsafe { &*(p as *const Record) }
@@ -207,7 +190,7 @@ pub fn current() -> Option<&'static Record> {
 
 /// The calling thread's record if it has one (no claim), busy or not.
 pub fn existing() -> Option<&'static Record> {
-    let p = slot();
+    let p = tls_load::<0>();
     // SAFETY: as in `current`.
     (p > NO_RECORD).then(|| unsafe { &*(p as *const Record) })
 }
@@ -234,13 +217,13 @@ fn claim() -> Option<&'static Record> {
             if got {
                 r.reset(me);
                 r.used.store(1, Ordering::Release);
-                set_slot(r as *const Record as usize);
+                tls_store::<0>(r as *const Record as usize);
                 return Some(r);
             }
         }
     }
     tables::note_lost(tables::lost::THREADS);
-    set_slot(NO_RECORD);
+    tls_store::<0>(NO_RECORD);
     None
 }
 
@@ -262,7 +245,7 @@ pub fn release_current() {
         r.tid.store(0, Ordering::Relaxed);
         // Release: a later claimer sees the record cleared.
         r.used.store(0, Ordering::Release);
-        set_slot(NO_RECORD);
+        tls_store::<0>(NO_RECORD);
     }
 }
 
