@@ -8,7 +8,8 @@
 //!   predictable branch on the fast path. With them on, [`hooks`] performs the same operation
 //!   through the same domain calls (`Mutex::trylock`, `Mutex::lock`, ...) and keeps the books
 //!   around it: a try first, so the blocking call is only made — and timed — when the lock is
-//!   busy.
+//!   busy. With `contention` alone, an uncontended acquisition that is not sampled costs the
+//!   try and one thread-local decrement, and the matching unlock one thread-local compare.
 //! - Memory: [`tables`], one anonymous mapping made at start-up, never freed, never grown: no
 //!   malloc on any lock path or report path, so reports can be written while another thread
 //!   holds the malloc lock or stdout's lock, and from signal handlers. Reports use raw
@@ -37,14 +38,23 @@
 //!   thread list, signal handling and fork behaviour exactly as without diagnostics (a
 //!   watchdog would be one more thread for setuid, /proc/self/task, fork and exit to deal with).
 //! - `hold`: a lock held longer than `RPTHREAD_DIAG_HOLD_MS` is reported when released, with
-//!   the holder's stack there.
+//!   the holder's stack there; and, if a thread waits for it, while it lasts (the waiter looks
+//!   after each 250 ms slice of its wait), with the holder's stack where it is stuck. Hold
+//!   times use the coarse monotonic clock (a few ns; ms resolution is what thresholds need).
 //! - [`misuse`]: what glibc lets pass or hangs on (unlock by a non-owner, destroy of a locked
 //!   mutex or of a condvar with waiters, relock of a normal mutex by its owner, one condvar
 //!   with two mutexes, exit with locks held, threads never joined, use after destroy).
 //! - [`dump`]: on SIGQUIT (or `RPTHREAD_DIAG_SIGNAL`), when the program has no handler of its
 //!   own: every thread's name, state, wait, held locks and stack. Other threads' stacks are
 //!   taken by the threads themselves, in rpthread's SIGCANCEL handler, asked with a queued
-//!   signal (`SI_QUEUE`, which pthread_cancel never sends).
+//!   signal (`SI_QUEUE`, which pthread_cancel never sends) — except threads sleeping in a
+//!   system call a signal would cut short (nanosleep, poll, epoll_wait...), left undisturbed.
+//!
+//! Reports are text or JSON lines (`RPTHREAD_DIAG_FORMAT`), to stderr or
+//! `RPTHREAD_DIAG_OUT`; at exit also the order graph as Graphviz (`RPTHREAD_DIAG_DOT`) and the
+//! contention as folded stacks (`RPTHREAD_DIAG_FOLDED`). Across fork the child forgets the
+//! other threads (`fork_child`); across dlclose names survive (an object's path and load
+//! bias are copied when first seen, symbols are read from its file).
 //!
 //! Limits: locks taken through C11 `mtx_*`, and process-shared objects used from another
 //! process, are not seen; lock classes are never forgotten (an address reused for a lock made
