@@ -140,10 +140,17 @@ def t_order_edeadlk():
 
 
 def t_order_cycle3():
-    """A cycle through three locks and three threads."""
+    """A cycle through three locks and three threads (also as a Graphviz graph)."""
     b = build("abba")
-    r, evs = run(b, "order", ["cycle3"])
+    with tempfile.TemporaryDirectory() as d:
+        dot = os.path.join(d, "order.dot")
+        r, evs = run(b, "order", ["cycle3"], env={"RPTHREAD_DIAG_DOT": dot})
+        with open(dot) as f:
+            g = f.read()
     exited_ok(r)
+    need(g.startswith("digraph") and g.count("color=red") == 3 and g.count("->") == 3, "graph:\n" + g)
+    for n in ("lock_a in abba", "lock_b in abba", "lock_c in abba"):
+        need(f'label="{n}"' in g, f"no node {n}:\n{g}")
     inv = of(evs, "lock_order_inversion")
     need(len(inv) == 1, f"{len(inv)} inversion reports: {inv}")
     e = inv[0]
