@@ -129,6 +129,9 @@ fn list_tids() -> usize {
             let mut off = 0usize;
             while off + 19 < r as usize {
                 let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+                if reclen < 20 || off + reclen > r as usize {
+                    break;
+                }
                 let name = &buf[off + 19..off + reclen];
                 let mut v: i32 = 0;
                 let mut ok = false;
@@ -146,9 +149,6 @@ fn list_tids() -> usize {
                 if ok && n < TIDS {
                     TID_LIST[n].store(v, Ordering::Relaxed);
                     n += 1;
-                }
-                if reclen == 0 {
-                    break;
                 }
                 off += reclen;
             }

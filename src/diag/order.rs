@@ -137,12 +137,16 @@ fn add(rec: &'static Record, a: Acq, from: u32, to: u32, held_addr: usize) -> Re
 /// Breadth-first search for a path `start` →…→ `goal` over linked edges; fills `path` with
 /// its edge indexes (+1) in order and returns its length. Called with the graph lock held.
 fn path_back(start: u32, goal: u32, path: &mut [u32; MAX_PATH]) -> Option<usize> {
+    if !(1..=CLASSES).contains(&(start as usize)) {
+        return None;
+    }
     // SAFETY: the graph lock gives this thread the scratch space alone.
     let s = unsafe { &mut *SEARCH.0.get() };
     s.visited.fill(0);
     let t = tables::get();
-    let mark = |s: &mut Scratch, c: u32| s.visited[c as usize / 64] |= 1 << (c % 64);
-    let seen = |s: &Scratch, c: u32| s.visited[c as usize / 64] & 1 << (c % 64) != 0;
+    // Class ids run from 1 to CLASSES: bit `id - 1`.
+    let mark = |s: &mut Scratch, c: u32| s.visited[(c as usize - 1) / 64] |= 1 << ((c - 1) % 64);
+    let seen = |s: &Scratch, c: u32| s.visited[(c as usize - 1) / 64] & 1 << ((c - 1) % 64) != 0;
     let (mut head, mut tail) = (0, 0);
     s.todo[tail] = start;
     tail += 1;
@@ -154,7 +158,7 @@ fn path_back(start: u32, goal: u32, path: &mut [u32; MAX_PATH]) -> Option<usize>
         while e != 0 {
             let ed = &t.edges[e as usize - 1];
             let to = (ed.key.load(Ordering::Relaxed) & 0xffff_ffff) as u32;
-            if to as usize <= CLASSES && !seen(s, to) {
+            if (1..=CLASSES).contains(&(to as usize)) && !seen(s, to) {
                 mark(s, to);
                 s.via[to as usize - 1] = e;
                 if to == goal {
@@ -312,4 +316,39 @@ fn dot_label(o: &mut report::Out, c: u32) {
     o.json = false;
     names::class_short(o, c);
     o.json = json;
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Links edge `i` (index) from → to by hand.
+    fn link(i: usize, from: u32, to: u32) {
+        let t = tables::get();
+        let e = &t.edges[i];
+        e.key.store(key(from, to), Ordering::Relaxed);
+        let cl = names::class(from).unwrap();
+        e.next_out.store(cl.first_out.load(Ordering::Relaxed), Ordering::Relaxed);
+        cl.first_out.store(i as u32 + 1, Ordering::Relaxed);
+        e.flags.store(edge_flags::LINKED, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn path_back_finds_cycles_through_the_last_class_id() {
+        assert!(tables::map());
+        let last = CLASSES as u32;
+        // 1 → last → 7 → 1: from 1, the path back from last to 1 is last → 7 → 1.
+        link(10, 1, last);
+        link(11, last, 7);
+        link(12, 7, 1);
+        lock_graph();
+        let mut p = [0u32; MAX_PATH];
+        let n = path_back(last, 1, &mut p);
+        let none = path_back(1, 99, &mut p.clone());
+        unlock_graph();
+        assert_eq!(n, Some(2));
+        assert_eq!(&p[..2], &[12, 13]);
+        assert_eq!(none, None);
+        assert_eq!(path_back(0, 1, &mut [0; MAX_PATH]), None);
+    }
 }
