@@ -326,7 +326,7 @@ fn make_class(addr: usize, kind: Kind, from_init: bool) -> u32 {
     let (key, name_stack) = if is_static {
         (tables::class_key(Some(addr), 0), 0)
     } else {
-        let f = stack::capture(false);
+        let f = stack::capture_n(false, tables::FRAMES);
         let id = stack::intern(&f);
         let h = stack::hash(&f.pcs[..f.n.min(tables::FRAMES)]);
         (tables::class_key(None, tables::mix(h ^ kind as u64)), id)

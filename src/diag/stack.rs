@@ -64,6 +64,8 @@ struct State {
     before_signal: bool,
     /// Still skipping the frames of this library at the top.
     skipping_ours: bool,
+    /// Frames wanted (each costs an unwind step: stop as soon as there are enough).
+    limit: usize,
     get_ip: GetIpInfoFn,
 }
 
@@ -93,9 +95,9 @@ extern "C" fn trace(ctx: *mut c_void, arg: *mut c_void) -> i32 {
         }
         st.skipping_ours = false;
     }
-    if st.frames.n < MAX {
-        st.frames.pcs[st.frames.n] = pc;
-        st.frames.n += 1;
+    st.frames.pcs[st.frames.n] = pc;
+    st.frames.n += 1;
+    if st.frames.n < st.limit {
         0
     } else {
         5
@@ -105,6 +107,11 @@ extern "C" fn trace(ctx: *mut c_void, arg: *mut c_void) -> i32 {
 /// The calling thread's stack, leaving out this library's frames at the top. `in_signal`:
 /// called from a signal handler, whose own frames (up to the interrupted one) are left out.
 pub fn capture(in_signal: bool) -> Frames {
+    capture_n(in_signal, MAX)
+}
+
+/// [`capture`], at most `limit` frames (at most [`MAX`]).
+pub fn capture_n(in_signal: bool, limit: usize) -> Frames {
     let b = BACKTRACE.load(Ordering::Acquire);
     if b == 0 {
         return Frames::EMPTY;
@@ -116,7 +123,8 @@ pub fn capture(in_signal: bool) -> Frames {
             core::mem::transmute::<usize, GetIpInfoFn>(GET_IP_INFO.load(Ordering::Relaxed)),
         )
     };
-    let mut st = State { frames: Frames::EMPTY, before_signal: in_signal, skipping_ours: true, get_ip: g };
+    let limit = limit.clamp(1, MAX);
+    let mut st = State { frames: Frames::EMPTY, before_signal: in_signal, skipping_ours: true, limit, get_ip: g };
     // SAFETY: `trace` only touches `st`, which outlives the call.
     unsafe { b(trace, (&mut st as *mut State).cast()) };
     // The bottom frames of our own thread start code say nothing about the program.
@@ -158,9 +166,10 @@ pub fn intern(f: &Frames) -> u32 {
     i as u32 + 1
 }
 
-/// Captures the calling thread's stack into the table (a stack id, 0 if none).
+/// Captures the calling thread's stack (as many frames as the table keeps) into the table (a
+/// stack id, 0 if none).
 pub fn here() -> u32 {
-    let f = capture(false);
+    let f = capture_n(false, FRAMES);
     if f.n == 0 {
         return 0;
     }
