@@ -421,6 +421,13 @@ def t_deadlock_join():
     need(sorted(c["waits"] for c in e["cycle"]) == ["joins", "waits for"], f"cycle {e['cycle']}")
 
 
+def t_deadlock_rwlock_spin():
+    """Write-locked rwlocks, and spinlocks, in a cycle."""
+    for how, kind, verb in (("rwlock", "rwlock", "waits to write"), ("spin", "spinlock", "spins on")):
+        _, e = watch_deadlock([how], 2)
+        need(all(c["waits"] == verb and c["lock"]["kind"] == kind for c in e["cycle"]), f"{how}: {e['cycle']}")
+
+
 def t_off_by_default():
     """Without RPTHREAD_DIAG nothing is reported (the misuse program misuses)."""
     b = build("misuse")
