@@ -154,7 +154,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_unlock(mutex) }; }
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::mutex_unlock(mutex) }; }
     // SAFETY: forwarded.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.unlock()),

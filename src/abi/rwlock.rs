@@ -287,7 +287,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_unlock(rwlock) }; }
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::rwlock_unlock(rwlock) }; }
     // SAFETY: forwarded.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
 }

@@ -91,7 +91,7 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_unlock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_unlock(lock) }; }
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::spin_unlock(lock) }; }
     // SAFETY: forwarded.
     ret(unsafe { spin(lock) }.map(SpinLock::unlock))
 }

@@ -46,6 +46,7 @@ fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Optio
             rec.timed_class.store(class, Ordering::Relaxed);
             rec.timed_t0.store(now(), Ordering::Relaxed);
             thread::set_timed(a.addr);
+            super::count_timed_hold(true);
         }
     }
     if let Some(w) = waited {
@@ -85,6 +86,7 @@ pub fn released(rec: &Record, addr: usize) {
         return;
     }
     thread::set_timed(0);
+    super::count_timed_hold(false);
     let dt = now().saturating_sub(rec.timed_t0.load(Ordering::Relaxed));
     if let Some(cl) = names::class(rec.timed_class.load(Ordering::Relaxed)) {
         cl.hold_ns.fetch_add(dt, Ordering::Relaxed);

@@ -106,6 +106,29 @@ pub fn enabled() -> bool {
     MODES.load(Ordering::Relaxed) != 0
 }
 
+/// Nonzero while unlocks must go through the hooks: always with a mode that tracks held locks
+/// ([`mode::TRACK`]); with `contention` alone only while some thread times the hold of a
+/// sampled acquisition (one in `RPTHREAD_DIAG_SAMPLE`), counted here — so most unlocks are
+/// the plain unlock, behind the same one-load check as with diagnostics off.
+static UNLOCK_HOOKED: AtomicU32 = AtomicU32::new(0);
+
+/// Whether the unlock exports take their diagnostic path (see `UNLOCK_HOOKED`). Relaxed: a
+/// thread's own timed hold was counted by that thread before it can unlock that lock
+/// (program order); other threads' counts only make them check their own timed lock.
+#[inline(always)]
+pub fn unlock_hooked() -> bool {
+    UNLOCK_HOOKED.load(Ordering::Relaxed) != 0
+}
+
+/// A timed hold begins (+1) or ends (-1) in `contention` sampling.
+pub fn count_timed_hold(begin: bool) {
+    if begin {
+        UNLOCK_HOOKED.fetch_add(1, Ordering::Relaxed);
+    } else {
+        UNLOCK_HOOKED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Whether `contention` is the only mode: its uncontended lock and unlock are inlined into
 /// the exports (see `hooks::mutex_lock`). Relaxed, as [`enabled`].
 #[inline(always)]
@@ -170,6 +193,9 @@ pub fn init() {
     }
     // SAFETY: atexit with a static function.
     unsafe { libc::atexit(exit_report) };
+    if modes & mode::TRACK != 0 {
+        UNLOCK_HOOKED.store(1, Ordering::Relaxed);
+    }
     // Release: everything above is visible to whoever sees the modes (Acquire in `modes`).
     MODES.store(modes, Ordering::Release);
 }
@@ -248,6 +274,11 @@ pub fn thread_exit() {
         if modes() & mode::MISUSE != 0 {
             misuse::thread_exit();
         }
+        if thread::timed() != 0 {
+            // A hold still being timed (its lock is leaked): stop counting it.
+            thread::set_timed(0);
+            count_timed_hold(false);
+        }
         thread::release_current();
     }
 }
@@ -256,6 +287,9 @@ pub fn thread_exit() {
 #[inline]
 pub fn fork_child() {
     if enabled() {
+        // Only this thread's timed hold, if any, is still going.
+        let hooked = (modes() & mode::TRACK != 0) as u32 + (thread::timed() != 0) as u32;
+        UNLOCK_HOOKED.store(hooked, Ordering::Relaxed);
         thread::forget_others();
         order::after_fork();
         dump::after_fork();
