@@ -3,10 +3,9 @@
 
 use libc::c_int;
 
-/// Writes the reports that diagnostics can give at any time: the contention table so far
-/// (`RPTHREAD_DIAG=contention`) and, with `misuse`, nothing else (its exit checks wait for
-/// the exit). Returns 0, or ENOTSUP when `RPTHREAD_DIAG` enables no mode.
-/// Async-signal-safe: it allocates nothing and uses no stdio.
+/// Writes the contention table so far (with `RPTHREAD_DIAG=contention`; the other modes
+/// report as things happen, and at exit). Returns 0, or ENOTSUP when `RPTHREAD_DIAG` enables
+/// no mode. Async-signal-safe: it allocates nothing and uses no stdio.
 #[no_mangle]
 pub extern "C" fn rpthread_diag_report() -> c_int {
     if !crate::diag::enabled() {

@@ -352,6 +352,12 @@ pub fn inst(i: u32) -> Option<&'static tables::Inst> {
     tables::get().instances.get((i as usize).checked_sub(1)?)
 }
 
+/// Frames of the stack that names (and keys) the class of heap locks. Each frame is an unwind
+/// step, and programs make many locks (node makes hundreds per isolate): six frames keep
+/// classes apart (the init call, its wrapper, the wrapper's users) at a third of the cost of
+/// the sixteen a stored stack can hold.
+const CLASS_FRAMES: usize = 6;
+
 /// The class of a lock: a static object is its own class; heap objects made at the same
 /// place (same stack) share one.
 fn make_class(addr: usize, kind: Kind, from_init: bool) -> u32 {
@@ -360,7 +366,7 @@ fn make_class(addr: usize, kind: Kind, from_init: bool) -> u32 {
     let (key, name_stack) = if is_static {
         (tables::class_key(Some(addr), 0), 0)
     } else {
-        let f = stack::capture_n(false, tables::FRAMES);
+        let f = stack::capture_n(false, CLASS_FRAMES);
         let id = stack::intern(&f);
         let h = stack::hash(&f.pcs[..f.n.min(tables::FRAMES)]);
         (tables::class_key(None, tables::mix(h ^ kind as u64)), id)

@@ -174,13 +174,98 @@ pub struct Symbol {
     pub offset: usize,
 }
 
-/// The symbol that contains (or, for code, precedes) `addr` in module `m`.
+/// The symbol that contains `addr` in module `m`.
 pub fn symbol(m: &Module, addr: usize) -> Option<Symbol> {
     let (base, len) = elf_of(m)?;
     // SAFETY: a read-only private mapping of `len` bytes that is never unmapped.
     let file = unsafe { core::slice::from_raw_parts(base as *const u8, len) };
     let vaddr = addr.wrapping_sub(m.bias.load(Ordering::Relaxed)) as u64;
-    lookup(file, vaddr, 2).or_else(|| lookup(file, vaddr, 11))
+    let index = index_of(m, file)?;
+    // The innermost symbol that contains the address, among those starting just below it.
+    let i = index.partition_point(|e| e.value <= vaddr);
+    let best = index[..i]
+        .iter()
+        .rev()
+        .take(16)
+        .filter(|e| vaddr < e.value + e.size.max(1))
+        .min_by_key(|e| e.size)?;
+    let start = best.name as usize;
+    let n = file.get(start..)?.iter().position(|&c| c == 0)?;
+    (n > 0).then(|| Symbol { name: &file[start..start + n], offset: (vaddr - best.value) as usize })
+}
+
+/// One symbol of a module's index: start, size, name (offset in the file).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct IndexEntry {
+    value: u64,
+    size: u64,
+    name: u64,
+}
+
+/// The module's symbols (`.symtab`, else `.dynsym`: functions, objects and untyped ones
+/// defined in a section) sorted by address, made on first use: a big program's table
+/// (node: 110,000 symbols) is searched by bisection, not scanned for every frame. The index
+/// lives in an anonymous mapping (no malloc) that is kept.
+fn index_of(m: &Module, file: &'static [u8]) -> Option<&'static [IndexEntry]> {
+    let cur = m.index.load(Ordering::Acquire);
+    if cur == 1 {
+        return None;
+    }
+    if cur != 0 {
+        // SAFETY: published below: `index_len` entries, initialized, never unmapped.
+        return Some(unsafe { core::slice::from_raw_parts(cur as *const IndexEntry, m.index_len.load(Ordering::Relaxed)) });
+    }
+    let built = symtab(file, 2).or_else(|| symtab(file, 11)).and_then(|(off, count, stroff)| {
+        let bytes = (count.max(1) * core::mem::size_of::<IndexEntry>()).next_multiple_of(4096);
+        let p = crate::sys::mmap_anon(bytes, libc::PROT_READ | libc::PROT_WRITE, 0).ok()?;
+        // SAFETY: a fresh anonymous mapping of `bytes` bytes, zeroed: valid IndexEntry values.
+        let all = unsafe { core::slice::from_raw_parts_mut(p.cast::<IndexEntry>(), count) };
+        let mut n = 0;
+        for k in 0..count {
+            let s = off + k * 24;
+            let (Some(&info), Some(shndx), Some(value), Some(size), Some(name)) =
+                (file.get(s + 4), u16_at(file, s + 6), u64_at(file, s + 8), u64_at(file, s + 16), u32_at(file, s))
+            else {
+                break;
+            };
+            let ty = info & 0xf;
+            if shndx != 0 && (ty == 0 || ty == 1 || ty == 2) && value != 0 {
+                all[n] = IndexEntry { value, size, name: (stroff + name as usize) as u64 };
+                n += 1;
+            }
+        }
+        let used = &mut all[..n];
+        used.sort_unstable_by_key(|e| e.value);
+        Some((p as usize, n, bytes))
+    });
+    let (addr, n) = match built {
+        Some((a, n, _)) => (a, n),
+        None => (1, 0),
+    };
+    m.index_len.store(n, Ordering::Relaxed);
+    // Release: the entries and the length are visible to whoever sees the address. A racing
+    // builder's copy stays mapped unused (reports are rare).
+    let _ = m.index.compare_exchange(0, addr, Ordering::AcqRel, Ordering::Acquire);
+    index_of(m, file)
+}
+
+/// The first section of type `sh_type` (SYMTAB 2, DYNSYM 11) of an ELF64 file: (offset of
+/// its entries, how many, offset of its string table).
+fn symtab(f: &[u8], sh_type: u32) -> Option<(usize, usize, usize)> {
+    if f.get(..4)? != b"\x7fELF" || *f.get(4)? != 2 {
+        return None;
+    }
+    let shoff = u64_at(f, 40)? as usize;
+    let shentsize = u16_at(f, 58)? as usize;
+    let shnum = u16_at(f, 60)? as usize;
+    let sh = |i: usize| shoff + i * shentsize;
+    let sec = (0..shnum).find(|&i| u32_at(f, sh(i) + 4) == Some(sh_type))?;
+    let off = u64_at(f, sh(sec) + 24)? as usize;
+    let size = u64_at(f, sh(sec) + 32)? as usize;
+    let link = u32_at(f, sh(sec) + 40)? as usize;
+    let stroff = u64_at(f, sh(link) + 24)? as usize;
+    Some((off, size / 24, stroff))
 }
 
 /// Maps the module's file on first use; (address, length), None if it cannot be read.
@@ -249,44 +334,4 @@ fn u32_at(f: &[u8], off: usize) -> Option<u32> {
 }
 fn u64_at(f: &[u8], off: usize) -> Option<u64> {
     rd::<8>(f, off).map(u64::from_le_bytes)
-}
-
-/// Searches the first section of type `sh_type` (SYMTAB 2, DYNSYM 11) of an ELF64 file.
-fn lookup(f: &'static [u8], vaddr: u64, sh_type: u32) -> Option<Symbol> {
-    if f.get(..4)? != b"\x7fELF" || f[4] != 2 {
-        return None;
-    }
-    let shoff = u64_at(f, 40)? as usize;
-    let shentsize = u16_at(f, 58)? as usize;
-    let shnum = u16_at(f, 60)? as usize;
-    let sh = |i: usize| shoff + i * shentsize;
-    let sec = (0..shnum).find(|&i| u32_at(f, sh(i) + 4) == Some(sh_type))?;
-    let off = u64_at(f, sh(sec) + 24)? as usize;
-    let size = u64_at(f, sh(sec) + 32)? as usize;
-    let link = u32_at(f, sh(sec) + 40)? as usize;
-    let stroff = u64_at(f, sh(link) + 24)? as usize;
-    // The innermost symbol that contains the address. Nothing else: the nearest symbol below
-    // an address in a stripped library is usually another function, which would mislead.
-    let mut best: Option<(u64, u64, u32)> = None; // (value, size, name offset)
-    for k in 0..size / 24 {
-        let s = off + k * 24;
-        let info = *f.get(s + 4)?;
-        let shndx = u16_at(f, s + 6)?;
-        let value = u64_at(f, s + 8)?;
-        let ssize = u64_at(f, s + 16)?;
-        let ty = info & 0xf;
-        if shndx == 0 || !(ty == 1 || ty == 2 || ty == 0) || value == 0 {
-            continue;
-        }
-        if value <= vaddr && vaddr < value + ssize.max(1) && best.is_none_or(|b| ssize < b.1) {
-            best = Some((value, ssize, u32_at(f, s)?));
-        }
-    }
-    let (value, _, name) = best?;
-    let start = stroff + name as usize;
-    let len = f.get(start..)?.iter().position(|&c| c == 0)?;
-    if len == 0 {
-        return None;
-    }
-    Some(Symbol { name: &f[start..start + len], offset: (vaddr - value) as usize })
 }

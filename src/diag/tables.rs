@@ -220,6 +220,11 @@ pub struct Module {
     pub elf: AtomicUsize,
     /// See `elf`.
     pub elf_len: AtomicUsize,
+    /// Report time: its symbols sorted by address (an anonymous mapping of
+    /// `symbols::IndexEntry`), and how many; 1 = none.
+    pub index: AtomicUsize,
+    /// See `index`.
+    pub index_len: AtomicUsize,
 }
 
 /// A thread created joinable.
