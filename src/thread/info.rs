@@ -38,8 +38,10 @@ pub fn attributes(handle: usize) -> Result<Attr> {
             let (sb, detached) = unsafe {
                 (tcb::stack_block(tcb), tcb::joinid(tcb).load(Ordering::Acquire) == tcb)
             };
-            // glibc's threads: the block minus the guard below it; the main thread has none.
-            let (lo, hi) = if sb.size == 0 { (0, 0) } else { (sb.base as usize + sb.guard, sb.base as usize + sb.size) };
+            // glibc's threads: the block minus the guard below it. The main thread has no
+            // block (glibc keeps `__libc_stack_end` in its `stackblock_size`): as glibc, tell
+            // it by the null `stackblock`.
+            let (lo, hi) = if sb.base.is_null() { (0, 0) } else { (sb.base as usize + sb.guard, sb.base as usize + sb.size) };
             // SAFETY: as above.
             let sched = unsafe { tcb::with_sched_cache(tcb, |c| *c) };
             Snapshot { lo, hi, guard: sb.guard, detached, tid: t.tid(), sched }
