@@ -751,7 +751,9 @@ impl Mutex {
     /// [`Mutex::lock_after_wait`].
     pub(crate) fn requeue_target(&self) -> Option<(&AtomicU32, Scope)> {
         let kind = self.kind.load(Ordering::Relaxed);
-        if kind & !(TYPE_MASK | SHARED) == 0 {
+        // Not a recursive mutex: a wait releases only one level of it, as glibc's does, so
+        // the waiter may still hold it and must not sleep on its word.
+        if kind & !(TYPE_MASK | SHARED) == 0 && kind & TYPE_MASK != RECURSIVE {
             Some((&self.word, Self::scope(kind)))
         } else {
             None
@@ -764,7 +766,9 @@ impl Mutex {
     /// for the other kinds, the lock is taken normally (EOWNERDEAD passes through).
     pub(crate) fn lock_after_wait(&self, requeued: bool) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
-        if kind & !(TYPE_MASK | SHARED) != 0 {
+        // A recursive mutex locked several times is still the waiter's (the wait's unlock
+        // took one level): the full lock counts the level back, as glibc's cond_lock does.
+        if kind & !(TYPE_MASK | SHARED) != 0 || kind & TYPE_MASK == RECURSIVE {
             return self.lock_full(kind, None, false);
         }
         let scope = Self::scope(kind);
