@@ -15,6 +15,7 @@ pub mod cancel;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
+pub mod lock;
 pub mod sched;
 pub mod signal;
 pub mod stats;

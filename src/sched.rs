@@ -13,22 +13,6 @@ fn live_tid(handle: usize) -> Result<i32> {
     }
 }
 
-/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
-/// pthread_getattr_np does until the kernel's mask fits.
-pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
-    let mut size = 32;
-    loop {
-        let mut set = vec![0u8; size];
-        // SAFETY: the kernel writes at most `size` bytes.
-        match from_syscall(unsafe {
-            sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
-        }) {
-            Ok(_) => return Ok(set),
-            Err(Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
-            Err(e) => return Err(e),
-        }
-    }
-}
 
 /// Sets policy and priority of thread `handle` (pthread_setschedparam) and, once the kernel
 /// accepted them, records them in the thread's scheduling cache (glibc's protocol: the cache

@@ -7,15 +7,7 @@
 use crate::errno::{from_syscall, Errno, Result};
 use crate::sys;
 
-/// glibc's internal signals.
-pub const SIGCANCEL: i32 = 32;
-/// See [`SIGCANCEL`].
-pub const SIGSETXID: i32 = 33;
-
-/// The internal signals as bits of the kernel's 64-bit signal set.
-pub fn internal_mask() -> u64 {
-    (1u64 << (SIGCANCEL - 1)) | (1u64 << (SIGSETXID - 1))
-}
+pub use crate::glibc::layout::{internal_signal_mask as internal_mask, SIGCANCEL, SIGSETXID};
 
 fn internal(sig: i32) -> bool {
     sig == SIGCANCEL || sig == SIGSETXID

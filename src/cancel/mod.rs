@@ -202,8 +202,6 @@ pub fn act() -> ! {
 /// calling thread from its innermost setjmp buffer. pthread_exit ends here too.
 pub fn do_cancel() -> ! {
     my_word().fetch_or(EXITING, Ordering::AcqRel);
-    // A pthread_once routine this thread is running will never finish: let another run it.
-    crate::sync::once::abandon_running();
     unwind::unwind(cleanup::innermost_unwind_buf())
 }
 

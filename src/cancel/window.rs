@@ -29,7 +29,7 @@ use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The signal pthread_cancel sends (glibc's SIGCANCEL, reserved: glibc's sigaction refuses it).
-pub const SIGCANCEL: i32 = 32;
+pub use crate::glibc::layout::SIGCANCEL;
 
 // The window. Register use: rdi = word, rsi = nr, rdx, rcx, r8, r9 = a..d, stack = e, f.
 // No stack adjustment anywhere, so the CFA is rsp + 8 at every instruction and the handler

@@ -80,6 +80,17 @@ pub const ALIGN: usize = 64;
 /// `futex_offset` of the robust list: `__lock` minus `__list.__next` in pthread_mutex_t.
 pub const ROBUST_FUTEX_OFFSET: isize = -32;
 
+/// glibc's internal signals: SIGCANCEL (pthread_cancel) and SIGSETXID (setuid() & co in every
+/// thread). glibc's sigaction refuses them and its pthread_sigmask never blocks them.
+pub const SIGCANCEL: i32 = 32;
+/// See [`SIGCANCEL`].
+pub const SIGSETXID: i32 = 33;
+
+/// The internal signals as bits of the kernel's 64-bit signal set.
+pub const fn internal_signal_mask() -> u64 {
+    (1u64 << (SIGCANCEL - 1)) | (1u64 << (SIGSETXID - 1))
+}
+
 /// glibc's `cancelhandling` bits (nptl/descr.h): the cancellation protocol every thread
 /// follows, glibc's own code (its cancellable system calls, its SIGCANCEL handler) and ours.
 pub mod cancel_bits {

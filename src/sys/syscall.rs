@@ -130,3 +130,20 @@ pub fn sched_yield() {
     // SAFETY: no arguments.
     unsafe { raw(libc::SYS_sched_yield, &[]) };
 }
+
+/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
+/// pthread_getattr_np does until the kernel's mask fits.
+pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
+    let mut size = 32;
+    loop {
+        let mut set = vec![0u8; size];
+        // SAFETY: the kernel writes at most `size` bytes.
+        match from_syscall(unsafe {
+            raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
+        }) {
+            Ok(_) => return Ok(set),
+            Err(crate::errno::Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -2,14 +2,14 @@
 //! glibc's size) and the process-wide defaults (`pthread_{get,set}attr_default_np`).
 
 use crate::errno::{Errno, Result};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 
 /// `PTHREAD_STACK_MIN` on x86_64 glibc.
 pub const STACK_MIN: usize = 16384;
 /// Default stack size when RLIMIT_STACK is unlimited (glibc's ARCH_STACK_DEFAULT_SIZE).
 const STACK_DEFAULT_UNLIMITED: usize = 2 * 1024 * 1024;
 /// Page size (x86_64 Linux).
-pub const PAGE: usize = 4096;
+pub const PAGE: usize = crate::sys::PAGE;
 
 /// Where the thread's stack comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

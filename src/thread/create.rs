@@ -64,7 +64,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         Some(m) => m,
         // SAFETY: sigset_t starts with the kernel's 64-bit set.
         None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    } & !crate::signal::internal_mask(); // cancellation and setxid() must reach the thread
+    } & !crate::glibc::layout::internal_signal_mask(); // cancellation and setxid() must reach the thread
     // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
     // `start_thread` never returns.
     let rc = unsafe {
@@ -164,7 +164,7 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
             // SAFETY: sigset_t starts with the kernel's 64-bit set.
             unsafe {
                 *(&mut only_setxid as *mut libc::sigset_t as *mut u64) &=
-                    !(1u64 << (crate::signal::SIGSETXID - 1))
+                    !(1u64 << (crate::glibc::layout::SIGSETXID - 1))
             };
             sys::sigprocmask(libc::SIG_SETMASK, Some(&only_setxid));
             // SAFETY: our own TCB, SIGSETXID open.

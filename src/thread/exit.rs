@@ -20,6 +20,9 @@ pub fn exit_current(result: *mut c_void) -> ! {
 /// C++ `thread_local` destructors, key destructors (glibc's order in its start_thread), then
 /// the thread count and the memory.
 pub fn finish(th: &Thread) -> ! {
+    // A pthread_once routine left by longjmp will never finish: let another run it (one
+    // left by an unwind was reset by pthread_once's own clean-up).
+    crate::sync::once::abandon_running();
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors();

@@ -9,7 +9,7 @@
 
 use super::Thread;
 use crate::errno::{Errno, Result};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 use crate::sys;
 
 #[derive(Clone, Copy)]
