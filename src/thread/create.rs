@@ -37,7 +37,8 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // a detached one may end and recycle (even unmap) its memory before clone returns here.
     let handle = th.handle();
     let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
-    if registry::insert(t).is_err() {
+    // SAFETY: the descriptor lives until retire() removes it.
+    if unsafe { registry::insert(t) }.is_err() {
         // SAFETY: no thread ran on this memory; nobody else knows it.
         unsafe {
             tcb::tid_word(th.tcb).store(0, Ordering::Relaxed);
@@ -97,7 +98,8 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         // descriptor stays valid while we read it (a detached thread frees it when it ends).
         let status = wait_start_status(th);
         if status != START_OK {
-            super::join::reap_failed_start(t);
+            // SAFETY: the descriptor we created for it; nobody else knows it.
+            unsafe { super::join::reap_failed_start(t) };
             return Err(Errno((status - 1) as i32));
         }
         th.start_status.store(START_ACKED, Ordering::Release);

@@ -193,7 +193,10 @@ pub fn detach(handle: usize) -> Result<()> {
 
 /// Cleans up after a thread that failed to apply its explicit attributes and ended without
 /// running user code (pthread_create then returns the error).
-pub fn reap_failed_start(t: *mut Thread) {
+///
+/// # Safety
+/// `t` must be the descriptor of that thread, owned by the caller (its creator).
+pub unsafe fn reap_failed_start(t: *mut Thread) {
     // SAFETY: the creator owns the descriptor; the thread ends on its own.
     let th = unsafe { &*t };
     let _ = wait_gone(th, Wait::Forever, false);
