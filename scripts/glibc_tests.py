@@ -126,8 +126,8 @@ def cache_root():
     return os.path.join(base, "rpthread", "glibc-tests")
 
 
-def has_deb_src():
-    files = glob.glob("/etc/apt/sources.list") + glob.glob("/etc/apt/sources.list.d/*")
+def has_deb_src(etc="/etc/apt"):
+    files = glob.glob(f"{etc}/sources.list") + glob.glob(f"{etc}/sources.list.d/*")
     for path in files:
         try:
             text = open(path, errors="replace").read()
@@ -141,29 +141,29 @@ def has_deb_src():
     return False
 
 
-def add_deb_src():
+def add_deb_src(etc="/etc/apt"):
     """Adds deb-src entries for the suites the machine's deb entries name (root only)."""
     stanzas = []
-    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+    for path in sorted(glob.glob(f"{etc}/sources.list.d/*.sources")):
         for stanza in re.split(r"\n\s*\n", open(path, errors="replace").read()):
             if re.search(r"^Types:.*\bdeb\b", stanza, re.M) and "debian" in stanza:
                 stanzas.append(re.sub(r"^Types:.*$", "Types: deb-src", stanza.strip(), flags=re.M))
     lines = []
-    for path in glob.glob("/etc/apt/sources.list") + glob.glob("/etc/apt/sources.list.d/*.list"):
+    for path in glob.glob(f"{etc}/sources.list") + glob.glob(f"{etc}/sources.list.d/*.list"):
         for line in open(path, errors="replace"):
             if re.match(r"\s*deb\s", line) and "debian" in line:
                 lines.append(re.sub(r"^\s*deb\s", "deb-src ", line.rstrip()))
     if not stanzas and not lines:
         raise SetupError("no Debian deb entry in /etc/apt to derive a deb-src entry from")
     if stanzas:
-        with open("/etc/apt/sources.list.d/rpthread-glibc-src.sources", "w") as f:
+        with open(f"{etc}/sources.list.d/rpthread-glibc-src.sources", "w") as f:
             f.write("# Added by rpthread's scripts/glibc_tests.py (apt-get source glibc)\n")
             f.write("\n\n".join(stanzas) + "\n")
     if lines:
-        with open("/etc/apt/sources.list.d/rpthread-glibc-src.list", "w") as f:
+        with open(f"{etc}/sources.list.d/rpthread-glibc-src.list", "w") as f:
             f.write("# Added by rpthread's scripts/glibc_tests.py (apt-get source glibc)\n")
             f.write("\n".join(lines) + "\n")
-    print("glibc-tests: added a deb-src entry in /etc/apt/sources.list.d/rpthread-glibc-src.*")
+    print(f"glibc-tests: added a deb-src entry in {etc}/sources.list.d/rpthread-glibc-src.*")
 
 
 def fetch_source(version, vdir):
