@@ -4,7 +4,8 @@
  * mutex; pthread_mutex_destroy's rule (EBUSY only for non-robust mutexes with users: the
  * holder, a thread that ended holding it, a condition waiter; 0 for robust ones and for a
  * destroyed one); operations on a destroyed mutex; a condition wait on a recursive mutex held
- * twice (the wait only steps it down and times out); glibc's no-elision kind bit; C11 mtx.
+ * twice (the wait only steps it down and times out); glibc's no-elision kind bit; a null
+ * deadline; the attribute object's bytes (glibc's encoding); C11 mtx.
  * Passes on plain glibc too (gcc -pthread, no LD_PRELOAD). */
 // rpthread-test: timeout=60
 #include "parity_check.h"
@@ -200,6 +201,57 @@ static void no_elision_kind(void) {
     EXPECT(pthread_mutex_destroy(&m), 0);
 }
 
+/* A null deadline: the clock is checked, then it is no deadline at all. (glibc declares the
+ * argument non-null: the calls go through pointers that carry no such promise.) */
+static void null_deadline(void) {
+    int (*volatile timedlock)(pthread_mutex_t *, const struct timespec *) = pthread_mutex_timedlock;
+    int (*volatile clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *) = pthread_mutex_clocklock;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    EXPECT(timedlock(&m, NULL), 0);
+    EXPECT(pthread_mutex_unlock(&m), 0);
+    EXPECT(clocklock(&m, 99, NULL), EINVAL);
+    EXPECT(clocklock(&m, CLOCK_MONOTONIC, NULL), 0);
+    EXPECT(pthread_mutex_unlock(&m), 0);
+}
+
+/* Attribute objects hold glibc's encoding: bit 31 shared, 30 robust, 28-29 protocol, 12-23
+ * ceiling, the rest the kind (PTHREAD_MUTEX_NORMAL set explicitly adds the no-elision bit,
+ * which gettype hides). All ones: robust with protocol 3, which init refuses. */
+static void attr_bytes(void) {
+    pthread_mutexattr_t a;
+    int v;
+    memset(&a, 0, sizeof a);
+    EXPECT(pthread_mutexattr_gettype(&a, &v), 0);
+    EXPECT(v, PTHREAD_MUTEX_NORMAL);
+    EXPECT(pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL), 0);
+    EXPECT(pthread_mutexattr_gettype(&a, &v), 0);
+    EXPECT(v, PTHREAD_MUTEX_NORMAL);
+    pthread_mutex_t m;
+    EXPECT(pthread_mutex_init(&m, &a), 0);
+    EXPECT(m.__data.__kind, 512);
+    EXPECT(pthread_mutex_destroy(&m), 0);
+    memset(&a, 0xff, sizeof a);
+    EXPECT(pthread_mutexattr_gettype(&a, &v), 0);
+    EXPECT(v, 0x0f000dff);
+    EXPECT(pthread_mutexattr_getpshared(&a, &v), 0);
+    EXPECT(v, PTHREAD_PROCESS_SHARED);
+    EXPECT(pthread_mutexattr_getrobust(&a, &v), 0);
+    EXPECT(v, PTHREAD_MUTEX_ROBUST);
+    EXPECT(pthread_mutexattr_getprotocol(&a, &v), 0);
+    EXPECT(v, 3);
+    EXPECT(pthread_mutexattr_getprioceiling(&a, &v), 0);
+    EXPECT(v, 4095);
+    EXPECT(pthread_mutex_init(&m, &a), ENOTSUP);
+    /* A robust mutex is marked process-shared in its kind, as glibc marks it. */
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    EXPECT(pthread_mutex_init(&m, &a), 0);
+    EXPECT(m.__data.__kind, 16 | 128);
+    EXPECT(pthread_mutex_destroy(&m), 0);
+    pthread_mutexattr_destroy(&a);
+    EXPECT(pthread_mutexattr_destroy(&a), 0);
+}
+
 /* C11: mtx_timedlock follows pthread_mutex_timedlock; mtx_init makes a recursive mutex only
  * for mtx_plain|mtx_recursive and mtx_timed|mtx_recursive, anything else is a plain one. */
 static void c11_mtx(void) {
@@ -271,6 +323,8 @@ int main(void) {
     destroy_with_cond_waiter(NORMAL, pi);
     destroy_robust_held();
     cond_wait_recursive_held_twice();
+    null_deadline();
+    attr_bytes();
     no_elision_kind();
     c11_mtx();
     return parity_result("errors_parity_mutex");

@@ -204,7 +204,8 @@ pub unsafe extern "C" fn pthread_mutex_getprioceiling(mutex: *const pthread_mute
 /// caller holds it; stores the old ceiling in `old_ceiling` (if not null).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_setprioceiling.html>.
-/// Errors: EINVAL (not a priority-protect mutex, ceiling outside the SCHED_FIFO range).
+/// Errors: EINVAL (not a priority-protect mutex, ceiling outside the SCHED_FIFO range),
+/// EDEADLK (an errorcheck mutex the caller holds, as on glibc).
 ///
 /// # Safety
 /// `mutex` null or initialized; `old_ceiling` null or writable.

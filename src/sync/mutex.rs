@@ -268,25 +268,30 @@ impl Mutex {
     /// object is published to other threads by whatever the program uses to share it.
     pub fn init(&self, attr: Option<MutexAttr>) -> Result<()> {
         let a = attr.unwrap_or(MutexAttr::DEFAULT);
-        let mut kind = a.kind() as i32;
+        let protocol = a.protocol();
+        // glibc: robust priority-protect mutexes are not supported (nor the protocol value 3
+        // an object never set up may hold).
+        if a.robust() && protocol != mutexattr::PRIO_NONE && protocol != mutexattr::PRIO_INHERIT {
+            return Err(Errno::ENOTSUP);
+        }
+        // The kind bits as glibc takes them (no-elision flag included), then the flags.
+        let mut kind = a.mutex_kind();
         if a.robust() {
             kind |= ROBUST;
         }
-        if a.shared() {
-            kind |= SHARED;
-        }
         let mut ceiling = 0;
-        match a.protocol() {
+        match protocol {
             mutexattr::PRIO_INHERIT => kind |= PI,
             mutexattr::PRIO_PROTECT => {
-                // glibc: robust priority-protect mutexes are not supported.
-                if a.robust() {
-                    return Err(Errno::ENOTSUP);
-                }
                 kind |= PP;
                 ceiling = a.prioceiling().max(mutexattr::fifo_range().0);
             }
             _ => {}
+        }
+        // As glibc: the kernel wakes a dead owner's waiters with a shared-futex wake, so a
+        // robust mutex is marked process-shared too.
+        if a.shared() || a.robust() {
+            kind |= SHARED;
         }
         self.word.store(0, Ordering::Relaxed);
         self.count.store(0, Ordering::Relaxed);
@@ -786,7 +791,8 @@ impl Mutex {
     }
 
     /// Changes the ceiling, returning the old one: locks the mutex first unless the caller
-    /// holds it (POSIX), then unlocks it again.
+    /// holds it (POSIX), then unlocks it again. EDEADLK for an errorcheck mutex the caller
+    /// holds, as on glibc.
     pub fn set_prioceiling(&self, ceiling: i32) -> Result<i32> {
         let kind = self.kind();
         if kind & !KNOWN != 0 || kind & PP == 0 {
@@ -794,6 +800,10 @@ impl Mutex {
         }
         mutexattr::check_ceiling(ceiling)?;
         let held = self.owner.load(Ordering::Relaxed) == self_tid();
+        // glibc: an errorcheck mutex the caller holds is EDEADLK (it would lock it again).
+        if held && kind & TYPE_MASK == ERRORCHECK {
+            return Err(Errno::EDEADLK);
+        }
         if held {
             // Move the held ceiling's share of the thread's priority to the new value.
             let old = self.ceiling.load(Ordering::Relaxed);
