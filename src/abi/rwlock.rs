@@ -62,7 +62,8 @@ unsafe fn optional_deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result
 /// Initializes `rwlock` with `attr` (null: reader preference, process-private).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_init.html>.
-/// Errors: EINVAL (null `rwlock`, bad attributes).
+/// Errors: EINVAL (null `rwlock`). As glibc, the attributes are taken as they are: a
+/// preference value other than the three kinds behaves as a writer preference.
 ///
 /// # Safety
 /// `rwlock` must be writable; `attr` null or initialized.
@@ -75,7 +76,6 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
             // SAFETY: forwarded.
             *unsafe { self::attr(attr) }?
         };
-        RwLockAttr::check_kind(a.kind)?;
         if rwlock.is_null() {
             return Err(Errno::EINVAL);
         }
