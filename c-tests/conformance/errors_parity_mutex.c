@@ -78,6 +78,18 @@ static void self_held(int type, int robust, int protocol, int trylock_rc) {
         struct timespec bad = ts_of(0, 1000000000);
         EXPECT(pthread_mutex_timedlock(&m, &bad), EDEADLK);
     }
+    if (type == NORMAL) {
+        /* Relocking deadlocks until the deadline. Before it: plain kinds check tv_sec < 0
+         * (ETIMEDOUT) then tv_nsec, robust ones tv_nsec then tv_sec, and for a PI one the
+         * kernel rejects both (EINVAL) before it finds the deadlock. */
+        struct timespec bad = ts_of(0, 1000000000), neg = ts_of(-1, 0), negbad = ts_of(-1, 1000000000);
+        struct timespec soon = ts_in_ms(CLOCK_REALTIME, 20);
+        EXPECT(pthread_mutex_timedlock(&m, &bad), EINVAL);
+        EXPECT(pthread_mutex_timedlock(&m, &neg), protocol == PTHREAD_PRIO_INHERIT ? EINVAL : ETIMEDOUT);
+        EXPECT(pthread_mutex_timedlock(&m, &negbad),
+               protocol == PTHREAD_PRIO_INHERIT || robust ? EINVAL : ETIMEDOUT);
+        EXPECT(pthread_mutex_timedlock(&m, &soon), ETIMEDOUT);
+    }
     if (type == RECURSIVE) {
         struct timespec bad = ts_of(-1, -1);
         EXPECT(pthread_mutex_timedlock(&m, &bad), 0);

@@ -707,7 +707,15 @@ impl Mutex {
                 RECURSIVE => return self.recurse(),
                 ERRORCHECK => return Err(Errno::EDEADLK), // trylock too, as glibc's
                 _ if try_only => return Err(Errno::EBUSY),
-                _ => return hang_until(deadline), // normal: relock deadlocks
+                // Normal: relock deadlocks. glibc asks the kernel first, which rejects a
+                // deadline it cannot use (EINVAL, a negative tv_sec too) before it finds the
+                // deadlock (after which glibc waits out the deadline).
+                _ => {
+                    if deadline.is_some_and(|(ts, _)| !valid_timespec(ts) || ts.tv_sec < 0) {
+                        return Err(Errno::EINVAL);
+                    }
+                    return hang_until(deadline);
+                }
             }
         }
         if robust && self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
@@ -889,15 +897,13 @@ impl Mutex {
 }
 
 /// Blocks until `deadline` (forever without one): what a thread that relocks a mutex it
-/// holds must do for the kinds whose relock deadlocks. Returns ETIMEDOUT at the deadline;
-/// a deadline the kernel rejects (bad `tv_nsec`) never comes (glibc retries it forever).
-fn hang_until(mut deadline: Deadline) -> Result<()> {
+/// holds must do for the kinds whose relock deadlocks. Returns ETIMEDOUT at the deadline
+/// (EINVAL for one the kernel rejects; the callers have checked it already).
+fn hang_until(deadline: Deadline) -> Result<()> {
     let dummy = AtomicU32::new(0);
     loop {
-        match futex_wait(&dummy, 0, deadline, Scope::Private) {
-            Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
-            Err(Errno::EINVAL) => deadline = None,
-            _ => {}
+        if let Err(e @ (Errno::ETIMEDOUT | Errno::EINVAL)) = futex_wait(&dummy, 0, deadline, Scope::Private) {
+            return Err(e);
         }
     }
 }
