@@ -18,7 +18,7 @@ use libc::{clockid_t, pthread_attr_t, pthread_t, timespec};
 /// null `thread` or `start_routine`), EPERM (explicit scheduling not permitted).
 ///
 /// # Safety
-/// `thread` must be writable; `attr` null or initialized by pthread_attr_init.
+/// `thread` must be writable; `attr` null or an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_create(
     thread: *mut pthread_t,
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn pthread_create(
             a.drop_ext();
             *out = r? as pthread_t;
         } else {
-            // SAFETY: the caller passes an initialized attr object.
+            // SAFETY: the caller passes an attr object.
             let a = unsafe { super::attr::attr_ref(attr) }?;
             *out = th::create::create(a, start, arg)? as pthread_t;
         }
@@ -99,8 +99,10 @@ pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut
     unsafe { join_with(thread, retval, Wait::Try) }
 }
 
-/// Like pthread_join with an absolute CLOCK_REALTIME deadline: ETIMEDOUT when it passes,
-/// EINVAL for a malformed `abstime` (GNU). A null `abstime` waits forever.
+/// Like pthread_join with an absolute CLOCK_REALTIME deadline: ETIMEDOUT when it passes
+/// (GNU). A null `abstime` waits forever. As on glibc the deadline only matters while the
+/// thread runs: one that has ended is joined whatever `abstime` holds; otherwise a negative
+/// `tv_sec` is ETIMEDOUT and a `tv_nsec` outside [0, 1e9) waits until the thread ends.
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
@@ -205,7 +207,7 @@ pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -
 /// CPU set, a stack size below PTHREAD_STACK_MIN or invalid scheduling values.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setattr_default_np(attr: *const pthread_attr_t) -> c_int {
     // SAFETY: forwarded.

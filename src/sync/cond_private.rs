@@ -195,7 +195,7 @@ impl PrivateCond {
         self.iunlock(scope);
         // Cannot fail: ownership was checked (a recursive mutex held more than once is only
         // stepped down, as on glibc).
-        let _ = m.unlock();
+        let _ = m.unlock_for_wait();
         Ok((t, fv))
     }
 

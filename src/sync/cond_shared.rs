@@ -126,7 +126,7 @@ impl SharedCond {
         let scope = Self::scope_of(flags);
         // Registered before the mutex is released: a signaller that takes the mutex after us
         // sees us. (A recursive mutex held more than once is only stepped down, as glibc.)
-        if let Err(e) = m.unlock() {
+        if let Err(e) = m.unlock_for_wait() {
             self.cancel_waiting(t, scope);
             self.confirm_wakeup(scope);
             return Err(e);

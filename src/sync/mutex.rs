@@ -3,7 +3,9 @@
 //! Object (40 bytes, glibc's x86_64 field layout; all-zero is `PTHREAD_MUTEX_INITIALIZER`):
 //! `word` @0, `count` @4 (recursion depth), `owner` @8 (the holder's tid, every kind, as glibc
 //! keeps it: debuggers' pretty-printers and programs that peek at `__data.__owner` see who
-//! holds the lock), `nusers` @12 (plain kinds: holders, 0 or 1, glibc's counter), `kind` @16
+//! holds the lock), `nusers` @12 (glibc's counter of users: the holder and the condition
+//! waiters that released the mutex to wait; pthread_mutex_destroy is EBUSY while it is not
+//! 0, robust kinds excepted, as on glibc), `kind` @16
 //! (glibc's encoding: bits 0-1 type, 16 robust, 32 priority-inherit, 64 priority-protect, 128
 //! process-shared; -1 once destroyed), `ceiling` @20 (priority-protect only; glibc's
 //! `__spins`/`__elision`), robust-list links @24/@32.
@@ -35,7 +37,7 @@
 use super::model::{futex_wait, futex_wake, AtomicI32, AtomicU32, AtomicUsize, Deadline, Ordering};
 use super::mutexattr::{self, MutexAttr};
 use crate::errno::{Errno, Result};
-use crate::sys::futex::{Clock, Scope};
+use crate::sys::futex::{valid_timespec, Clock, Scope};
 
 /// Type bits of `kind` (glibc's `PTHREAD_MUTEX_KIND_MASK_NP`).
 const TYPE_MASK: i32 = 3;
@@ -43,6 +45,10 @@ const ROBUST: i32 = 16;
 const PI: i32 = 32;
 const PP: i32 = 64;
 const SHARED: i32 = 128;
+/// glibc's `PTHREAD_MUTEX_NO_ELISION_NP`: glibc puts it in the kind of a mutex whose
+/// attribute had its type set to PTHREAD_MUTEX_NORMAL explicitly (a mutex a glibc process
+/// initialized in shared memory); it means a normal mutex, so [`Mutex::kind`] drops it.
+const NO_ELISION: i32 = 512;
 const KNOWN: i32 = TYPE_MASK | ROBUST | PI | PP | SHARED;
 
 const NORMAL: i32 = mutexattr::TYPE_NORMAL as i32;
@@ -71,6 +77,18 @@ const SPINS: u32 = if cfg!(loom) { 1 } else { 0 };
 /// Spin of a broadcast waiter woken ahead of its turn (`word::lock_requeued`): long enough
 /// (~3.5 µs) to cover the current holder's critical section, so the hand-over needs no sleep.
 const HANDOVER_SPINS: u32 = if cfg!(loom) { 1 } else { 100 };
+
+/// What a lock call is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// pthread_mutex_lock and the timed locks: may block.
+    Lock,
+    /// pthread_mutex_trylock: never blocks.
+    Try,
+    /// Re-acquisition after a condition wait: may block, takes a plain word as contended (the
+    /// wait may have left sleepers behind), and adds no user (the waiter stayed one).
+    Relock,
+}
 
 /// A mutex as it lies in the caller's `pthread_mutex_t`.
 #[repr(C)]
@@ -149,17 +167,19 @@ pub(crate) mod word {
         }
         // With sleepers known, sleep first rather than write the word (a swap would pull
         // the cache line away from the holder, who needs it to unlock).
+        // A deadline is first looked at here, as glibc's futex wait does: ETIMEDOUT for a
+        // negative `tv_sec`, then the kernel's EINVAL for a bad `tv_nsec`.
         if v == 2 {
-            if let Err(Errno::ETIMEDOUT) = futex_wait(w, 2, deadline, scope) {
-                return Err(Errno::ETIMEDOUT);
+            if let Err(e @ (Errno::ETIMEDOUT | Errno::EINVAL)) = futex_wait(w, 2, deadline, scope) {
+                return Err(e);
             }
         }
         loop {
             if w.swap(2, Ordering::Acquire) == 0 {
                 return Ok(());
             }
-            if let Err(Errno::ETIMEDOUT) = futex_wait(w, 2, deadline, scope) {
-                return Err(Errno::ETIMEDOUT);
+            if let Err(e @ (Errno::ETIMEDOUT | Errno::EINVAL)) = futex_wait(w, 2, deadline, scope) {
+                return Err(e);
             }
         }
     }
@@ -248,25 +268,30 @@ impl Mutex {
     /// object is published to other threads by whatever the program uses to share it.
     pub fn init(&self, attr: Option<MutexAttr>) -> Result<()> {
         let a = attr.unwrap_or(MutexAttr::DEFAULT);
-        let mut kind = a.kind() as i32;
+        let protocol = a.protocol();
+        // glibc: robust priority-protect mutexes are not supported (nor the protocol value 3
+        // an object never set up may hold).
+        if a.robust() && protocol != mutexattr::PRIO_NONE && protocol != mutexattr::PRIO_INHERIT {
+            return Err(Errno::ENOTSUP);
+        }
+        // The kind bits as glibc takes them (no-elision flag included), then the flags.
+        let mut kind = a.mutex_kind();
         if a.robust() {
             kind |= ROBUST;
         }
-        if a.shared() {
-            kind |= SHARED;
-        }
         let mut ceiling = 0;
-        match a.protocol() {
+        match protocol {
             mutexattr::PRIO_INHERIT => kind |= PI,
             mutexattr::PRIO_PROTECT => {
-                // glibc: robust priority-protect mutexes are not supported.
-                if a.robust() {
-                    return Err(Errno::ENOTSUP);
-                }
                 kind |= PP;
                 ceiling = a.prioceiling().max(mutexattr::fifo_range().0);
             }
             _ => {}
+        }
+        // As glibc: the kernel wakes a dead owner's waiters with a shared-futex wake, so a
+        // robust mutex is marked process-shared too.
+        if a.shared() || a.robust() {
+            kind |= SHARED;
         }
         self.word.store(0, Ordering::Relaxed);
         self.count.store(0, Ordering::Relaxed);
@@ -279,16 +304,22 @@ impl Mutex {
         Ok(())
     }
 
-    /// Destroys the mutex: EBUSY while it is locked; afterwards every operation is EINVAL
-    /// until it is initialized again (glibc marks it the same way, kind = -1).
+    /// The kind (glibc's encoding), without glibc's no-elision flag. Relaxed: the kind is
+    /// fixed from init to destroy (published by whatever shares the object).
+    #[inline(always)]
+    fn kind(&self) -> i32 {
+        self.kind.load(Ordering::Relaxed) & !NO_ELISION
+    }
+
+    /// Destroys the mutex, with glibc's rule and nothing else: EBUSY while a non-robust mutex
+    /// has users (`nusers`: its holder, and condition waiters that released it, since a wait
+    /// leaves the count alone), 0 otherwise, so a robust mutex is destroyed whatever its
+    /// state and a destroyed one (kind -1 has the robust bit) can be destroyed again.
+    /// Afterwards every operation is EINVAL until it is initialized again (kind = -1, as
+    /// glibc marks it).
     pub fn destroy(&self) -> Result<()> {
         let kind = self.kind.load(Ordering::Relaxed);
-        if kind & !KNOWN != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let w = self.word.load(Ordering::Relaxed);
-        // A robust mutex whose owner died (OWNER_DIED, no tid) is not locked by anyone.
-        if w & !(OWNER_DIED | WAITERS) != 0 || (kind & (ROBUST | PI) == 0 && w != 0) {
+        if kind & ROBUST == 0 && self.nusers.load(Ordering::Relaxed) != 0 {
             return Err(Errno::EBUSY);
         }
         self.kind.store(-1, Ordering::Relaxed);
@@ -300,9 +331,8 @@ impl Mutex {
     /// overflow), EOWNERDEAD / ENOTRECOVERABLE (robust).
     #[inline(always)]
     pub fn lock(&self) -> Result<()> {
-        // Relaxed: the kind is fixed from init to destroy; the fast path for the default
-        // kinds is one load and one CAS, no thread-local lookup.
-        let kind = self.kind.load(Ordering::Relaxed);
+        // The fast path for the default kinds is one load and one CAS, no thread-local lookup.
+        let kind = self.kind();
         if kind == NORMAL || kind == ADAPTIVE {
             if !word::try_lock_private(&self.word) {
                 word::lock_slow(&self.word, Scope::Private, None)?;
@@ -310,7 +340,7 @@ impl Mutex {
             self.note_holder(self_tid());
             return Ok(());
         }
-        self.lock_full(kind, None, false)
+        self.lock_full(kind, None, How::Lock)
     }
 
     /// Records the caller as holder (`owner`, `nusers`), after it took the word. Besides
@@ -324,18 +354,27 @@ impl Mutex {
         self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Undoes [`Mutex::note_holder`], before the word is released.
+    /// One more user (`nusers`, glibc's counter of holders and condition waiters).
     #[inline(always)]
-    fn note_release(&self) {
+    fn add_user(&self) {
+        self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Undoes [`Mutex::note_holder`], before the word is released. `drop_user`: false for a
+    /// condition wait, whose waiter stays a user (glibc's `__pthread_mutex_unlock_usercnt`).
+    #[inline(always)]
+    fn note_release(&self, drop_user: bool) {
         self.owner.store(0, Ordering::Relaxed);
-        self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Relaxed);
+        if drop_user {
+            self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Relaxed);
+        }
     }
 
     /// Tries to lock without blocking: EBUSY if another thread holds it (and for an
     /// errorcheck mutex the caller holds), else as [`Mutex::lock`].
     #[inline]
     pub fn trylock(&self) -> Result<()> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         if kind == NORMAL || kind == ADAPTIVE {
             if !word::try_lock_private(&self.word) {
                 return Err(Errno::EBUSY);
@@ -343,30 +382,38 @@ impl Mutex {
             self.note_holder(self_tid());
             return Ok(());
         }
-        self.lock_full(kind, None, true)
+        self.lock_full(kind, None, How::Try)
     }
 
-    /// Locks, giving up with ETIMEDOUT at the absolute `deadline`. The deadline is checked
-    /// (EINVAL for a bad `tv_nsec`) before anything else.
+    /// Locks, giving up with ETIMEDOUT at the absolute `deadline`. As on glibc the deadline
+    /// is only looked at when the caller must block: a free mutex is taken (and a recursive
+    /// one the caller holds relocked) whatever it holds. When blocking, the plain kinds check
+    /// as glibc's futex wait does (`tv_sec < 0`: ETIMEDOUT, then a bad `tv_nsec`: EINVAL),
+    /// robust and priority-protect ones `tv_nsec` first, and priority-inheritance ones leave
+    /// both to the kernel (EINVAL for either).
     pub fn timedlock(&self, deadline: &libc::timespec, clock: Clock) -> Result<()> {
-        if !crate::sys::futex::valid_timespec(deadline) {
-            return Err(Errno::EINVAL);
-        }
-        let kind = self.kind.load(Ordering::Relaxed);
-        self.lock_full(kind, Some((deadline, clock)), false)
+        self.lock_full(self.kind(), Some((deadline, clock)), How::Lock)
     }
 
     /// Unlocks. Errors: EPERM when a checked kind (errorcheck, recursive, robust, PI,
     /// priority-protect) is not held by the caller; EINVAL for an invalid mutex.
     #[inline(always)]
     pub fn unlock(&self) -> Result<()> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         if kind == NORMAL || kind == ADAPTIVE {
-            self.note_release();
+            self.note_release(true);
             word::unlock_private(&self.word);
             return Ok(());
         }
-        self.unlock_full(kind)
+        self.unlock_full(kind, true)
+    }
+
+    /// Releases the mutex for a condition wait: as [`Mutex::unlock`], but the waiter stays
+    /// one of the mutex's users (glibc's `__pthread_mutex_unlock_usercnt(m, 0)`), so
+    /// pthread_mutex_destroy meanwhile is EBUSY, as on glibc. A recursive mutex held more
+    /// than once is only stepped down.
+    pub(crate) fn unlock_for_wait(&self) -> Result<()> {
+        self.unlock_full(self.kind(), false)
     }
 
     #[inline]
@@ -379,16 +426,17 @@ impl Mutex {
     }
 
     #[cold]
-    fn lock_full(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+    fn lock_full(&self, kind: i32, deadline: Deadline, how: How) -> Result<()> {
         if kind & !KNOWN != 0 || kind & (PI | PP) == PI | PP {
             return Err(Errno::EINVAL);
         }
         if kind & PI != 0 {
-            return self.lock_pi(kind, deadline, try_only);
+            return self.lock_pi(kind, deadline, how);
         }
         if kind & ROBUST != 0 {
-            return self.lock_robust(kind, deadline, try_only);
+            return self.lock_robust(kind, deadline, how);
         }
+        let try_only = how == How::Try;
         let ty = kind & TYPE_MASK;
         let scope = Self::scope(kind);
         let checked = ty == RECURSIVE || ty == ERRORCHECK || kind & PP != 0;
@@ -397,7 +445,10 @@ impl Mutex {
         if checked && self.owner.load(Ordering::Relaxed) == tid {
             match ty {
                 RECURSIVE => return self.recurse(),
-                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                // glibc's trylock of a plain errorcheck mutex only tries the word (EBUSY); its
+                // priority-protect one checks the owner first.
+                ERRORCHECK if try_only && kind & PP == 0 => return Err(Errno::EBUSY),
+                ERRORCHECK => return Err(Errno::EDEADLK),
                 _ => {} // normal priority-protect: relock deadlocks, as POSIX says
             }
         }
@@ -409,6 +460,14 @@ impl Mutex {
             Ok(())
         } else if try_only {
             Err(Errno::EBUSY)
+        } else if kind & PP != 0 && deadline.is_some_and(|(ts, _)| !valid_timespec(ts)) {
+            // glibc's priority-protect lock checks `tv_nsec` itself before it blocks.
+            Err(Errno::EINVAL)
+        } else if how == How::Relock {
+            // Back from a condition wait: whoever unlocks next must wake the sleepers the
+            // wait may have left behind.
+            word::lock_contended(&self.word, scope);
+            Ok(())
         } else {
             word::lock_slow(&self.word, scope, deadline)
         };
@@ -418,7 +477,10 @@ impl Mutex {
             }
             return Err(e);
         }
-        self.note_holder(tid);
+        self.owner.store(tid, Ordering::Relaxed);
+        if how != How::Relock {
+            self.add_user();
+        }
         if checked {
             self.count.store(1, Ordering::Relaxed);
         }
@@ -435,13 +497,14 @@ impl Mutex {
         Ok(())
     }
 
+    /// Unlock of every kind but the fast-path ones; `drop_user` as in [`Mutex::note_release`].
     #[cold]
-    fn unlock_full(&self, kind: i32) -> Result<()> {
+    fn unlock_full(&self, kind: i32, drop_user: bool) -> Result<()> {
         if kind & !KNOWN != 0 {
             return Err(Errno::EINVAL);
         }
         if kind & (PI | ROBUST) != 0 {
-            return self.unlock_owned_word(kind);
+            return self.unlock_owned_word(kind, drop_user);
         }
         let ty = kind & TYPE_MASK;
         let checked = ty == RECURSIVE || ty == ERRORCHECK || kind & PP != 0;
@@ -458,7 +521,7 @@ impl Mutex {
             }
             self.count.store(0, Ordering::Relaxed);
         }
-        self.note_release();
+        self.note_release(drop_user);
         word::unlock(&self.word, Self::scope(kind));
         if kind & PP != 0 {
             pp::lower(self.ceiling.load(Ordering::Relaxed));
@@ -475,7 +538,8 @@ impl Mutex {
     }
 
     #[cold]
-    fn lock_robust(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+    fn lock_robust(&self, kind: i32, deadline: Deadline, how: How) -> Result<()> {
+        let try_only = how == How::Try;
         let ty = kind & TYPE_MASK;
         // Always the shared futex: the kernel's wake-up when an owner dies is a shared-futex
         // wake, which a private wait never sees (glibc waits shared on every robust mutex).
@@ -485,7 +549,7 @@ impl Mutex {
         if cur & TID_MASK == tid {
             match ty {
                 RECURSIVE => return self.recurse(),
-                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                ERRORCHECK => return Err(Errno::EDEADLK), // trylock too, as glibc's
                 _ if try_only => return Err(Errno::EBUSY),
                 _ => {} // normal: relock deadlocks, as POSIX says
             }
@@ -521,6 +585,20 @@ impl Mutex {
                 rl.clear_pending();
                 return Err(Errno::EBUSY);
             }
+            // About to block: glibc checks the deadline here, `tv_nsec` first.
+            if let Some((ts, _)) = deadline {
+                let bad = if !valid_timespec(ts) {
+                    Some(Errno::EINVAL)
+                } else if ts.tv_sec < 0 {
+                    Some(Errno::ETIMEDOUT)
+                } else {
+                    None
+                };
+                if let Some(e) = bad {
+                    rl.clear_pending();
+                    return Err(e);
+                }
+            }
             if v & WAITERS == 0
                 && self.word.compare_exchange(v, v | WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
             {
@@ -544,26 +622,36 @@ impl Mutex {
         rl.add(self.entry(), false);
         rl.clear_pending();
         self.owner.store(tid as i32, Ordering::Relaxed);
+        if how != How::Relock {
+            self.add_user();
+        }
         self.count.store(1, Ordering::Relaxed);
         Ok(())
     }
 
     /// Unlock of the kinds whose word holds the owner's tid (robust and PI).
     #[cold]
-    fn unlock_owned_word(&self, kind: i32) -> Result<()> {
+    fn unlock_owned_word(&self, kind: i32, drop_user: bool) -> Result<()> {
         let tid = self_tid() as u32;
         if self.word.load(Ordering::Relaxed) & TID_MASK != tid {
             return Err(Errno::EPERM);
         }
+        let robust = kind & ROBUST != 0;
+        let pi = kind & PI != 0;
         if kind & TYPE_MASK == RECURSIVE {
             let c = self.count.load(Ordering::Relaxed).saturating_sub(1);
             self.count.store(c, Ordering::Relaxed);
             if c != 0 {
+                // glibc: stepping down an inconsistent robust mutex is ENOTRECOVERABLE.
+                if robust && self.owner.load(Ordering::Relaxed) == INCONSISTENT {
+                    return Err(Errno::ENOTRECOVERABLE);
+                }
                 return Ok(());
             }
         }
-        let robust = kind & ROBUST != 0;
-        let pi = kind & PI != 0;
+        if drop_user {
+            self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Relaxed);
+        }
         // Robust waiters sleep on the shared futex (see `lock_robust`).
         let scope = if robust && !pi { Scope::Shared } else { Self::scope(kind) };
         // Unlocking an inconsistent mutex (EOWNERDEAD never followed by consistent) makes
@@ -594,14 +682,11 @@ impl Mutex {
 
     /// `pthread_mutex_consistent`: marks the state protected by a robust mutex, acquired
     /// with EOWNERDEAD, as consistent again. EINVAL if the mutex is not robust or not in that
-    /// state (or the caller does not hold it).
+    /// state. As on glibc, nothing checks that the caller is the one holding it: the mutex
+    /// is marked consistent and the caller recorded as its owner.
     pub fn consistent(&self) -> Result<()> {
-        let kind = self.kind.load(Ordering::Relaxed);
-        if kind & !KNOWN != 0
-            || kind & ROBUST == 0
-            || self.owner.load(Ordering::Relaxed) != INCONSISTENT
-            || self.word.load(Ordering::Relaxed) & TID_MASK != self_tid() as u32
-        {
+        let kind = self.kind();
+        if kind & ROBUST == 0 || self.owner.load(Ordering::Relaxed) != INCONSISTENT {
             return Err(Errno::EINVAL);
         }
         self.owner.store(self_tid(), Ordering::Relaxed);
@@ -611,7 +696,8 @@ impl Mutex {
     // ---- priority inheritance ----------------------------------------------------------
 
     #[cold]
-    fn lock_pi(&self, kind: i32, deadline: Deadline, try_only: bool) -> Result<()> {
+    fn lock_pi(&self, kind: i32, deadline: Deadline, how: How) -> Result<()> {
+        let try_only = how == How::Try;
         let ty = kind & TYPE_MASK;
         let scope = Self::scope(kind);
         let robust = kind & ROBUST != 0;
@@ -619,9 +705,17 @@ impl Mutex {
         if self.word.load(Ordering::Relaxed) & TID_MASK == tid {
             match ty {
                 RECURSIVE => return self.recurse(),
-                ERRORCHECK => return Err(if try_only { Errno::EBUSY } else { Errno::EDEADLK }),
+                ERRORCHECK => return Err(Errno::EDEADLK), // trylock too, as glibc's
                 _ if try_only => return Err(Errno::EBUSY),
-                _ => return hang_until(deadline), // normal: relock deadlocks
+                // Normal: relock deadlocks. glibc asks the kernel first, which rejects a
+                // deadline it cannot use (EINVAL, a negative tv_sec too) before it finds the
+                // deadlock (after which glibc waits out the deadline).
+                _ => {
+                    if deadline.is_some_and(|(ts, _)| !valid_timespec(ts) || ts.tv_sec < 0) {
+                        return Err(Errno::EINVAL);
+                    }
+                    return hang_until(deadline);
+                }
             }
         }
         if robust && self.owner.load(Ordering::Relaxed) == NOTRECOVERABLE {
@@ -631,13 +725,18 @@ impl Mutex {
         if let Some(rl) = &rl {
             rl.set_pending(self.entry(), true);
         }
-        let got = self.word.compare_exchange(0, tid, Ordering::Acquire, Ordering::Relaxed).is_ok();
-        let r = if got {
+        let cas = self.word.compare_exchange(0, tid, Ordering::Acquire, Ordering::Relaxed);
+        let r = if cas.is_ok() {
             Ok(())
         } else if try_only {
-            match pi::trylock(&self.word, scope) {
-                Err(Errno::EAGAIN) | Err(Errno::EDEADLK) => Err(Errno::EBUSY),
-                other => other,
+            // As glibc: only a dead owner (OWNER_DIED, robust) is worth asking the kernel
+            // about; anything else is held (a non-robust owner that died holds it forever).
+            match cas {
+                Err(v) if v & OWNER_DIED == 0 => Err(Errno::EBUSY),
+                _ => match pi::trylock(&self.word, scope) {
+                    Err(Errno::EAGAIN) | Err(Errno::EDEADLK) | Err(Errno::ESRCH) => Err(Errno::EBUSY),
+                    other => other,
+                },
             }
         } else {
             pi_lock_until(&self.word, deadline, scope)
@@ -681,6 +780,9 @@ impl Mutex {
             rl.clear_pending();
         }
         self.owner.store(tid as i32, Ordering::Relaxed);
+        if how != How::Relock {
+            self.add_user();
+        }
         self.count.store(1, Ordering::Relaxed);
         Ok(())
     }
@@ -689,7 +791,7 @@ impl Mutex {
 
     /// The priority ceiling of a priority-protect mutex (EINVAL for other kinds).
     pub fn prioceiling(&self) -> Result<i32> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         if kind & !KNOWN != 0 || kind & PP == 0 {
             return Err(Errno::EINVAL);
         }
@@ -697,14 +799,19 @@ impl Mutex {
     }
 
     /// Changes the ceiling, returning the old one: locks the mutex first unless the caller
-    /// holds it (POSIX), then unlocks it again.
+    /// holds it (POSIX), then unlocks it again. EDEADLK for an errorcheck mutex the caller
+    /// holds, as on glibc.
     pub fn set_prioceiling(&self, ceiling: i32) -> Result<i32> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         if kind & !KNOWN != 0 || kind & PP == 0 {
             return Err(Errno::EINVAL);
         }
         mutexattr::check_ceiling(ceiling)?;
         let held = self.owner.load(Ordering::Relaxed) == self_tid();
+        // glibc: an errorcheck mutex the caller holds is EDEADLK (it would lock it again).
+        if held && kind & TYPE_MASK == ERRORCHECK {
+            return Err(Errno::EDEADLK);
+        }
         if held {
             // Move the held ceiling's share of the thread's priority to the new value.
             let old = self.ceiling.load(Ordering::Relaxed);
@@ -728,7 +835,7 @@ impl Mutex {
     /// checked kinds (errorcheck, recursive, robust, PI, priority-protect) it does not hold,
     /// EINVAL for an invalid mutex. What a condition wait verifies before it registers.
     pub(crate) fn check_owner(&self) -> Result<()> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         if kind & !KNOWN != 0 {
             return Err(Errno::EINVAL);
         }
@@ -750,7 +857,7 @@ impl Mutex {
     /// plain 3-state kinds (not robust, PI or priority-protect), whose waiters re-lock with
     /// [`Mutex::lock_after_wait`].
     pub(crate) fn requeue_target(&self) -> Option<(&AtomicU32, Scope)> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         // Not a recursive mutex: a wait releases only one level of it, as glibc's does, so
         // the waiter may still hold it and must not sleep on its word.
         if kind & !(TYPE_MASK | SHARED) == 0 && kind & TYPE_MASK != RECURSIVE {
@@ -764,21 +871,24 @@ impl Mutex {
     /// (`requeued`: it left with a broadcast) takes it in the contended state, so the
     /// requeued sleepers behind it are woken in turn (see the module comment); otherwise, and
     /// for the other kinds, the lock is taken normally (EOWNERDEAD passes through).
+    /// The waiter stayed one of the mutex's users while it waited ([`Mutex::unlock_for_wait`]),
+    /// so none is added.
     pub(crate) fn lock_after_wait(&self, requeued: bool) -> Result<()> {
-        let kind = self.kind.load(Ordering::Relaxed);
+        let kind = self.kind();
         // A recursive mutex locked several times is still the waiter's (the wait's unlock
         // took one level): the full lock counts the level back, as glibc's cond_lock does.
         if kind & !(TYPE_MASK | SHARED) != 0 || kind & TYPE_MASK == RECURSIVE {
-            return self.lock_full(kind, None, false);
+            return self.lock_full(kind, None, How::Relock);
         }
+        let ty = kind & TYPE_MASK;
+        let tid = self_tid();
         let scope = Self::scope(kind);
         if requeued {
             word::lock_requeued(&self.word, scope);
         } else if !word::try_lock(&self.word) {
             let _ = word::lock_slow(&self.word, scope, None);
         }
-        self.note_holder(self_tid());
-        let ty = kind & TYPE_MASK;
+        self.owner.store(tid, Ordering::Relaxed);
         if ty == RECURSIVE || ty == ERRORCHECK {
             self.count.store(1, Ordering::Relaxed);
         }
@@ -787,22 +897,23 @@ impl Mutex {
 }
 
 /// Blocks until `deadline` (forever without one): what a thread that relocks a mutex it
-/// holds must do for the kinds whose relock deadlocks. Returns ETIMEDOUT at the deadline.
+/// holds must do for the kinds whose relock deadlocks. Returns ETIMEDOUT at the deadline
+/// (EINVAL for one the kernel rejects; the callers have checked it already).
 fn hang_until(deadline: Deadline) -> Result<()> {
     let dummy = AtomicU32::new(0);
     loop {
-        if let Err(Errno::ETIMEDOUT) = futex_wait(&dummy, 0, deadline, Scope::Private) {
-            return Err(Errno::ETIMEDOUT);
+        if let Err(e @ (Errno::ETIMEDOUT | Errno::EINVAL)) = futex_wait(&dummy, 0, deadline, Scope::Private) {
+            return Err(e);
         }
     }
 }
 
 /// FUTEX_LOCK_PI with a deadline on either clock: LOCK_PI measures CLOCK_REALTIME,
-/// LOCK_PI2 (Linux 5.14) CLOCK_MONOTONIC.
+/// LOCK_PI2 (Linux 5.14) CLOCK_MONOTONIC. The kernel validates the deadline (EINVAL for a
+/// negative `tv_sec` too), as it does for glibc, which passes it unchecked.
 fn pi_lock_until(w: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> {
     match deadline {
         None => pi::lock(w, None, scope),
-        Some((ts, _)) if ts.tv_sec < 0 => Err(Errno::ETIMEDOUT),
         Some((ts, Clock::Realtime)) => pi::lock(w, Some(ts), scope),
         Some((ts, Clock::Monotonic)) => pi::lock2(w, ts, scope),
     }

@@ -10,20 +10,19 @@ use core::sync::atomic::Ordering;
 
 /// Creates a thread running `start(arg)`; returns its `pthread_t`.
 pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
-    attr.check()?;
     let t = stack::obtain(attr)?;
     // SAFETY: `obtain` returns a fresh descriptor nobody else sees yet.
     let th = unsafe { &mut *t };
     th.start = Some(start);
     th.arg = arg;
-    if attr.detached {
+    if attr.is_detached() {
         th.state.store(state::DETACHED, Ordering::Relaxed);
     }
     // The scheduling cache (glibc's, in the TCB): inherited from the creator, replaced by
     // explicit attributes (applied to the kernel by the thread itself when it starts).
     // SAFETY: the caller's live TCB; the new TCB is not shared yet.
     let mut sched = unsafe { tcb::with_sched_cache(tcb::current(), |c| *c) };
-    if attr.explicit_sched {
+    if attr.is_explicit_sched() {
         th.start_sched = Some((attr.policy, attr.priority));
         sched = tcb::SchedCache { priority_set: true, policy_set: true, policy: attr.policy, priority: attr.priority };
     }

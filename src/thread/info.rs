@@ -49,9 +49,9 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     })?;
     let (lo, hi, guard) = if snap.hi == 0 { main_stack()? } else { (snap.lo, snap.hi, snap.guard) };
     let mut a = Attr::initial();
-    a.detached = snap.detached;
+    a.detached = snap.detached as u8;
     a.guard_size = guard;
-    a.stack_top = hi;
+    a.set_stack_top(hi);
     a.stack_size = hi - lo;
     // glibc reports its scheduling cache as it is, set or not (see `sched`).
     a.policy = snap.sched.policy;
