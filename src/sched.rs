@@ -35,7 +35,10 @@ pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
-                let p = libc::sched_param { sched_priority: priority };
+                // A thread holding priority-protect mutexes stays at their highest ceiling
+                // (glibc's rule); the cache records what was asked.
+                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
+                let p = libc::sched_param { sched_priority: priority.max(boost) };
                 // SAFETY: the kernel reads one sched_param.
                 from_syscall(sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize]))?;
                 *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
@@ -84,7 +87,9 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
-                let p = libc::sched_param { sched_priority: priority };
+                // Raised to the priority-protect ceilings held, as glibc does.
+                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
+                let p = libc::sched_param { sched_priority: priority.max(boost) };
                 // SAFETY: the kernel reads one sched_param.
                 from_syscall(sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]))?;
                 c.priority = priority;

@@ -63,6 +63,8 @@ pub const SCHEDPOLICY: usize = 0x634;
 pub const START_ROUTINE: usize = 0x638;
 /// `exc`: the `struct _Unwind_Exception` of the thread's forced unwind (32 bytes).
 pub const EXC: usize = 0x670;
+/// `tpp`: the priority-protect bookkeeping (`struct priority_protection_data *`, calloc'ed).
+pub const TPP: usize = 0x6b0;
 /// `stackblock`, `stackblock_size`, `guardsize`, `reported_guardsize`.
 pub const STACKBLOCK: usize = 0x690;
 /// `stackblock_size`.

@@ -175,6 +175,18 @@ pub unsafe fn with_sched_cache<R>(tcb: *mut u8, f: impl FnOnce(&mut SchedCache) 
     }
 }
 
+/// glibc's `struct priority_protection_data` of a thread (null until it first takes a
+/// priority-protect mutex): `priomax` then one count per SCHED_FIFO priority.
+///
+/// # Safety
+/// `tcb` must be a live TCB; the field is only touched by its thread (and read under its
+/// TCB lock by pthread_setschedparam).
+#[inline]
+pub unsafe fn tpp<'a>(tcb: *mut u8) -> &'a mut *mut i32 {
+    // SAFETY: a pointer field of every TCB (checked layout), per contract.
+    unsafe { &mut *field::<*mut i32>(tcb, L::TPP) }
+}
+
 /// glibc's low-level lock: 0 free, 1 locked, 2 locked with sleepers (private futex).
 pub fn lll_lock(w: &AtomicU32) {
     use core::sync::atomic::Ordering;

@@ -26,6 +26,7 @@ pub fn finish(th: &Thread) -> ! {
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors();
+    crate::sync::mutex::pp::prio::release();
     // The last malloc/free of the thread's own: its tcache and arena go to the next thread
     // now, as glibc's __libc_thread_freeres does here (rpthread's own clean-up below neither
     // allocates nor frees in a thread without them).
