@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest footprint interop stress stress-rss bench coverage realworld glibc-tests clean
+.PHONY: all build demo test lint unit loom header-check ctest footprint interop stress stress-rss bench coverage realworld glibc-tests clean
 
 all: build
 
@@ -17,13 +17,20 @@ demo: build
 # Unit tests, model checking, header check, document examples, conformance, footprint and
 # stress tests, and process-shared objects used by a glibc process and an rpthread process
 # at once.
-test: build header-check unit loom
+test: build lint header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
 	python3 scripts/interop.py
 	python3 scripts/footprint.py
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
+
+# Structure (no import cycle between top-level modules, no source file over 600 lines) and
+# clippy with every unsafe block documented and every public item documented.
+CLIPPY_LINTS := -D warnings -W clippy::undocumented_unsafe_blocks -W missing_docs
+lint:
+	python3 scripts/structure.py
+	$(CARGO) clippy --release --lib --tests -- $(CLIPPY_LINTS)
 
 unit:
 	$(CARGO) test --release --lib

@@ -45,6 +45,7 @@ unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -
 unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) -> T) -> c_int {
     // SAFETY: forwarded.
     let r = unsafe { attr_ref(p) }.and_then(|a| {
+        // SAFETY: `out` is null or writable (the contract).
         *unsafe { nonnull_mut(out) }? = f(a);
         Ok(())
     });
@@ -173,7 +174,9 @@ pub unsafe extern "C" fn pthread_attr_getstack(
 ) -> c_int {
     // SAFETY: forwarded.
     let r = unsafe { attr_ref(attr) }.and_then(|a| {
+        // SAFETY: `addr` and `size` are null or writable (the contract).
         *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(a.stack_size) as *mut libc::c_void;
+        // SAFETY: as above.
         *unsafe { nonnull_mut(size) }? = a.stack_size;
         Ok(())
     });

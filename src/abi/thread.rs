@@ -28,6 +28,7 @@ pub unsafe extern "C" fn pthread_create(
 ) -> c_int {
     ensure_init();
     let r = (|| {
+        // SAFETY: `thread` is null or writable (the contract).
         let out = unsafe { nonnull_mut(thread) }?;
         let start = start_routine.ok_or(Errno::EINVAL)?;
         if attr.is_null() {
@@ -179,6 +180,7 @@ pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
 pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
     ensure_init();
     let r = (|| -> Result<()> {
+        // SAFETY: `attr` is null or writable (the contract).
         let out = unsafe { nonnull_mut(attr) }?;
         let a = th::info::attributes(thread as usize)?;
         // SAFETY: Attr fits in pthread_attr_t (checked at compile time).
@@ -195,6 +197,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
     let r = (|| -> Result<()> {
+        // SAFETY: `attr` is null or writable (the contract).
         let out = unsafe { nonnull_mut(attr) }?;
         // SAFETY: Attr fits in pthread_attr_t.
         unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(Attr::defaults()) };
