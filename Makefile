@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test unit loom header-check ctest footprint interop stress stress-rss bench bench-diag coverage realworld glibc-tests diag diag-demo diag-check clean
+.PHONY: all build demo test lint unit loom header-check ctest footprint interop stress stress-rss bench bench-diag coverage realworld glibc-tests diag diag-demo diag-check clean
 
 all: build
 
@@ -17,7 +17,7 @@ demo: build
 # Unit tests, model checking, header check, document examples, conformance, footprint and
 # stress tests, process-shared objects used by a glibc process and an rpthread process at
 # once, and the lock diagnostics.
-test: build header-check unit loom
+test: build lint header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
 	python3 scripts/interop.py
@@ -25,6 +25,13 @@ test: build header-check unit loom
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
 	python3 scripts/diag.py
+
+# Structure (no import cycle between top-level modules, no source file over 600 lines) and
+# clippy with every unsafe block documented and every public item documented.
+CLIPPY_LINTS := -D warnings -W clippy::undocumented_unsafe_blocks -W missing_docs
+lint:
+	python3 scripts/structure.py
+	$(CARGO) clippy --release --lib --tests -- $(CLIPPY_LINTS)
 
 unit:
 	$(CARGO) test --release --lib

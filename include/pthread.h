@@ -13,6 +13,9 @@
 #include <bits/wordsize.h>
 #include <bits/types/struct_timespec.h>
 #include <bits/types/__sigset_t.h>
+#ifdef __USE_MISC
+# include <bits/pthread_stack_min-dynamic.h>  /* PTHREAD_STACK_MIN, as glibc's <pthread.h> */
+#endif
 
 /* Constants and initializers: glibc's x86_64 values, so objects are interchangeable. */
 enum { PTHREAD_CREATE_JOINABLE, PTHREAD_CREATE_DETACHED };

@@ -65,7 +65,10 @@ pub type Handler = Option<unsafe extern "C" fn()>;
 /// Ours were registered first at load, so our prepare runs after every user prepare (user
 /// handlers may still take their locks) and our child handler runs before user child
 /// handlers (the library is consistent when they run).
-pub fn register(prepare: Handler, parent: Handler, child: Handler, dso: *mut core::ffi::c_void) -> i32 {
+///
+/// # Safety
+/// `dso` must be null or the `__dso_handle` of a loaded object.
+pub unsafe fn register(prepare: Handler, parent: Handler, child: Handler, dso: *mut core::ffi::c_void) -> i32 {
     // SAFETY: glibc's registration function; the handlers are the caller's.
     unsafe { (syms().real_register_atfork)(prepare, parent, child, dso) }
 }

@@ -16,6 +16,7 @@ pub mod diag;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
+pub mod lock;
 pub mod sched;
 pub mod signal;
 pub mod stats;

@@ -7,28 +7,20 @@ use crate::thread::with_target;
 
 /// Kernel tid of a live thread (ESRCH if unknown or ended).
 fn live_tid(handle: usize) -> Result<i32> {
-    match with_target(handle, |t| t.tid())? {
+    match tid_of(handle)? {
         0 => Err(Errno::ESRCH),
         tid => Ok(tid),
     }
 }
 
-/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
-/// pthread_getattr_np does until the kernel's mask fits.
-pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
-    let mut size = 32;
-    loop {
-        let mut set = vec![0u8; size];
-        // SAFETY: the kernel writes at most `size` bytes.
-        match from_syscall(unsafe {
-            sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
-        }) {
-            Ok(_) => return Ok(set),
-            Err(Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
-            Err(e) => return Err(e),
-        }
-    }
+/// Kernel tid of thread `handle`: 0 once it has ended (not joined yet). ESRCH if unknown.
+/// The functions glibc does not check a thread's end in pass that 0 to the kernel, as
+/// glibc's do: the kernel then acts on the calling thread (affinity) or finds no
+/// `/proc/self/task/0` (names: ENOENT).
+fn tid_of(handle: usize) -> Result<i32> {
+    with_target(handle, |t| t.tid())
 }
+
 
 /// Sets policy and priority of thread `handle` (pthread_setschedparam) and, once the kernel
 /// accepted them, records them in the thread's scheduling cache (glibc's protocol: the cache
@@ -43,7 +35,10 @@ pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
-                let p = libc::sched_param { sched_priority: priority };
+                // A thread holding priority-protect mutexes stays at their highest ceiling
+                // (glibc's rule); the cache records what was asked.
+                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
+                let p = libc::sched_param { sched_priority: priority.max(boost) };
                 // SAFETY: the kernel reads one sched_param.
                 from_syscall(sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize]))?;
                 *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
@@ -54,11 +49,14 @@ pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
 }
 
 /// Policy and priority of thread `handle` (pthread_getschedparam): from its scheduling cache,
-/// filled from the kernel where it is not set yet (as glibc does; for a thread that has
-/// ended, the kernel answers for tid 0, the caller, as it does for glibc).
+/// filled from the kernel where it is not set yet (as glibc does). ESRCH for a thread that
+/// has ended, as glibc's check of its tid says.
 pub fn get_param(handle: usize) -> Result<(i32, i32)> {
     with_target(handle, |t| {
         let tid = t.tid();
+        if tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
@@ -89,7 +87,9 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
-                let p = libc::sched_param { sched_priority: priority };
+                // Raised to the priority-protect ceilings held, as glibc does.
+                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
+                let p = libc::sched_param { sched_priority: priority.max(boost) };
                 // SAFETY: the kernel reads one sched_param.
                 from_syscall(sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]))?;
                 c.priority = priority;
@@ -100,9 +100,10 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
     })?
 }
 
-/// Binds thread `handle` to the CPUs in `set`.
+/// Binds thread `handle` to the CPUs in `set`. A thread that has ended is tid 0 to the
+/// kernel, which then binds the caller: glibc does exactly that (and returns 0).
 pub fn set_affinity(handle: usize, set: &[u8]) -> Result<()> {
-    let tid = live_tid(handle)?;
+    let tid = tid_of(handle)?;
     // SAFETY: the kernel reads `set.len()` bytes.
     from_syscall(unsafe {
         sys::raw(libc::SYS_sched_setaffinity, &[tid as usize, set.len(), set.as_ptr() as usize])
@@ -111,11 +112,14 @@ pub fn set_affinity(handle: usize, set: &[u8]) -> Result<()> {
 }
 
 /// Reads thread `handle`'s CPU set into `set` (bytes beyond the kernel's mask are zeroed).
+/// A thread that has ended reads as the caller's set, as on glibc (see [`set_affinity`]).
 pub fn get_affinity(handle: usize, set: &mut [u8]) -> Result<()> {
-    let tid = live_tid(handle)?;
-    // SAFETY: the kernel writes at most `set.len()` bytes.
+    let tid = tid_of(handle)?;
+    // The kernel takes an int size: glibc passes at most INT_MAX.
+    let len = set.len().min(i32::MAX as usize);
+    // SAFETY: the kernel writes at most `len` bytes.
     let n = from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, set.len(), set.as_mut_ptr() as usize])
+        sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, len, set.as_mut_ptr() as usize])
     })?;
     set[n..].fill(0);
     Ok(())
@@ -128,12 +132,13 @@ fn comm_path(tid: i32) -> String {
     format!("/proc/self/task/{tid}/comm")
 }
 
-/// Names thread `handle` (ERANGE if longer than 15 bytes).
+/// Names thread `handle` (ERANGE if longer than 15 bytes; ENOENT, as on glibc, once it has
+/// ended).
 pub fn set_name(handle: usize, name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(Errno::ERANGE);
     }
-    let tid = live_tid(handle)?;
+    let tid = tid_of(handle)?;
     if tid == sys::gettid() {
         let mut buf = [0u8; 16];
         buf[..name.len()].copy_from_slice(name);
@@ -144,12 +149,13 @@ pub fn set_name(handle: usize, name: &[u8]) -> Result<()> {
     std::fs::write(comm_path(tid), name).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
-/// Reads thread `handle`'s name into `buf` with a NUL (ERANGE if `buf` is shorter than 16).
+/// Reads thread `handle`'s name into `buf` with a NUL (ERANGE if `buf` is shorter than 16;
+/// ENOENT, as on glibc, once the thread has ended).
 pub fn get_name(handle: usize, buf: &mut [u8]) -> Result<()> {
     if buf.len() < NAME_MAX + 1 {
         return Err(Errno::ERANGE);
     }
-    let tid = live_tid(handle)?;
+    let tid = tid_of(handle)?;
     let name = if tid == sys::gettid() {
         let mut b = [0u8; 16];
         // SAFETY: PR_GET_NAME writes at most 16 bytes.

@@ -7,15 +7,7 @@
 use crate::errno::{from_syscall, Errno, Result};
 use crate::sys;
 
-/// glibc's internal signals.
-pub const SIGCANCEL: i32 = 32;
-/// See [`SIGCANCEL`].
-pub const SIGSETXID: i32 = 33;
-
-/// The internal signals as bits of the kernel's 64-bit signal set.
-pub fn internal_mask() -> u64 {
-    (1u64 << (SIGCANCEL - 1)) | (1u64 << (SIGSETXID - 1))
-}
+pub use crate::glibc::layout::{internal_signal_mask as internal_mask, SIGCANCEL, SIGSETXID};
 
 fn internal(sig: i32) -> bool {
     sig == SIGCANCEL || sig == SIGSETXID
@@ -26,18 +18,27 @@ fn valid(sig: i32) -> bool {
 }
 
 /// The kernel tid of live thread `handle`; `Ok(0)` if it has ended but not been joined
-/// (then sending succeeds without effect, as glibc 2.34+ and POSIX's thread-ID lifetime say).
+/// (then pthread_kill succeeds without effect, as glibc 2.34+ and POSIX's thread-ID lifetime
+/// say).
 fn tid_of(handle: usize) -> Result<i32> {
     crate::thread::with_target(handle, |t| t.tid())
 }
 
-/// Sends `sig` to thread `handle` (0 only checks the thread exists).
+/// Sends `sig` to thread `handle` (0 only checks the thread exists). In glibc's order: an
+/// internal signal is EINVAL, then a thread that has ended takes any other number and
+/// ignores it (glibc sends nothing to an exiting thread), then the kernel's range check.
 pub fn kill(handle: usize, sig: i32) -> Result<()> {
-    if !valid(sig) || internal(sig) {
+    if internal(sig) {
         return Err(Errno::EINVAL);
     }
     let tid = tid_of(handle)?;
-    if tid == 0 || sig == 0 {
+    if tid == 0 {
+        return Ok(());
+    }
+    if !valid(sig) {
+        return Err(Errno::EINVAL);
+    }
+    if sig == 0 {
         return Ok(());
     }
     match sys::tgkill(tid, sig) {
@@ -48,12 +49,17 @@ pub fn kill(handle: usize, sig: i32) -> Result<()> {
 }
 
 /// Queues `sig` with `value` to thread `handle` (SI_QUEUE, as sigqueue(3) does for processes).
+/// In glibc's order: ESRCH for a thread that has ended (unlike pthread_kill), then EINVAL
+/// for an internal signal, then the kernel's range check.
 pub fn queue(handle: usize, sig: i32, value: libc::sigval) -> Result<()> {
+    let tid = tid_of(handle)?;
+    if tid == 0 {
+        return Err(Errno::ESRCH);
+    }
     if !valid(sig) || internal(sig) {
         return Err(Errno::EINVAL);
     }
-    let tid = tid_of(handle)?;
-    if tid == 0 || sig == 0 {
+    if sig == 0 {
         return Ok(());
     }
     // SAFETY: siginfo_t is plain data; the fields set are those of an SI_QUEUE signal.

@@ -24,8 +24,8 @@ extern "C" fn report() {
         Some(Some(path)) => {
             // SAFETY: getpid has no preconditions.
             let line = format!("pid {}: {}", unsafe { libc::getpid() }, counts);
-            // SAFETY: `path` is a NUL-terminated string; the flags and mode are valid.
             let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC;
+            // SAFETY: `path` is a NUL-terminated string; the flags and mode are valid.
             let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644) };
             if fd >= 0 {
                 // SAFETY: write(2) of a valid buffer to the descriptor we opened; O_APPEND

@@ -73,7 +73,7 @@ pub fn create(dtor: Option<Destructor>) -> Result<u32> {
     // glibc's number for the key: the one its setspecific stores in the slot.
     // SAFETY: glibc's functions on a key it just made; the value is reset to NULL at once.
     let seq = unsafe {
-        (s.real_pthread_setspecific)(k, 1 as *const c_void);
+        (s.real_pthread_setspecific)(k, core::ptr::without_provenance(1));
         let seq = if key < BLOCK { specific::first_get(key).0 } else { second_level_slot(key).map_or(0, |sl| sl.seq) };
         (s.real_pthread_setspecific)(k, core::ptr::null());
         seq

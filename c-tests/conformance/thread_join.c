@@ -103,8 +103,8 @@ int main(void) {
     release_all();
     pthread_attr_destroy(&a);
 
-    /* tryjoin: EBUSY while running; timedjoin: ETIMEDOUT, EINVAL for bad nsec;
-     * clockjoin: monotonic works, invalid clock EINVAL */
+    /* tryjoin: EBUSY while running; timedjoin: ETIMEDOUT (a bad nsec is glibc's business
+     * only: see errors_parity_thread.c); clockjoin: monotonic works, invalid clock EINVAL */
     release_flag = 0;
     CHECK(pthread_create(&t, NULL, wait_release, buf) == 0, "create");
     CHECK(pthread_tryjoin_np(t, &v) == EBUSY, "tryjoin running");
@@ -115,10 +115,6 @@ int main(void) {
     CHECK(pthread_timedjoin_np(t, &v, &ts) == ETIMEDOUT, "timedjoin deadline");
     struct timespec past = {0, 0};
     CHECK(pthread_timedjoin_np(t, &v, &past) == ETIMEDOUT, "timedjoin past deadline");
-    struct timespec bad = {ts.tv_sec, 1000000000};
-    CHECK(pthread_timedjoin_np(t, &v, &bad) == EINVAL, "timedjoin nsec=1e9");
-    struct timespec neg = {ts.tv_sec, -1};
-    CHECK(pthread_timedjoin_np(t, &v, &neg) == EINVAL, "timedjoin nsec=-1");
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_nsec += 10 * 1000 * 1000;
     if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }

@@ -1,11 +1,25 @@
 /* Threads rpthread did not create: the main thread. pthread_self/pthread_equal are stable,
- * pthread_getattr_np works (stack containing a local of main, joinable), a thread of ours
- * sees main's pthread_t as distinct from its own, and joining main's handle is an error
- * rather than a hang or a crash; pthread_detach(main) is accepted once. */
+ * pthread_getattr_np works as glibc's (the [stack] mapping holding a local of main, topped
+ * at the page above __libc_stack_end, no deeper than RLIMIT_STACK allows; joinable), a
+ * thread of ours sees main's pthread_t as distinct from its own, and main joining itself is
+ * EDEADLK. */
 #include "thread_check.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/resource.h>
+
+/* The [stack] line of /proc/self/maps: [*lo, *hi). */
+static int stack_mapping(uintptr_t *lo, uintptr_t *hi) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", lo, hi) == 2) found = 1;
+    }
+    if (f) fclose(f);
+    return found;
+}
 
 static pthread_t main_id;
 
@@ -33,6 +47,14 @@ int main(void) {
     CHECK((uintptr_t)&local >= (uintptr_t)addr && (uintptr_t)&local < (uintptr_t)addr + size,
           "local %p not in main stack [%p, +%zu)", (void *)&local, addr, size);
     CHECK(size >= 64 * 1024, "main stack size %zu", size);
+    uintptr_t lo = 0, hi = 0;
+    CHECK(stack_mapping(&lo, &hi), "no [stack] mapping");
+    CHECK((uintptr_t)addr + size <= hi && (uintptr_t)addr + size > lo,
+          "reported top %p not in the [stack] mapping [%lx, %lx)", (void *)((char *)addr + size), lo, hi);
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_STACK, &rl) == 0, "getrlimit");
+    if (rl.rlim_cur != RLIM_INFINITY)
+        CHECK(size <= rl.rlim_cur, "main stack size %zu beyond RLIMIT_STACK %lu", size, (unsigned long)rl.rlim_cur);
     CHECK(pthread_attr_getguardsize(&a, &guard) == 0, "guardsize");
     pthread_attr_destroy(&a);
 

@@ -1,8 +1,9 @@
 //! pthread_attr_* exports: the attributes object of pthread_create.
 //!
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_attr_init.html>
-//! and its sibling pages. Every getter and setter returns EINVAL for a null or uninitialized
-//! attr object.
+//! and its sibling pages. As glibc's, they take any attr object as it is (a zeroed,
+//! never-initialized or destroyed one too: see `thread::attr::Attr`); only a null one is
+//! EINVAL (glibc would crash).
 
 use libc::c_int;
 use super::{nonnull_mut, ret};
@@ -10,27 +11,25 @@ use crate::errno::{Errno, Result};
 use crate::thread::attr::{validate_sched, Attr, STACK_MIN};
 use libc::{pthread_attr_t, sched_param};
 
-/// The attr object behind a C pointer, if initialized.
+/// The attr object behind a C pointer (EINVAL if null).
 ///
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t`.
 pub(super) unsafe fn attr_ref<'a>(p: *const pthread_attr_t) -> Result<&'a Attr> {
-    // SAFETY: Attr fits in pthread_attr_t and has no stricter alignment.
-    let a = unsafe { p.cast::<Attr>().as_ref() }.ok_or(Errno::EINVAL)?;
-    a.check()?;
-    Ok(a)
+    // SAFETY: Attr fits in pthread_attr_t, has no stricter alignment, and every bit pattern
+    // of its plain fields is valid (its extension pointer is the caller's business, as on
+    // glibc).
+    unsafe { p.cast::<Attr>().as_ref() }.ok_or(Errno::EINVAL)
 }
 
 /// # Safety
 /// As [`attr_ref`], with exclusive access.
 pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
     // SAFETY: as in attr_ref.
-    let a = unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)?;
-    a.check()?;
-    Ok(a)
+    unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)
 }
 
-/// Runs a setter on an initialized attr object.
+/// Runs a setter on an attr object.
 ///
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t` nobody else accesses.
@@ -39,13 +38,14 @@ unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -
     ret(unsafe { attr_mut(p) }.and_then(f))
 }
 
-/// Runs a getter on an initialized attr object, storing into a non-null `out`.
+/// Runs a getter on an attr object, storing into a non-null `out`.
 ///
 /// # Safety
 /// `p` as in [`set`]; `out` null or writable.
 unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) -> T) -> c_int {
     // SAFETY: forwarded.
     let r = unsafe { attr_ref(p) }.and_then(|a| {
+        // SAFETY: `out` is null or writable (the contract).
         *unsafe { nonnull_mut(out) }? = f(a);
         Ok(())
     });
@@ -67,17 +67,17 @@ pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
     0
 }
 
-/// Destroys an attr object (frees its CPU set); it must be re-initialized before reuse.
+/// Destroys an attr object: frees its extension (CPU set, signal mask). As on glibc the
+/// other attributes stay, so using it again (or destroying it again) is not an error.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object whose extension pointer is null or its own.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_int {
     // SAFETY: forwarded.
     unsafe {
         set(attr, |a| {
             a.drop_ext();
-            a.magic = 0;
             Ok(())
         })
     }
@@ -86,14 +86,14 @@ pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_in
 /// PTHREAD_CREATE_JOINABLE (0) or PTHREAD_CREATE_DETACHED (1); anything else is EINVAL.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, state: c_int) -> c_int {
     // SAFETY: forwarded.
     unsafe {
         set(attr, |a| match state {
             0 | 1 => {
-                a.detached = state == 1;
+                a.detached = state as u8;
                 Ok(())
             }
             _ => Err(Errno::EINVAL),
@@ -104,17 +104,17 @@ pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, 
 /// Reads the detach state.
 ///
 /// # Safety
-/// `attr` initialized; `state` writable.
+/// `attr` an attr object; `state` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t, state: *mut c_int) -> c_int {
     // SAFETY: forwarded.
-    unsafe { get(attr, state, |a| a.detached as c_int) }
+    unsafe { get(attr, state, |a| a.is_detached() as c_int) }
 }
 
 /// Sets the stack size: EINVAL below PTHREAD_STACK_MIN (16384).
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, size: usize) -> c_int {
     // SAFETY: forwarded.
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, si
 /// Reads the stack size (the process default if none was set).
 ///
 /// # Safety
-/// `attr` initialized; `size` writable.
+/// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
     // SAFETY: forwarded.
@@ -140,31 +140,32 @@ pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, 
 }
 
 /// Uses the caller's memory `[addr, addr + size)` as the stack: EINVAL if `size` is below
-/// PTHREAD_STACK_MIN or the range wraps. The thread's TCB and TLS are placed at its top, as
+/// PTHREAD_STACK_MIN (nothing else is checked here, as on glibc: a range that wraps makes
+/// pthread_create fail with EINVAL). The thread's TCB and TLS are placed at its top, as
 /// glibc does.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: *mut libc::c_void, size: usize) -> c_int {
     // SAFETY: forwarded.
     unsafe {
         set(attr, |a| {
-            let top = (addr as usize).checked_add(size).ok_or(Errno::EINVAL)?;
             if size < STACK_MIN {
                 return Err(Errno::EINVAL);
             }
             a.stack_size = size;
-            a.stack_top = top;
+            a.set_stack_top((addr as usize).wrapping_add(size));
             Ok(())
         })
     }
 }
 
-/// Reads the stack: lowest address and size.
+/// Reads the stack: lowest address and size, as glibc computes them from what was set (the
+/// stack top minus the stack size; both 0 if never set: no default is filled in here).
 ///
 /// # Safety
-/// `attr` initialized; `addr` and `size` writable.
+/// `attr` an attr object; `addr` and `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstack(
     attr: *const pthread_attr_t,
@@ -173,9 +174,10 @@ pub unsafe extern "C" fn pthread_attr_getstack(
 ) -> c_int {
     // SAFETY: forwarded.
     let r = unsafe { attr_ref(attr) }.and_then(|a| {
-        let sz = a.effective_stack_size();
-        *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(sz) as *mut libc::c_void;
-        *unsafe { nonnull_mut(size) }? = sz;
+        // SAFETY: `addr` and `size` are null or writable (the contract).
+        *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(a.stack_size) as *mut libc::c_void;
+        // SAFETY: as above.
+        *unsafe { nonnull_mut(size) }? = a.stack_size;
         Ok(())
     });
     ret(r)
@@ -185,13 +187,13 @@ pub unsafe extern "C" fn pthread_attr_getstack(
 /// size is the attr's stack size.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, addr: *mut libc::c_void) -> c_int {
     // SAFETY: forwarded.
     unsafe {
         set(attr, |a| {
-            a.stack_top = addr as usize;
+            a.set_stack_top(addr as usize);
             Ok(())
         })
     }
@@ -200,7 +202,7 @@ pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, ad
 /// Reads the stack address set with setstackaddr (the top), or null.
 ///
 /// # Safety
-/// `attr` initialized; `addr` writable.
+/// `attr` an attr object; `addr` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, addr: *mut *mut libc::c_void) -> c_int {
     // SAFETY: forwarded.
@@ -211,7 +213,7 @@ pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, 
 /// caller-supplied stacks).
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, size: usize) -> c_int {
     // SAFETY: forwarded.
@@ -226,7 +228,7 @@ pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, si
 /// Reads the guard size.
 ///
 /// # Safety
-/// `attr` initialized; `size` writable.
+/// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
     // SAFETY: forwarded.
@@ -237,7 +239,7 @@ pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, 
 /// anything else EINVAL.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope: c_int) -> c_int {
     // SAFETY: forwarded.
@@ -253,7 +255,7 @@ pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope:
 /// Always PTHREAD_SCOPE_SYSTEM.
 ///
 /// # Safety
-/// `attr` initialized; `scope` writable.
+/// `attr` an attr object; `scope` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scope: *mut c_int) -> c_int {
     // SAFETY: forwarded.
@@ -263,14 +265,14 @@ pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scop
 /// PTHREAD_INHERIT_SCHED (0) or PTHREAD_EXPLICIT_SCHED (1); anything else is EINVAL.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t, inherit: c_int) -> c_int {
     // SAFETY: forwarded.
     unsafe {
         set(attr, |a| match inherit {
             0 | 1 => {
-                a.explicit_sched = inherit == 1;
+                a.explicit_sched = inherit as u8;
                 Ok(())
             }
             _ => Err(Errno::EINVAL),
@@ -281,18 +283,18 @@ pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t,
 /// Reads the inherit-scheduler attribute.
 ///
 /// # Safety
-/// `attr` initialized; `inherit` writable.
+/// `attr` an attr object; `inherit` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_t, inherit: *mut c_int) -> c_int {
     // SAFETY: forwarded.
-    unsafe { get(attr, inherit, |a| a.explicit_sched as c_int) }
+    unsafe { get(attr, inherit, |a| a.is_explicit_sched() as c_int) }
 }
 
 /// SCHED_OTHER, SCHED_FIFO or SCHED_RR; anything else is EINVAL. Takes effect only with
 /// PTHREAD_EXPLICIT_SCHED.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, policy: c_int) -> c_int {
     // SAFETY: forwarded.
@@ -310,7 +312,7 @@ pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, 
 /// Reads the scheduling policy.
 ///
 /// # Safety
-/// `attr` initialized; `policy` writable.
+/// `attr` an attr object; `policy` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t, policy: *mut c_int) -> c_int {
     // SAFETY: forwarded.
@@ -320,7 +322,7 @@ pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t
 /// Sets the priority: EINVAL if outside the range of the attr's policy.
 ///
 /// # Safety
-/// `attr` initialized; `param` readable.
+/// `attr` an attr object; `param` readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, param: *const sched_param) -> c_int {
     // SAFETY: forwarded.
@@ -337,7 +339,7 @@ pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, p
 /// Reads the priority.
 ///
 /// # Safety
-/// `attr` initialized; `param` writable.
+/// `attr` an attr object; `param` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedparam(attr: *const pthread_attr_t, param: *mut sched_param) -> c_int {
     // SAFETY: forwarded.

@@ -123,15 +123,17 @@ pub unsafe extern "C" fn thrd_sleep(duration: *const timespec, remaining: *mut t
 
 use libc::{pthread_cond_t, pthread_key_t, pthread_mutex_t, pthread_mutexattr_t, pthread_once_t};
 
-/// `mtx_plain`, `mtx_recursive` and `mtx_timed` from `<threads.h>`.
+/// `mtx_recursive` and `mtx_timed` from `<threads.h>` (`mtx_plain` is 0).
 const MTX_RECURSIVE: c_int = 1;
+const MTX_TIMED: c_int = 2;
 
 fn thrd(rc: c_int) -> c_int {
     code(if rc == 0 { Ok(()) } else { Err(crate::errno::Errno(rc)) })
 }
 
-/// Initializes a C11 mutex: recursive if `ty` has `mtx_recursive`, plain otherwise
-/// (`mtx_timed` needs nothing more: every mutex supports timed locking).
+/// Initializes a C11 mutex: recursive for `mtx_plain | mtx_recursive` and
+/// `mtx_timed | mtx_recursive`, plain for any other `ty` (glibc's mapping: an invalid type is
+/// a plain mutex, not an error; `mtx_timed` needs nothing more: every mutex can time out).
 ///
 /// # Safety
 /// `mtx` must be writable.
@@ -143,7 +145,11 @@ pub unsafe extern "C" fn mtx_init(mtx: *mut pthread_mutex_t, ty: c_int) -> c_int
     // SAFETY: our own exports with valid pointers.
     unsafe {
         super::mutex::pthread_mutexattr_init(&mut attr);
-        let kind = if ty & MTX_RECURSIVE != 0 { libc::PTHREAD_MUTEX_RECURSIVE } else { libc::PTHREAD_MUTEX_NORMAL };
+        let kind = if ty == MTX_RECURSIVE || ty == MTX_TIMED | MTX_RECURSIVE {
+            libc::PTHREAD_MUTEX_RECURSIVE
+        } else {
+            libc::PTHREAD_MUTEX_NORMAL
+        };
         super::mutex::pthread_mutexattr_settype(&mut attr, kind);
         thrd(super::mutex::pthread_mutex_init(mtx, &attr))
     }

@@ -16,7 +16,8 @@ use libc::{c_int, pthread_t};
 #[no_mangle]
 pub extern "C" fn pthread_cancel(thread: pthread_t) -> c_int {
     ensure_init();
-    match crate::thread::with_target(thread as usize, |t| cancel::request(t.tcb())) {
+    // SAFETY: with_target keeps the thread's TCB live while the closure runs.
+    match crate::thread::with_target(thread as usize, |t| unsafe { cancel::request(t.tcb()) }) {
         Ok(d) => {
             cancel::deliver(d);
             0

@@ -45,8 +45,9 @@ pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *con
     ret(r)
 }
 
-/// Destroys a condition variable. Errors: EBUSY (threads are blocked on it). Threads already
-/// woken but still leaving their wait are waited for, so the memory may then be freed.
+/// Destroys a condition variable: 0, as glibc's (EINVAL only for null). Threads still in a
+/// wait on it are waited for (woken ones leave; blocked ones are the caller's error, as on
+/// glibc, and keep it waiting), so the memory may then be freed.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_destroy.html>.
 ///

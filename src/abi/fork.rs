@@ -15,7 +15,8 @@ pub extern "C" fn pthread_atfork(
     child: Option<unsafe extern "C" fn()>,
 ) -> c_int {
     super::ensure_init();
-    register(prepare, parent, child, core::ptr::null_mut())
+    // SAFETY: no DSO handle.
+    unsafe { register(prepare, parent, child, core::ptr::null_mut()) }
 }
 
 /// glibc's registration entry point: glibc-built programs link a static pthread_atfork that
@@ -31,5 +32,6 @@ pub unsafe extern "C" fn __register_atfork(
     dso_handle: *mut core::ffi::c_void,
 ) -> c_int {
     super::ensure_init();
-    register(prepare, parent, child, dso_handle)
+    // SAFETY: forwarded from the caller.
+    unsafe { register(prepare, parent, child, dso_handle) }
 }

@@ -51,7 +51,9 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
     ret(r)
 }
 
-/// Destroys a mutex. Errors: EBUSY (locked), EINVAL (not an initialized mutex).
+/// Destroys a mutex. Errors: EBUSY while a non-robust mutex is held or a condition waiter
+/// released it to wait (glibc's rule; a robust mutex is destroyed whatever its state, and a
+/// destroyed one again), EINVAL (null).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_destroy.html>.
 ///
@@ -105,8 +107,9 @@ pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c
 /// Locks a mutex, giving up at the absolute CLOCK_REALTIME time `abstime`.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_timedlock.html>.
-/// Errors: ETIMEDOUT, EINVAL (null or invalid `abstime`: tv_nsec outside [0, 1e9)), and those
-/// of pthread_mutex_lock.
+/// Errors: ETIMEDOUT, EINVAL (a `tv_nsec` outside [0, 1e9), only when the call must block: a
+/// free mutex is taken whatever the deadline, as on glibc), and those of pthread_mutex_lock.
+/// A null `abstime` waits without a deadline, as glibc's does.
 ///
 /// # Safety
 /// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
@@ -137,8 +140,11 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
         let m = unsafe { as_mutex(mutex) }?;
         let clock = Clock::from_clockid(clockid)?;
         // SAFETY: a non-null abstime is readable.
-        let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
-        m.timedlock(ts, clock)
+        match unsafe { abstime.as_ref() } {
+            Some(ts) => m.timedlock(ts, clock),
+            // glibc hands a null deadline to its futex wait, which then has no timeout.
+            None => m.lock(),
+        }
     })();
     ret(r)
 }
@@ -165,7 +171,7 @@ pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_
 /// Marks the state protected by a robust mutex (acquired with EOWNERDEAD) consistent.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_consistent.html>.
-/// Errors: EINVAL (not robust, not inconsistent, or not held by the caller).
+/// Errors: EINVAL (not robust, or not inconsistent).
 ///
 /// # Safety
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
@@ -208,7 +214,8 @@ pub unsafe extern "C" fn pthread_mutex_getprioceiling(mutex: *const pthread_mute
 /// caller holds it; stores the old ceiling in `old_ceiling` (if not null).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_setprioceiling.html>.
-/// Errors: EINVAL (not a priority-protect mutex, ceiling outside the SCHED_FIFO range).
+/// Errors: EINVAL (not a priority-protect mutex, ceiling outside the SCHED_FIFO range),
+/// EDEADLK (an errorcheck mutex the caller holds, as on glibc).
 ///
 /// # Safety
 /// `mutex` null or initialized; `old_ceiling` null or writable.

@@ -45,10 +45,25 @@ pub(super) unsafe fn deadline<'a>(ts: *const timespec, clock: clockid_t) -> Resu
     Ok((ts, clock))
 }
 
+/// The deadline of a timed rwlock lock, checked as glibc checks it: a null `ts` means no
+/// deadline at all (the call waits as the untimed one; the clock is not looked at either),
+/// otherwise as [`deadline`].
+///
+/// # Safety
+/// `ts` must be null or readable for the returned lifetime.
+unsafe fn optional_deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result<Option<(&'a timespec, Clock)>> {
+    if ts.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded.
+    unsafe { deadline(ts, clock) }.map(Some)
+}
+
 /// Initializes `rwlock` with `attr` (null: reader preference, process-private).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_init.html>.
-/// Errors: EINVAL (null `rwlock`, bad attributes).
+/// Errors: EINVAL (null `rwlock`). As glibc, the attributes are taken as they are: a
+/// preference value other than the three kinds behaves as a writer preference.
 ///
 /// # Safety
 /// `rwlock` must be writable; `attr` null or initialized.
@@ -61,7 +76,6 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
             // SAFETY: forwarded.
             *unsafe { self::attr(attr) }?
         };
-        RwLockAttr::check_kind(a.kind)?;
         if rwlock.is_null() {
             return Err(Errno::EINVAL);
         }
@@ -163,7 +177,8 @@ pub unsafe extern "C" fn __pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_
 /// [`pthread_rwlock_rdlock`] with an absolute `CLOCK_REALTIME` deadline.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_timedrdlock.html>.
-/// Errors: as rdlock, and ETIMEDOUT, EINVAL (null or invalid `abstime`).
+/// Errors: as rdlock, and ETIMEDOUT, EINVAL (invalid `abstime`; a null one waits forever,
+/// as on glibc).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
@@ -177,7 +192,8 @@ pub unsafe extern "C" fn pthread_rwlock_timedrdlock(rwlock: *mut pthread_rwlock_
 /// `CLOCK_MONOTONIC`).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_clockrdlock.html>.
-/// Errors: as rdlock, and ETIMEDOUT, EINVAL (other clock, null or invalid `abstime`).
+/// Errors: as rdlock, and ETIMEDOUT, EINVAL (other clock, invalid `abstime`; a null one
+/// waits forever whatever the clock, as on glibc).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
@@ -190,7 +206,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, false, Some((clockid, abstime))) }; }
     // SAFETY: forwarded (the caller's pointers).
-    ret(unsafe { lock(rwlock).and_then(|l| l.read(Some(deadline(abstime, clockid)?))) })
+    ret(unsafe { lock(rwlock).and_then(|l| l.read(optional_deadline(abstime, clockid)?)) })
 }
 
 /// Takes the write lock, waiting while anyone holds the lock.
@@ -246,7 +262,8 @@ pub unsafe extern "C" fn __pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_
 /// [`pthread_rwlock_wrlock`] with an absolute `CLOCK_REALTIME` deadline.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_timedwrlock.html>.
-/// Errors: as wrlock, and ETIMEDOUT, EINVAL (null or invalid `abstime`).
+/// Errors: as wrlock, and ETIMEDOUT, EINVAL (invalid `abstime`; a null one waits forever,
+/// as on glibc).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
@@ -260,7 +277,8 @@ pub unsafe extern "C" fn pthread_rwlock_timedwrlock(rwlock: *mut pthread_rwlock_
 /// `CLOCK_MONOTONIC`).
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_clockwrlock.html>.
-/// Errors: as wrlock, and ETIMEDOUT, EINVAL (other clock, null or invalid `abstime`).
+/// Errors: as wrlock, and ETIMEDOUT, EINVAL (other clock, invalid `abstime`; a null one
+/// waits forever whatever the clock, as on glibc).
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
@@ -273,7 +291,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, false, Some((clockid, abstime))) }; }
     // SAFETY: forwarded (the caller's pointers).
-    ret(unsafe { lock(rwlock).and_then(|l| l.write(Some(deadline(abstime, clockid)?))) })
+    ret(unsafe { lock(rwlock).and_then(|l| l.write(optional_deadline(abstime, clockid)?)) })
 }
 
 /// Releases the caller's read or write lock.

@@ -88,7 +88,7 @@ pub unsafe extern "C" fn pthread_getaffinity_np(thread: pthread_t, cpusetsize: u
 /// with the error if it cannot (as glibc).
 ///
 /// # Safety
-/// `attr` initialized; `cpuset` readable for `cpusetsize` bytes.
+/// `attr` an attr object; `cpuset` readable for `cpusetsize` bytes.
 #[cfg(feature = "gnu")]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
@@ -108,7 +108,7 @@ pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, 
 /// set has CPUs beyond `cpusetsize`.
 ///
 /// # Safety
-/// `attr` initialized; `cpuset` writable for `cpusetsize` bytes.
+/// `attr` an attr object; `cpuset` writable for `cpusetsize` bytes.
 #[cfg(feature = "gnu")]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
@@ -139,7 +139,7 @@ pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t
 /// thread then inherits the creator's mask).
 ///
 /// # Safety
-/// `attr` initialized; `sigmask` null or readable.
+/// `attr` an attr object; `sigmask` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, sigmask: *const libc::sigset_t) -> c_int {
     // SAFETY: forwarded.
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, s
 /// and an empty set if none was set.
 ///
 /// # Safety
-/// `attr` initialized; `sigmask` writable.
+/// `attr` an attr object; `sigmask` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getsigmask_np(attr: *const pthread_attr_t, sigmask: *mut libc::sigset_t) -> c_int {
     // SAFETY: forwarded.

@@ -18,7 +18,7 @@ use libc::{clockid_t, pthread_attr_t, pthread_t, timespec};
 /// null `thread` or `start_routine`), EPERM (explicit scheduling not permitted).
 ///
 /// # Safety
-/// `thread` must be writable; `attr` null or initialized by pthread_attr_init.
+/// `thread` must be writable; `attr` null or an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_create(
     thread: *mut pthread_t,
@@ -27,7 +27,8 @@ pub unsafe extern "C" fn pthread_create(
     arg: *mut c_void,
 ) -> c_int {
     ensure_init();
-    let r = (|| {
+    let r = (|| -> Result<pthread_t> {
+        // SAFETY: `thread` is null or writable (the contract).
         let out = unsafe { nonnull_mut(thread) }?;
         let start = start_routine.ok_or(Errno::EINVAL)?;
         if attr.is_null() {
@@ -38,14 +39,16 @@ pub unsafe extern "C" fn pthread_create(
             a.drop_ext();
             *out = r? as pthread_t;
         } else {
-            // SAFETY: the caller passes an initialized attr object.
+            // SAFETY: the caller passes an attr object.
             let a = unsafe { super::attr::attr_ref(attr) }?;
             *out = th::create::create(a, start, arg)? as pthread_t;
         }
-        Ok(())
+        Ok(*out)
     })();
-    crate::diag::after_create(ret(r), thread);
-    ret(r)
+    if let Ok(handle) = r {
+        crate::diag::after_create(handle);
+    }
+    ret(r.map(drop))
 }
 
 /// Ends the calling thread, making `retval` available to a joiner. Runs cleanup handlers,
@@ -100,8 +103,10 @@ pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut
     unsafe { join_with(thread, retval, Wait::Try) }
 }
 
-/// Like pthread_join with an absolute CLOCK_REALTIME deadline: ETIMEDOUT when it passes,
-/// EINVAL for a malformed `abstime` (GNU). A null `abstime` waits forever.
+/// Like pthread_join with an absolute CLOCK_REALTIME deadline: ETIMEDOUT when it passes
+/// (GNU). A null `abstime` waits forever. As on glibc the deadline only matters while the
+/// thread runs: one that has ended is joined whatever `abstime` holds; otherwise a negative
+/// `tv_sec` is ETIMEDOUT and a `tv_nsec` outside [0, 1e9) waits until the thread ends.
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
@@ -182,6 +187,7 @@ pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
 pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
     ensure_init();
     let r = (|| -> Result<()> {
+        // SAFETY: `attr` is null or writable (the contract).
         let out = unsafe { nonnull_mut(attr) }?;
         let a = th::info::attributes(thread as usize)?;
         // SAFETY: Attr fits in pthread_attr_t (checked at compile time).
@@ -198,6 +204,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
     let r = (|| -> Result<()> {
+        // SAFETY: `attr` is null or writable (the contract).
         let out = unsafe { nonnull_mut(attr) }?;
         // SAFETY: Attr fits in pthread_attr_t.
         unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(Attr::defaults()) };
@@ -210,7 +217,7 @@ pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -
 /// CPU set, a stack size below PTHREAD_STACK_MIN or invalid scheduling values.
 ///
 /// # Safety
-/// `attr` must be an initialized attr object.
+/// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setattr_default_np(attr: *const pthread_attr_t) -> c_int {
     // SAFETY: forwarded.

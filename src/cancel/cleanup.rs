@@ -214,16 +214,3 @@ pub unsafe fn unregister_restore(buf: *mut UnwindBuf) {
     };
     restore(saved);
 }
-
-/// A list handler the library itself registers around a region (its buffer lives in the
-/// caller's frame): `routine(arg)` runs if the thread is cancelled or exits inside `body`.
-pub fn with_handler<R>(routine: unsafe extern "C" fn(*mut c_void), arg: *mut c_void, body: impl FnOnce() -> R) -> R {
-    let mut b = CleanupBuffer { routine: None, arg: core::ptr::null_mut(), canceltype: 0, prev: core::ptr::null_mut() };
-    // SAFETY: `b` lives in this frame until popped below; an unwind through `body` runs and
-    // removes it while this frame is still live.
-    unsafe { push(&mut b, Some(routine), arg) };
-    let r = body();
-    // SAFETY: pushed above; `body` popped what it pushed.
-    unsafe { pop(&mut b, false) };
-    r
-}

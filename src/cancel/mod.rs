@@ -102,7 +102,10 @@ pub enum Deliver {
 /// pthread_cancel on the thread whose TCB is `target`: glibc's algorithm. The caller keeps
 /// the thread from being freed meanwhile (a signal is sent from here, while its tid is valid)
 /// and then passes the result to [`deliver`], outside whatever lock it held.
-pub fn request(target: *mut u8) -> Deliver {
+///
+/// # Safety
+/// `target` must be a live TCB that stays live during the call.
+pub unsafe fn request(target: *mut u8) -> Deliver {
     // SAFETY: the caller guarantees a live TCB.
     if unsafe { tcb::tid_word(target) }.load(Ordering::Acquire) == 0 {
         return Deliver::Nothing; // ended on the kernel side: its outcome is decided
@@ -129,13 +132,15 @@ pub fn request(target: *mut u8) -> Deliver {
             if me {
                 return Deliver::ActSelf;
             }
-            signal(target);
+            // SAFETY: as above.
+            unsafe { signal(target) };
             return Deliver::Nothing;
         }
         match w.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
             Ok(_) => {
                 if new & IN_WAIT != 0 && new & CANCELSTATE == 0 && !me {
-                    signal(target); // wake it out of rpthread's window
+                    // Wake it out of rpthread's window. SAFETY: as above.
+                    unsafe { signal(target) };
                 }
                 return Deliver::Nothing;
             }
@@ -151,7 +156,11 @@ pub fn deliver(d: Deliver) {
     }
 }
 
-fn signal(target: *mut u8) {
+/// Sends SIGCANCEL to the thread of `target` unless it has ended.
+///
+/// # Safety
+/// `target` must be a live TCB.
+unsafe fn signal(target: *mut u8) {
     // SAFETY: the caller keeps the TCB alive.
     let tid = unsafe { tcb::tid_word(target) }.load(Ordering::Acquire) as i32;
     if tid > 0 {
@@ -202,8 +211,6 @@ pub fn act() -> ! {
 /// calling thread from its innermost setjmp buffer. pthread_exit ends here too.
 pub fn do_cancel() -> ! {
     my_word().fetch_or(EXITING, Ordering::AcqRel);
-    // A pthread_once routine this thread is running will never finish: let another run it.
-    crate::sync::once::abandon_running();
     unwind::unwind(cleanup::innermost_unwind_buf())
 }
 

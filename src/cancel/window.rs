@@ -25,94 +25,23 @@
 
 use super::bits::{CANCELED, CANCELING, CANCELTYPE, EXITING};
 use crate::glibc::tcb;
-use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+
+/// Decides whether a queued SIGCANCEL (`SI_QUEUE`, which pthread_cancel never sends) was a
+/// request of the lock diagnostics (a thread's stack for a report) and consumes it (true).
+pub type QueuedFilter = fn(&libc::siginfo_t, *mut libc::c_void) -> bool;
+
+/// The [`QueuedFilter`], set once at load by the lock diagnostics: a slot rather than a call
+/// by name, because they depend on this module (no import cycle, scripts/structure.py).
+static QUEUED_FILTER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the handler's [`QueuedFilter`] (at load, before the handler can see a queued signal).
+pub fn set_queued_filter(f: QueuedFilter) {
+    QUEUED_FILTER.store(f as *mut (), Ordering::Release);
+}
 
 /// The signal pthread_cancel sends (glibc's SIGCANCEL, reserved: glibc's sigaction refuses it).
-pub const SIGCANCEL: i32 = 32;
-
-// The window. Register use: rdi = word, rsi = nr, rdx, rcx, r8, r9 = a..d, stack = e, f.
-// No stack adjustment anywhere, so the CFA is rsp + 8 at every instruction and the handler
-// can move the PC to `rpthread_cp_cancel` without touching rsp.
-global_asm!(
-    ".text",
-    ".p2align 4",
-    ".globl rpthread_syscall_cp_asm",
-    ".hidden rpthread_syscall_cp_asm",
-    ".type rpthread_syscall_cp_asm,@function",
-    "rpthread_syscall_cp_asm:",
-    ".cfi_startproc",
-    ".globl rpthread_cp_begin",
-    ".hidden rpthread_cp_begin",
-    "rpthread_cp_begin:",
-    // Acting requires CANCELED (8) set and CANCELSTATE (1), EXITING (16), TERMINATED (32)
-    // clear (glibc's cancel_enabled_and_canceled).
-    "mov eax, dword ptr [rdi]",
-    "and eax, 0x39",
-    "cmp eax, 8",
-    "je rpthread_cp_cancel",
-    // Shift the arguments into the kernel's registers.
-    "mov rax, rsi",
-    "mov rdi, rdx",
-    "mov rsi, rcx",
-    "mov rdx, r8",
-    "mov r10, r9",
-    "mov r8, qword ptr [rsp + 8]",
-    "mov r9, qword ptr [rsp + 16]",
-    "syscall",
-    ".globl rpthread_cp_end",
-    ".hidden rpthread_cp_end",
-    "rpthread_cp_end:",
-    "ret",
-    ".globl rpthread_cp_cancel",
-    ".hidden rpthread_cp_cancel",
-    "rpthread_cp_cancel:",
-    "mov rax, -125", // -ECANCELED
-    "ret",
-    ".cfi_endproc",
-    ".size rpthread_syscall_cp_asm, .-rpthread_syscall_cp_asm",
-);
-
-// The signal restorer. Its bytes are exactly `mov rax, 15; syscall` (rt_sigreturn) and no FDE
-// covers it: libgcc's unwinder recognizes that pattern as a signal frame, which is how a
-// forced unwind started inside the handler (asynchronous cancellation) reaches the
-// interrupted code. The `nop` before it keeps `pc - 1` out of any other function's FDE.
-global_asm!(
-    ".text",
-    ".p2align 4",
-    "nop",
-    ".globl rpthread_sigreturn",
-    ".hidden rpthread_sigreturn",
-    "rpthread_sigreturn:",
-    ".byte 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00", // mov rax, 15
-    ".byte 0x0f, 0x05",                               // syscall
-    "hlt",
-);
-
-#[allow(unused_doc_comments)]
-/// cbindgen:ignore
-extern "C" {
-    fn rpthread_syscall_cp_asm(word: *const AtomicI32, nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize;
-}
-
-fn label_addrs() -> (usize, usize, usize) {
-    let (b, e, c): (usize, usize, usize);
-    // SAFETY: address computations only.
-    unsafe {
-        asm!("lea {0}, [rip + rpthread_cp_begin]",
-             "lea {1}, [rip + rpthread_cp_end]",
-             "lea {2}, [rip + rpthread_cp_cancel]",
-             out(reg) b, out(reg) e, out(reg) c, options(nostack, nomem, pure, preserves_flags));
-    }
-    (b, e, c)
-}
-
-fn restorer_addr() -> usize {
-    let r: usize;
-    // SAFETY: address computation only.
-    unsafe { asm!("lea {0}, [rip + rpthread_sigreturn]", out(reg) r, options(nostack, nomem, pure, preserves_flags)) };
-    r
-}
+pub use crate::glibc::layout::SIGCANCEL;
 
 /// Performs system call `nr` through the window, with `word` as the cancellation word.
 /// Returns the raw kernel value, or `-ECANCELED` if a request was pending and enabled before
@@ -123,7 +52,7 @@ fn restorer_addr() -> usize {
 #[inline]
 pub unsafe fn syscall(word: &AtomicI32, nr: i64, a: [usize; 6]) -> isize {
     // SAFETY: forwarded; the routine follows the C calling convention.
-    unsafe { rpthread_syscall_cp_asm(word, nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+    unsafe { crate::arch::rpthread_syscall_cp_asm(word, nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
 }
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -150,7 +79,7 @@ pub fn install_handler() {
         // SA_RESTART: a restartable call interrupted in the window comes back with its PC
         // on the `syscall` instruction, inside the window.
         flags: (libc::SA_SIGINFO | libc::SA_RESTART) as u64 | SA_RESTORER,
-        restorer: restorer_addr(),
+        restorer: crate::arch::sigreturn_restorer(),
         mask: 0,
     };
     // SAFETY: a valid kernel sigaction for signal 32; 8 = the kernel's sigset size.
@@ -174,8 +103,15 @@ extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     // SAFETY: the kernel passes a valid siginfo.
     let info = unsafe { &*info };
     // A queued signal may be a diagnostic request (a stack for a report), never a cancel.
-    if crate::diag::on_sigcancel(info, uc) {
-        return;
+    if info.si_code == libc::SI_QUEUE {
+        let f = QUEUED_FILTER.load(Ordering::Acquire);
+        if !f.is_null() {
+            // SAFETY: only set_queued_filter stores into the slot, always a QueuedFilter.
+            let f = unsafe { core::mem::transmute::<*mut (), QueuedFilter>(f) };
+            if f(info, uc) {
+                return;
+            }
+        }
     }
     // Only requests from this process's pthread_cancel (tgkill from one of its threads).
     // SAFETY: si_pid is valid for SI_TKILL.
@@ -210,7 +146,7 @@ extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
         // SAFETY: the kernel passes the interrupted context.
         let gregs = unsafe { &mut (*uc.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
         let pc = gregs[libc::REG_RIP as usize] as usize;
-        let (begin, end, cancel) = label_addrs();
+        let (begin, end, cancel) = crate::arch::cancel_window_labels();
         if (begin..end).contains(&pc) {
             gregs[libc::REG_RIP as usize] = cancel as i64;
         }

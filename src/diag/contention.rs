@@ -157,7 +157,7 @@ fn sorted(f: impl FnOnce(&[u32])) {
         let cl = &t.classes[*c as usize - 1];
         (cl.wait_ns.load(Ordering::Relaxed), cl.contended.load(Ordering::Relaxed), acquisitions(cl))
     };
-    ids[..n].sort_unstable_by(|a, b| key(b).cmp(&key(a)));
+    ids[..n].sort_unstable_by_key(|c| core::cmp::Reverse(key(c)));
     f(&ids[..n]);
     ORDER_BUSY.store(0, Ordering::Release);
 }
@@ -225,7 +225,7 @@ fn row(o: &mut Out, rank: usize, c: u32, cl: &Class) {
         o.s("{").key("rank", true).u(rank as u64).key("lock", false);
         names::class_name(o, c);
         o.key("acquisitions", false).u(acq).key("contended", false).u(cont);
-        o.key("wait_ns", false).u(wait).key("wait_avg_ns", false).u(if cont == 0 { 0 } else { wait / cont });
+        o.key("wait_ns", false).u(wait).key("wait_avg_ns", false).u(wait.checked_div(cont).unwrap_or(0));
         o.key("wait_max_ns", false).u(wmax).key("hold_ns", false).u(hold).key("hold_max_ns", false).u(hmax);
         o.key("sites", false).s("[");
         let mut first = true;
@@ -247,10 +247,10 @@ fn row(o: &mut Out, rank: usize, c: u32, cl: &Class) {
     o.s("\n      ");
     if is_cond {
         o.s("waits ").u(cont).s("  wait total ").dur(wait);
-        o.s("  avg ").dur(if cont == 0 { 0 } else { wait / cont }).s("  max ").dur(wmax).s("\n");
+        o.s("  avg ").dur(wait.checked_div(cont).unwrap_or(0)).s("  max ").dur(wmax).s("\n");
     } else {
         o.s("acquisitions ~").u(acq).s("  contended ").pct(cont, acq).s(" (").u(cont).s(")");
-        o.s("  wait total ").dur(wait).s("  avg ").dur(if cont == 0 { 0 } else { wait / cont });
+        o.s("  wait total ").dur(wait).s("  avg ").dur(wait.checked_div(cont).unwrap_or(0));
         o.s("  max ").dur(wmax).s("  hold total ~").dur(hold).s("  max ").dur(hmax).s("\n");
     }
     let sites = sorted_sites(cl);
@@ -280,7 +280,7 @@ fn sorted_sites(cl: &Class) -> impl Iterator<Item = (u32, u32, u64)> + Clone {
         let s = &cl.sites[i];
         (s.stack.load(Ordering::Relaxed), s.count.load(Ordering::Relaxed), s.wait_ns.load(Ordering::Relaxed))
     });
-    v.sort_unstable_by(|a, b| b.2.cmp(&a.2));
+    v.sort_unstable_by_key(|s| core::cmp::Reverse(s.2));
     v.into_iter().filter(|s| s.0 != 0)
 }
 

@@ -259,6 +259,9 @@ fn not_restarted(tid: i32) -> Option<&'static str> {
 }
 
 /// What became of a stack request.
+// The frames stay inline: a report path may not allocate (another thread may hold the
+// malloc lock), and an Answer lives only on the reporting thread's stack.
+#[allow(clippy::large_enum_variant)]
 pub enum Answer {
     /// The thread's stack.
     Stack(Frames),
@@ -407,8 +410,8 @@ pub fn threads(o: &mut Out, in_signal: bool) {
     if o.json {
         o.s("[");
     }
-    for k in 0..n {
-        let tid = TID_LIST[k].load(Ordering::Relaxed);
+    for (k, slot) in TID_LIST.iter().enumerate().take(n) {
+        let tid = slot.load(Ordering::Relaxed);
         let frames = if tid == me { Answer::Stack(stack::capture(in_signal)) } else { ask(tid) };
         one(o, tid, k == 0, tid == crate::sys::getpid(), frames);
     }

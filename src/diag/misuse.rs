@@ -204,12 +204,10 @@ pub fn before_unlock(rec: &Record, addr: usize, kind: Kind) {
         Kind::Spin if holder != 0 && holder != me => {
             once("unlock_not_owner", "unlock of a spinlock held by another thread", addr, kind, &holder_extra(holder));
         }
-        Kind::Spin => {
-            // SAFETY: a live pthread_spinlock_t (an int; 1 = unlocked in glibc's encoding),
-            // read atomically.
-            if unsafe { (*(addr as *const AtomicI32)).load(Ordering::Relaxed) } == 1 {
-                once("unlock_unlocked", "unlock of a spinlock that is not locked", addr, kind, &nothing);
-            }
+        // SAFETY: a live pthread_spinlock_t (an int; 1 = unlocked in glibc's encoding),
+        // read atomically.
+        Kind::Spin if unsafe { (*(addr as *const AtomicI32)).load(Ordering::Relaxed) } == 1 => {
+            once("unlock_unlocked", "unlock of a spinlock that is not locked", addr, kind, &nothing);
         }
         Kind::RwLock if holder != 0 && holder != me => {
             once("unlock_not_owner", "unlock of an rwlock write-locked by another thread", addr, kind, &holder_extra(holder));
@@ -445,9 +443,8 @@ pub fn thread_exit() {
 }
 
 /// After pthread_create succeeded: a joinable thread is remembered.
-pub fn created(handle: *const libc::pthread_t) {
-    // SAFETY: pthread_create stored the handle there before returning 0.
-    let h = unsafe { *handle } as usize;
+pub fn created(handle: libc::pthread_t) {
+    let h = handle as usize;
     let Ok((detached, start)) = crate::thread::registry::with_thread(h, |t| {
         (t.state.load(Ordering::Acquire) & crate::thread::state::DETACHED != 0, t.start.map_or(0, |f| f as usize))
     }) else {

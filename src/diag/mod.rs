@@ -186,7 +186,9 @@ pub fn init() {
     let _ = CONFIG.set(cfg);
     // Other threads' stacks are taken in rpthread's SIGCANCEL handler (deadlock reports,
     // dumps, long holds, rpthread_diag_dump()): without it the request would kill the process.
+    crate::cancel::window::set_queued_filter(on_sigcancel);
     crate::cancel::window::install_handler();
+    crate::thread::exit::set_exit_observer(thread_exit);
     let explicit = config().signal_explicit;
     if modes & mode::DUMP != 0 || (modes & mode::CONTENTION != 0 && explicit) {
         dump::install();
@@ -266,7 +268,7 @@ fn lost_report() {
     }
 }
 
-/// The end of one of our threads (`thread::exit::finish`): the exit-with-locks check, then
+/// The end of one of our threads (`thread::exit::finish`, through its exit observer): the exit-with-locks check, then
 /// the record goes back.
 #[inline]
 pub fn thread_exit() {
@@ -297,7 +299,7 @@ pub fn fork_child() {
     }
 }
 
-/// rpthread's SIGCANCEL handler asks this first: a queued signal may be a diagnostic request
+/// rpthread's SIGCANCEL handler asks this first (its queued-signal filter): a queued signal may be a diagnostic request
 /// (take your stack), which this consumes (true).
 #[inline]
 pub fn on_sigcancel(info: &libc::siginfo_t, uc: *mut libc::c_void) -> bool {
@@ -306,8 +308,8 @@ pub fn on_sigcancel(info: &libc::siginfo_t, uc: *mut libc::c_void) -> bool {
 
 /// After pthread_create: a joinable thread is remembered for the never-joined check.
 #[inline]
-pub fn after_create(rc: i32, handle: *const libc::pthread_t) {
-    if enabled() && rc == 0 {
+pub fn after_create(handle: libc::pthread_t) {
+    if enabled() {
         misuse::created(handle);
     }
 }

@@ -33,7 +33,7 @@ extern "C" fn probe(_: *mut c_void) -> *mut c_void {
 pub unsafe fn switch_to_multithreaded() {
     let s = syms();
     super::tls::snapshot_initializer();
-    let size = (super::tls::static_size() + STACK_REST).next_multiple_of(crate::thread::attr::PAGE);
+    let size = (super::tls::static_size() + STACK_REST).next_multiple_of(crate::sys::PAGE);
     let Ok(stack) = sys::mmap_anon(size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_STACK) else {
         super::fatal("no memory for the thread that switches glibc to multi-threaded mode");
     };

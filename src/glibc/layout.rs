@@ -63,6 +63,8 @@ pub const SCHEDPOLICY: usize = 0x634;
 pub const START_ROUTINE: usize = 0x638;
 /// `exc`: the `struct _Unwind_Exception` of the thread's forced unwind (32 bytes).
 pub const EXC: usize = 0x670;
+/// `tpp`: the priority-protect bookkeeping (`struct priority_protection_data *`, calloc'ed).
+pub const TPP: usize = 0x6b0;
 /// `stackblock`, `stackblock_size`, `guardsize`, `reported_guardsize`.
 pub const STACKBLOCK: usize = 0x690;
 /// `stackblock_size`.
@@ -79,6 +81,17 @@ pub const SIZE: usize = 0x940;
 pub const ALIGN: usize = 64;
 /// `futex_offset` of the robust list: `__lock` minus `__list.__next` in pthread_mutex_t.
 pub const ROBUST_FUTEX_OFFSET: isize = -32;
+
+/// glibc's internal signals: SIGCANCEL (pthread_cancel) and SIGSETXID (setuid() & co in every
+/// thread). glibc's sigaction refuses them and its pthread_sigmask never blocks them.
+pub const SIGCANCEL: i32 = 32;
+/// See [`SIGCANCEL`].
+pub const SIGSETXID: i32 = 33;
+
+/// The internal signals as bits of the kernel's 64-bit signal set.
+pub const fn internal_signal_mask() -> u64 {
+    (1u64 << (SIGCANCEL - 1)) | (1u64 << (SIGSETXID - 1))
+}
 
 /// glibc's `cancelhandling` bits (nptl/descr.h): the cancellation protocol every thread
 /// follows, glibc's own code (its cancellable system calls, its SIGCANCEL handler) and ours.

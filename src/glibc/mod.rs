@@ -7,11 +7,20 @@
 //! `_thread_db_*` descriptors libc exports for debuggers and are checked at load: on a layout we
 //! do not know, the library refuses to start instead of corrupting memory.
 //!
+//! One state with glibc: where glibc keeps per-thread state in the TCB, rpthread uses the
+//! same fields with glibc's meaning instead of keeping its own copy, so glibc's code and ours
+//! agree about every thread, ours and glibc's own: `cancelhandling` and the cleanup lists
+//! (`cleanup`, `cleanup_jmp_buf`, `exc`, `result`: see `crate::cancel`), the key arrays
+//! (`specific*`, with glibc's key table: see `crate::tsd`), the scheduling cache (`flags`,
+//! `schedpolicy`, `schedparam` under `lock`), `joinid`, and glibc's thread count
+//! (`__nptl_nthreads`). Threads glibc runs need nothing of ours allocated.
+//!
 //! - [`layout`]: struct pthread / tcbhead_t offsets and the load-time check.
 //! - [`symbols`]: the GLIBC_PRIVATE functions and variables we call, found with `dlsym`.
 //! - [`tcb`]: building and reading a TCB (the `pthread_t` of every thread is its TCB address).
 //! - [`tls`]: static TLS and DTV allocation, and the malloc-cache hand-over on reuse.
-//! - [`stacklist`]: glibc's `_dl_stack_user` list (setxid and dlopen'ed static TLS walk it).
+//! - [`stacklist`]: glibc's thread lists `_dl_stack_used`/`_dl_stack_user` (setxid,
+//!   dlopen'ed static TLS and executable stacks walk them), and `_dl_stack_flags`.
 //! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode.
 //! - [`solo`]: whether the caller is the only thread (mutex fast path).
 //! - [`specific`]: the key-data arrays in every TCB, where thread-specific values live.

@@ -12,7 +12,6 @@
 //! not adopted yet; debuggers that read keys through libthread_db see the values.
 
 use super::layout as L;
-use core::arch::asm;
 
 /// Slots per block (glibc's PTHREAD_KEY_2NDLEVEL_SIZE).
 pub const BLOCK: usize = 32;
@@ -28,27 +27,7 @@ pub struct Slot {
     pub data: *mut core::ffi::c_void,
 }
 
-/// Reads the word at offset `off` of the calling thread's TCB: one `%fs`-relative load.
-///
-/// # Safety
-/// `off` must be the offset of a word inside `struct pthread`.
-#[inline(always)]
-unsafe fn read(off: usize) -> usize {
-    let v: usize;
-    // SAFETY: %fs points at the calling thread's TCB; `off` is inside it (caller).
-    unsafe { asm!("mov {v}, qword ptr fs:[{off}]", off = in(reg) off, v = lateout(reg) v, options(nostack, readonly, preserves_flags)) };
-    v
-}
-
-/// Writes the word at offset `off` of the calling thread's TCB.
-///
-/// # Safety
-/// `off` must be the offset of a word inside `struct pthread` that the caller may change.
-#[inline(always)]
-unsafe fn write(off: usize, v: usize) {
-    // SAFETY: as for `read`.
-    unsafe { asm!("mov qword ptr fs:[{off}], {v}", off = in(reg) off, v = in(reg) v, options(nostack, preserves_flags)) };
-}
+use crate::arch::{fs_read_word as read, fs_write_word as write};
 
 /// The calling thread's `(seq, data)` for `key < BLOCK` (in the first block).
 #[inline(always)]
@@ -95,14 +74,12 @@ pub fn set_block(i: usize, b: *mut [Slot; BLOCK]) {
 /// `specific_used`).
 #[inline(always)]
 pub fn used() -> bool {
-    let v: u8;
     // SAFETY: a byte inside every TCB.
-    unsafe { asm!("mov {v}, byte ptr fs:[{off}]", off = const L::SPECIFIC_USED, v = lateout(reg_byte) v, options(nostack, readonly, preserves_flags)) };
-    v != 0
+    unsafe { crate::arch::fs_read_byte::<{ L::SPECIFIC_USED }>() != 0 }
 }
 
 /// Sets or clears the calling thread's `specific_used`.
 pub fn set_used(on: bool) {
     // SAFETY: the calling thread's own flag byte.
-    unsafe { asm!("mov byte ptr fs:[{off}], {v}", off = const L::SPECIFIC_USED, v = in(reg_byte) on as u8, options(nostack, preserves_flags)) };
+    unsafe { crate::arch::fs_write_byte::<{ L::SPECIFIC_USED }>(on as u8) };
 }

@@ -132,6 +132,16 @@ fn required(handle: *mut c_void, name: &CStr) -> *mut c_void {
     p
 }
 
+/// `p` as a function pointer of type `F` (the field's type at each use).
+///
+/// # Safety
+/// `F` is a function pointer type that describes the function at `p`.
+unsafe fn fn_ptr<F: Copy>(p: *mut c_void) -> F {
+    const { assert!(core::mem::size_of::<F>() == core::mem::size_of::<*mut c_void>()) };
+    // SAFETY: same size (checked above); the caller vouches for the type.
+    unsafe { core::mem::transmute_copy::<*mut c_void, F>(&p) }
+}
+
 /// Looks every symbol up. Aborts if a required one is missing.
 ///
 /// # Safety
@@ -143,7 +153,7 @@ pub unsafe fn resolve() {
         ($h:expr, $name:literal) => {
             // SAFETY: the symbol is the glibc function of that name, whose C signature the
             // field's type spells out.
-            unsafe { core::mem::transmute::<*mut c_void, _>(required($h, $name)) }
+            unsafe { fn_ptr(required($h, $name)) }
         };
     }
     let s = Syms {

@@ -5,7 +5,6 @@
 //! glibc itself (C11 `thrd_current`, debuggers) reports.
 
 use super::layout as L;
-use core::arch::asm;
 use core::sync::atomic::{AtomicI32, AtomicU32};
 
 /// The kernel's `struct robust_list_head` (see set_robust_list(2)).
@@ -22,21 +21,16 @@ pub struct RobustListHead {
 /// The calling thread's TCB address (`%fs:0x10`, glibc's `THREAD_SELF`).
 #[inline(always)]
 pub fn current() -> *mut u8 {
-    let p: *mut u8;
-    // SAFETY: on x86_64 Linux %fs always points at a TCB whose word 0x10 is `self`
-    // (glibc sets it for its threads, `init_new` for ours).
-    unsafe { asm!("mov {}, qword ptr fs:[0x10]", out(reg) p, options(nostack, readonly, pure, preserves_flags)) };
-    p
+    // SAFETY: on x86_64 Linux %fs always points at a TCB whose word 0x10 is `self` (glibc
+    // sets it for its threads, `init_new` for ours), constant for the thread's life.
+    unsafe { crate::arch::fs_read_const_word::<{ L::SELF }>() as *mut u8 }
 }
 
 /// The calling thread's kernel tid, as cached in its TCB (valid for every thread).
 #[inline(always)]
 pub fn current_tid() -> i32 {
-    let t: i32;
     // SAFETY: offset `L::TID` is checked against glibc's published offset at load.
-    unsafe { asm!("mov {:e}, dword ptr fs:[0x2d0]", out(reg) t, options(nostack, readonly, preserves_flags)) };
-    const _: () = assert!(L::TID == 0x2d0);
-    t
+    unsafe { crate::arch::fs_read_u32::<{ L::TID }>() as i32 }
 }
 
 /// A field of a TCB, viewed as `T`.
@@ -179,6 +173,18 @@ pub unsafe fn with_sched_cache<R>(tcb: *mut u8, f: impl FnOnce(&mut SchedCache) 
         lll_unlock(lock);
         r
     }
+}
+
+/// glibc's `struct priority_protection_data` of a thread (null until it first takes a
+/// priority-protect mutex): `priomax` then one count per SCHED_FIFO priority.
+///
+/// # Safety
+/// `tcb` must be a live TCB; the field is only touched by its thread (and read under its
+/// TCB lock by pthread_setschedparam).
+#[inline]
+pub unsafe fn tpp<'a>(tcb: *mut u8) -> &'a mut *mut i32 {
+    // SAFETY: a pointer field of every TCB (checked layout), per contract.
+    unsafe { &mut *field::<*mut i32>(tcb, L::TPP) }
 }
 
 /// glibc's low-level lock: 0 free, 1 locked, 2 locked with sleepers (private futex).

@@ -21,7 +21,7 @@
 //! ours exists, and read afterwards: Relaxed suffices, thread creation (clone) publishes them.
 
 use super::{symbols::syms, tcb};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 

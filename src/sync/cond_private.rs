@@ -195,7 +195,7 @@ impl PrivateCond {
         self.iunlock(scope);
         // Cannot fail: ownership was checked (a recursive mutex held more than once is only
         // stepped down, as on glibc).
-        let _ = m.unlock();
+        let _ = m.unlock_for_wait();
         Ok((t, fv))
     }
 
@@ -358,6 +358,7 @@ mod tests {
     }
     // SAFETY: `v` is only touched under `m`.
     unsafe impl Sync for Shared {}
+    // SAFETY: as above; nothing in `Shared` is tied to one thread.
     unsafe impl Send for Shared {}
 
     #[test]

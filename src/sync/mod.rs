@@ -7,7 +7,6 @@ pub mod cond;
 pub mod cond_private;
 pub mod cond_shared;
 pub mod condattr;
-pub mod lock;
 pub mod model;
 pub mod mutex;
 pub mod mutexattr;

@@ -1,11 +1,13 @@
 //! The mutex attributes object (`pthread_mutexattr_t`, 4 bytes): type, process-shared,
-//! robustness, protocol and priority ceiling, packed in one `u32`.
+//! robustness, protocol and priority ceiling, packed in one `u32` with glibc's encoding
+//! (`mutexkind` of glibc's `struct pthread_mutexattr`), so that an object's bytes mean what
+//! they mean to glibc, a zeroed or never-initialized one included.
 //!
-//! Encoding (ours; glibc never initializes these objects statically, so only the size is ABI):
-//! bits 0-1 type (0 normal, 1 recursive, 2 errorcheck, 3 adaptive), bit 4 robust, bit 7
-//! process-shared, bits 8-9 protocol (0 none, 1 inherit, 2 protect), bits 16-23 priority
-//! ceiling. All-zero is the default attribute (what `pthread_mutexattr_init` writes), so a
-//! zeroed object behaves like an initialized default one, as on glibc.
+//! Encoding: bit 31 process-shared, bit 30 robust, bits 28-29 protocol (0 none, 1 inherit,
+//! 2 protect), bits 12-23 priority ceiling; the rest is the kind a mutex initialized with it
+//! gets (bits 0-1 the type, 0 normal, 1 recursive, 2 errorcheck, 3 adaptive; bit 9 glibc's
+//! no-elision flag, which setting the type PTHREAD_MUTEX_NORMAL adds). All-zero is the
+//! default attribute (what `pthread_mutexattr_init` writes).
 
 use crate::errno::{Errno, Result};
 
@@ -25,13 +27,16 @@ pub const PRIO_INHERIT: u32 = 1;
 /// `PTHREAD_PRIO_PROTECT`: priority ceiling.
 pub const PRIO_PROTECT: u32 = 2;
 
-const TYPE_MASK: u32 = 3;
-const ROBUST: u32 = 1 << 4;
-const SHARED: u32 = 1 << 7;
-const PROTO_SHIFT: u32 = 8;
-const PROTO_MASK: u32 = 3 << PROTO_SHIFT;
-const CEIL_SHIFT: u32 = 16;
-const CEIL_MASK: u32 = 0xff << CEIL_SHIFT;
+/// glibc's `PTHREAD_MUTEX_NO_ELISION_NP`.
+const NO_ELISION: u32 = 512;
+const SHARED: u32 = 0x8000_0000;
+const ROBUST: u32 = 0x4000_0000;
+const PROTO_SHIFT: u32 = 28;
+const PROTO_MASK: u32 = 0x3000_0000;
+const CEIL_SHIFT: u32 = 12;
+const CEIL_MASK: u32 = 0x00ff_f000;
+/// glibc's `PTHREAD_MUTEXATTR_FLAG_BITS`: everything that is not the kind.
+const FLAG_BITS: u32 = SHARED | ROBUST | PROTO_MASK | CEIL_MASK;
 
 /// A mutex attributes object, as stored in the caller's `pthread_mutexattr_t`.
 #[repr(transparent)]
@@ -44,17 +49,29 @@ impl MutexAttr {
     /// The default attributes: normal, private, stalled (not robust), no protocol.
     pub const DEFAULT: MutexAttr = MutexAttr(0);
 
-    /// The mutex type (`TYPE_*`).
+    /// The type as pthread_mutexattr_gettype reports it (glibc: the kind bits without the
+    /// no-elision flag).
     pub fn kind(self) -> u32 {
-        self.0 & TYPE_MASK
+        self.0 & !FLAG_BITS & !NO_ELISION
     }
 
-    /// Sets the type: the four glibc kinds (0-3) are valid, anything else is EINVAL.
+    /// The kind bits a mutex initialized with these attributes starts from (glibc copies
+    /// them as they are, no-elision flag included).
+    pub fn mutex_kind(self) -> i32 {
+        (self.0 & !FLAG_BITS) as i32
+    }
+
+    /// Sets the type: the four glibc kinds (0-3) are valid, anything else is EINVAL. As
+    /// glibc, PTHREAD_MUTEX_NORMAL set explicitly carries the no-elision flag.
     pub fn set_kind(&mut self, kind: i32) -> Result<()> {
         if !(0..=3).contains(&kind) {
             return Err(Errno::EINVAL);
         }
-        self.0 = (self.0 & !TYPE_MASK) | kind as u32;
+        let mut k = kind as u32;
+        if k == TYPE_NORMAL {
+            k |= NO_ELISION;
+        }
+        self.0 = (self.0 & FLAG_BITS) | k;
         Ok(())
     }
 
@@ -87,7 +104,7 @@ impl MutexAttr {
         Ok(())
     }
 
-    /// The protocol (`PRIO_*`).
+    /// The protocol (`PRIO_*`; 3 in an object never set up is none of them).
     pub fn protocol(self) -> u32 {
         (self.0 & PROTO_MASK) >> PROTO_SHIFT
     }
@@ -149,6 +166,10 @@ mod tests {
         a.set_protocol(2).unwrap();
         a.set_prioceiling(42).unwrap();
         assert_eq!((a.kind(), a.shared(), a.robust(), a.protocol(), a.prioceiling()), (2, true, true, 2, 42));
+        // glibc's encoding: the bytes mean what they mean to glibc.
+        assert_eq!(a.0, 0x8000_0000 | 0x4000_0000 | (2 << 28) | (42 << 12) | 2);
+        a.set_kind(0).unwrap();
+        assert_eq!((a.kind(), a.mutex_kind()), (0, 512));
         assert_eq!(a.set_kind(4), Err(Errno::EINVAL));
         assert_eq!(a.set_kind(-1), Err(Errno::EINVAL));
         assert_eq!(a.set_shared(2), Err(Errno::EINVAL));
@@ -156,6 +177,6 @@ mod tests {
         assert_eq!(a.set_protocol(3), Err(Errno::EINVAL));
         assert_eq!(a.set_prioceiling(0), Err(Errno::EINVAL));
         assert_eq!(a.set_prioceiling(100), Err(Errno::EINVAL));
-        assert_eq!(a.kind(), 2);
+        assert_eq!(a.kind(), 0);
     }
 }

@@ -11,7 +11,7 @@
 //! makes a second `sem_open` of the same semaphore return the same address; `sem_close`
 //! counts down and unmaps at zero.
 
-use super::lock::Locked;
+use crate::lock::Locked;
 use super::sem::Semaphore;
 use super::model::Scope;
 use crate::errno::{Errno, Result};

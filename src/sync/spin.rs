@@ -46,7 +46,7 @@ impl SpinLock {
         loop {
             while spin_load_i32(&self.0) <= 0 {
                 spins = spins.wrapping_add(1);
-                if spins % SPINS_PER_YIELD == 0 {
+                if spins.is_multiple_of(SPINS_PER_YIELD) {
                     yield_now();
                 } else {
                     spin_hint();
@@ -114,20 +114,19 @@ mod tests {
 
     #[test]
     fn exclusion() {
-        let s = std::sync::Arc::new((SpinLock::new(), std::cell::UnsafeCell::new(0u64)));
-        struct P(std::sync::Arc<(SpinLock, std::cell::UnsafeCell<u64>)>);
+        struct Counter(SpinLock, std::cell::UnsafeCell<u64>);
         // SAFETY: the counter is only touched under the spinlock.
-        unsafe impl Send for P {}
+        unsafe impl Sync for Counter {}
+        let s = std::sync::Arc::new(Counter(SpinLock::new(), std::cell::UnsafeCell::new(0)));
         let hs: Vec<_> = (0..4)
             .map(|_| {
-                let p = P(s.clone());
+                let c = s.clone();
                 std::thread::spawn(move || {
-                    let p = p;
                     for _ in 0..10_000 {
-                        p.0 .0.lock();
+                        c.0.lock();
                         // SAFETY: exclusive under the lock.
-                        unsafe { *p.0 .1.get() += 1 };
-                        p.0 .0.unlock();
+                        unsafe { *c.1.get() += 1 };
+                        c.0.unlock();
                     }
                 })
             })

@@ -1,6 +1,5 @@
-//! Thread creation with the raw `clone` system call (x86_64).
+//! Thread creation with the raw `clone` system call (the instruction: `arch`).
 
-use core::arch::asm;
 use core::ffi::c_void;
 
 /// The flags of a POSIX thread: share everything, set the thread pointer, and let the kernel
@@ -31,32 +30,6 @@ pub unsafe fn spawn(
     entry: unsafe extern "C" fn(*mut c_void) -> !,
     arg: *mut c_void,
 ) -> isize {
-    let ret: isize;
-    // SAFETY: the kernel returns twice. In the parent only rax, rcx and r11 change. In the child
-    // every register is a copy of the parent's except rax (0) and rsp (`stack_top`): the child
-    // moves `arg` from r9 into rdi and calls `entry` (in r12) with a 16-byte aligned stack, and
-    // never comes back into Rust code of this frame (`entry` diverges; ud2 traps if it did).
-    unsafe {
-        asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",      // child: outermost frame for unwinders and debuggers
-            "mov rdi, r9",       // child: entry's argument
-            "call r12",          // child: never returns
-            "ud2",
-            "2:",                // parent: rax holds the tid or -errno
-            inlateout("rax") libc::SYS_clone as isize => ret,
-            in("rdi") flags,
-            in("rsi") stack_top,
-            in("rdx") tid,
-            in("r10") tid,
-            in("r8") tls,
-            in("r9") arg,
-            in("r12") entry,
-            lateout("rcx") _, lateout("r11") _,
-            options(nostack)
-        );
-    }
-    ret
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::arch::clone_thread(flags, stack_top, tid, tls, entry, arg) }
 }

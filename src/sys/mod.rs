@@ -7,3 +7,6 @@ pub mod futex;
 pub mod syscall;
 
 pub use syscall::*;
+
+/// The page size (x86_64 Linux).
+pub const PAGE: usize = 4096;

@@ -1,7 +1,6 @@
 //! The `syscall` instruction, wrapped, and the handful of calls the library makes directly.
 
 use crate::errno::{from_syscall, Result};
-use core::arch::asm;
 
 /// Performs a system call with up to six arguments and returns the kernel's raw value
 /// (negative errno on failure).
@@ -11,19 +10,8 @@ use core::arch::asm;
 /// read or write, with the sizes the call expects.
 #[inline(always)]
 pub unsafe fn raw6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
-    let ret: isize;
-    // SAFETY: the caller guarantees the arguments are valid for `nr`; the kernel clobbers only
-    // rax (return), rcx and r11 (return address and flags).
-    unsafe {
-        asm!(
-            "syscall",
-            inlateout("rax") nr as isize => ret,
-            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e, in("r9") f,
-            lateout("rcx") _, lateout("r11") _,
-            options(nostack, preserves_flags)
-        );
-    }
-    ret
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::arch::syscall6(nr, a, b, c, d, e, f) }
 }
 
 /// `syscall` with fewer arguments: the unused registers are passed as zero.
@@ -129,4 +117,21 @@ pub fn exit_thread(code: i32) -> ! {
 pub fn sched_yield() {
     // SAFETY: no arguments.
     unsafe { raw(libc::SYS_sched_yield, &[]) };
+}
+
+/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
+/// pthread_getattr_np does until the kernel's mask fits.
+pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
+    let mut size = 32;
+    loop {
+        let mut set = vec![0u8; size];
+        // SAFETY: the kernel writes at most `size` bytes.
+        match from_syscall(unsafe {
+            raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
+        }) {
+            Ok(_) => return Ok(set),
+            Err(crate::errno::Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
+            Err(e) => return Err(e),
+        }
+    }
 }

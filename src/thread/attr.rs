@@ -2,14 +2,14 @@
 //! glibc's size) and the process-wide defaults (`pthread_{get,set}attr_default_np`).
 
 use crate::errno::{Errno, Result};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 
 /// `PTHREAD_STACK_MIN` on x86_64 glibc.
 pub const STACK_MIN: usize = 16384;
 /// Default stack size when RLIMIT_STACK is unlimited (glibc's ARCH_STACK_DEFAULT_SIZE).
 const STACK_DEFAULT_UNLIMITED: usize = 2 * 1024 * 1024;
 /// Page size (x86_64 Linux).
-pub const PAGE: usize = 4096;
+pub const PAGE: usize = crate::sys::PAGE;
 
 /// Where the thread's stack comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,17 +26,25 @@ pub enum StackSource {
 
 /// Attributes of a thread to create. `#[repr(C)]` and at most 56 bytes: it is stored inside
 /// the caller's `pthread_attr_t`.
+///
+/// As glibc's, any bytes are an attr object: nothing marks one pthread_attr_init set up, and
+/// every operation works on a zeroed, never-initialized or destroyed one (a zeroed one means
+/// what glibc's zeroed one means: joinable, inherited scheduling, SCHED_OTHER, no guard, the
+/// default stack size). So the flags are bytes (any value is valid; non-zero is set).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attr {
-    /// Marks an initialized attr object (catches use of an uninitialized or destroyed one).
-    pub magic: u32,
-    /// PTHREAD_CREATE_DETACHED?
-    pub detached: bool,
-    /// PTHREAD_EXPLICIT_SCHED?
-    pub explicit_sched: bool,
-    /// Spare flag bytes (keep the layout explicit).
-    pub _spare: [u8; 2],
+    /// Unused (keeps the layout explicit).
+    pub _reserved: u32,
+    /// PTHREAD_CREATE_DETACHED if non-zero.
+    pub detached: u8,
+    /// PTHREAD_EXPLICIT_SCHED if non-zero.
+    pub explicit_sched: u8,
+    /// Non-zero once a stack address was set (`pthread_attr_setstack`/`setstackaddr`, glibc's
+    /// ATTR_FLAG_STACKADDR): the thread runs on the caller's stack, topped at `stack_top`.
+    pub stack_set: u8,
+    /// Spare flag byte.
+    pub _spare: u8,
     /// Scheduling policy (SCHED_OTHER, SCHED_FIFO, SCHED_RR).
     pub policy: i32,
     /// Scheduling priority.
@@ -45,7 +53,7 @@ pub struct Attr {
     pub guard_size: usize,
     /// Stack size requested; 0 = the process default at creation time.
     pub stack_size: usize,
-    /// Stack top if the caller supplies the stack (0 = library stack).
+    /// Stack top if the caller supplies the stack (see `stack_set`).
     pub stack_top: usize,
     /// Rarely used attributes (signal mask, CPU set), boxed as glibc does; null if none.
     pub ext: *mut AttrExt,
@@ -62,9 +70,6 @@ pub struct AttrExt {
 
 const _: () = assert!(core::mem::size_of::<Attr>() <= 56);
 const _: () = assert!(core::mem::align_of::<Attr>() <= 8);
-
-/// The value in `magic` of a live attr object.
-pub const MAGIC: u32 = 0x7274_6872; // "rthr"
 
 // SAFETY: the cpuset pointer is owned by the attr object and only read.
 unsafe impl Send for Attr {}
@@ -83,10 +88,11 @@ fn builtin_default_stack() -> usize {
 
 fn builtin_defaults() -> Attr {
     Attr {
-        magic: MAGIC,
-        detached: false,
-        explicit_sched: false,
-        _spare: [0; 2],
+        _reserved: 0,
+        detached: 0,
+        explicit_sched: 0,
+        stack_set: 0,
+        _spare: 0,
         policy: libc::SCHED_OTHER,
         priority: 0,
         guard_size: PAGE,
@@ -123,7 +129,6 @@ impl Attr {
     /// stack size of 0 keeps the current one, others must be at least STACK_MIN; the policy
     /// must be valid, and the priority too when it is above 0.
     pub fn set_defaults(new: &Attr) -> Result<()> {
-        new.check()?;
         if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&new.policy) {
             return Err(Errno::EINVAL);
         }
@@ -133,7 +138,7 @@ impl Attr {
         if new.stack_size != 0 && new.stack_size < STACK_MIN {
             return Err(Errno::EINVAL);
         }
-        if new.stack_top != 0 {
+        if new.stack_set != 0 {
             return Err(Errno::EINVAL);
         }
         let mut copy = new.deep_copy();
@@ -148,13 +153,20 @@ impl Attr {
         Ok(())
     }
 
-    /// Fails with EINVAL on an object that pthread_attr_init did not set up.
-    pub fn check(&self) -> Result<()> {
-        if self.magic == MAGIC {
-            Ok(())
-        } else {
-            Err(Errno::EINVAL)
-        }
+    /// PTHREAD_CREATE_DETACHED?
+    pub fn is_detached(&self) -> bool {
+        self.detached != 0
+    }
+
+    /// PTHREAD_EXPLICIT_SCHED?
+    pub fn is_explicit_sched(&self) -> bool {
+        self.explicit_sched != 0
+    }
+
+    /// Uses the caller's stack topped at `top` (glibc's ATTR_FLAG_STACKADDR).
+    pub fn set_stack_top(&mut self, top: usize) {
+        self.stack_top = top;
+        self.stack_set = 1;
     }
 
     /// The stack size a thread created now gets (0 resolves to the process default).
@@ -173,8 +185,9 @@ impl Attr {
 
     fn with_flags_cleared(self) -> Attr {
         Attr {
-            detached: false,
-            explicit_sched: false,
+            detached: 0,
+            explicit_sched: 0,
+            stack_set: 0,
             policy: libc::SCHED_OTHER,
             priority: 0,
             stack_top: 0,
@@ -209,7 +222,7 @@ impl Attr {
 
     /// Where the stack comes from.
     pub fn stack(&self) -> StackSource {
-        if self.stack_top != 0 {
+        if self.stack_set != 0 {
             StackSource::User { top: self.stack_top }
         } else {
             StackSource::Library
@@ -253,7 +266,6 @@ mod tests {
         assert!(d.stack_size >= STACK_MIN);
         assert_eq!(d.stack_size % PAGE, 0);
         assert_eq!(d.guard_size, PAGE);
-        assert!(d.check().is_ok());
     }
 
     #[test]

@@ -10,20 +10,19 @@ use core::sync::atomic::Ordering;
 
 /// Creates a thread running `start(arg)`; returns its `pthread_t`.
 pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
-    attr.check()?;
     let t = stack::obtain(attr)?;
     // SAFETY: `obtain` returns a fresh descriptor nobody else sees yet.
     let th = unsafe { &mut *t };
     th.start = Some(start);
     th.arg = arg;
-    if attr.detached {
+    if attr.is_detached() {
         th.state.store(state::DETACHED, Ordering::Relaxed);
     }
     // The scheduling cache (glibc's, in the TCB): inherited from the creator, replaced by
     // explicit attributes (applied to the kernel by the thread itself when it starts).
     // SAFETY: the caller's live TCB; the new TCB is not shared yet.
     let mut sched = unsafe { tcb::with_sched_cache(tcb::current(), |c| *c) };
-    if attr.explicit_sched {
+    if attr.is_explicit_sched() {
         th.start_sched = Some((attr.policy, attr.priority));
         sched = tcb::SchedCache { priority_set: true, policy_set: true, policy: attr.policy, priority: attr.priority };
     }
@@ -37,7 +36,8 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // a detached one may end and recycle (even unmap) its memory before clone returns here.
     let handle = th.handle();
     let report_start = th.start_sched.is_some() || !th.start_cpuset.0.is_null();
-    if registry::insert(t).is_err() {
+    // SAFETY: the descriptor lives until retire() removes it.
+    if unsafe { registry::insert(t) }.is_err() {
         // SAFETY: no thread ran on this memory; nobody else knows it.
         unsafe {
             tcb::tid_word(th.tcb).store(0, Ordering::Relaxed);
@@ -64,7 +64,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         Some(m) => m,
         // SAFETY: sigset_t starts with the kernel's 64-bit set.
         None => unsafe { *(&old as *const libc::sigset_t as *const u64) },
-    } & !crate::signal::internal_mask(); // cancellation and setxid() must reach the thread
+    } & !crate::glibc::layout::internal_signal_mask(); // cancellation and setxid() must reach the thread
     // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
     // `start_thread` never returns.
     let rc = unsafe {
@@ -97,7 +97,8 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
         // descriptor stays valid while we read it (a detached thread frees it when it ends).
         let status = wait_start_status(th);
         if status != START_OK {
-            super::join::reap_failed_start(t);
+            // SAFETY: the descriptor we created for it; nobody else knows it.
+            unsafe { super::join::reap_failed_start(t) };
             return Err(Errno((status - 1) as i32));
         }
         th.start_status.store(START_ACKED, Ordering::Release);
@@ -164,7 +165,7 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
             // SAFETY: sigset_t starts with the kernel's 64-bit set.
             unsafe {
                 *(&mut only_setxid as *mut libc::sigset_t as *mut u64) &=
-                    !(1u64 << (crate::signal::SIGSETXID - 1))
+                    !(1u64 << (crate::glibc::layout::SIGSETXID - 1))
             };
             sys::sigprocmask(libc::SIG_SETMASK, Some(&only_setxid));
             // SAFETY: our own TCB, SIGSETXID open.

@@ -5,7 +5,29 @@ use crate::glibc::{stacklist::StackListGuard, symbols::syms, tcb};
 
 use crate::sys;
 use core::ffi::c_void;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// What every thread of ours runs first as it ends, when something above this module asked
+/// (the lock diagnostics: a thread that exits holding locks, its record's return). A slot
+/// set once at load rather than a call by name: the diagnostics depend on `thread`, so
+/// `thread` must not name them (no import cycle, scripts/structure.py).
+static EXIT_OBSERVER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the function [`finish`] runs first (at load, before any thread of ours exists).
+pub fn set_exit_observer(f: fn()) {
+    EXIT_OBSERVER.store(f as *mut (), Ordering::Release);
+}
+
+/// Runs the exit observer, if one was set.
+#[inline]
+fn run_exit_observer() {
+    let f = EXIT_OBSERVER.load(Ordering::Acquire);
+    if !f.is_null() {
+        // SAFETY: only set_exit_observer stores into the slot, always a `fn()`.
+        let f = unsafe { core::mem::transmute::<*mut (), fn()>(f) };
+        f();
+    }
+}
 
 /// Ends the calling thread with `result` (pthread_exit): glibc's way, an unwind of its stack
 /// (cleanup handlers, C++ destructors) down to its outermost buffer, whose owner ends the
@@ -20,10 +42,14 @@ pub fn exit_current(result: *mut c_void) -> ! {
 /// C++ `thread_local` destructors, key destructors (glibc's order in its start_thread), then
 /// the thread count and the memory.
 pub fn finish(th: &Thread) -> ! {
-    crate::diag::thread_exit();
+    run_exit_observer();
+    // A pthread_once routine left by longjmp will never finish: let another run it (one
+    // left by an unwind was reset by pthread_once's own clean-up).
+    crate::sync::once::abandon_running();
     // SAFETY: glibc's C++ thread_local destructors for the calling thread.
     unsafe { (syms().call_tls_dtors)() };
     crate::tsd::run_destructors();
+    crate::sync::mutex::pp::prio::release();
     // The last malloc/free of the thread's own: its tcache and arena go to the next thread
     // now, as glibc's __libc_thread_freeres does here (rpthread's own clean-up below neither
     // allocates nor frees in a thread without them).

@@ -38,8 +38,10 @@ pub fn attributes(handle: usize) -> Result<Attr> {
             let (sb, detached) = unsafe {
                 (tcb::stack_block(tcb), tcb::joinid(tcb).load(Ordering::Acquire) == tcb)
             };
-            // glibc's threads: the block minus the guard below it; the main thread has none.
-            let (lo, hi) = if sb.size == 0 { (0, 0) } else { (sb.base as usize + sb.guard, sb.base as usize + sb.size) };
+            // glibc's threads: the block minus the guard below it. The main thread has no
+            // block (glibc keeps `__libc_stack_end` in its `stackblock_size`): as glibc, tell
+            // it by the null `stackblock`.
+            let (lo, hi) = if sb.base.is_null() { (0, 0) } else { (sb.base as usize + sb.guard, sb.base as usize + sb.size) };
             // SAFETY: as above.
             let sched = unsafe { tcb::with_sched_cache(tcb, |c| *c) };
             Snapshot { lo, hi, guard: sb.guard, detached, tid: t.tid(), sched }
@@ -47,16 +49,16 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     })?;
     let (lo, hi, guard) = if snap.hi == 0 { main_stack()? } else { (snap.lo, snap.hi, snap.guard) };
     let mut a = Attr::initial();
-    a.detached = snap.detached;
+    a.detached = snap.detached as u8;
     a.guard_size = guard;
-    a.stack_top = hi;
+    a.set_stack_top(hi);
     a.stack_size = hi - lo;
     // glibc reports its scheduling cache as it is, set or not (see `sched`).
     a.policy = snap.sched.policy;
     a.priority = snap.sched.priority;
     // glibc stores the thread's affinity in the attributes (for an ended thread the kernel
     // answers for tid 0, the caller, as it does for glibc).
-    a.ext_mut().cpuset = Some(crate::sched::affinity_of_tid(snap.tid)?);
+    a.ext_mut().cpuset = Some(crate::sys::affinity_of_tid(snap.tid)?);
     Ok(a)
 }
 

@@ -79,6 +79,10 @@ fn wait_gone(t: &Thread, how: Wait, cancellable: bool) -> Result<()> {
         let deadline = match how {
             Wait::Try => return Err(Errno::EBUSY),
             Wait::Forever => None,
+            // A `tv_nsec` the kernel rejects makes glibc's wait retry until the thread ends,
+            // which it then joins: waiting without a deadline does the same without spinning.
+            // (A negative `tv_sec` is ETIMEDOUT first, as glibc's futex wait checks it.)
+            Wait::Until(ts, _) if ts.tv_sec >= 0 && !futex::valid_timespec(ts) => None,
             Wait::Until(ts, clock) => Some((ts, clock)),
         };
         // The kernel's wake at thread end is a shared-futex wake.
@@ -95,13 +99,10 @@ fn wait_gone(t: &Thread, how: Wait, cancellable: bool) -> Result<()> {
     }
 }
 
-/// Joins `handle`, returning its result.
+/// Joins `handle`, returning its result. As glibc, a deadline is only looked at when the
+/// thread is still running (see [`wait_gone`]): a thread that has ended is joined whatever
+/// it holds, and a self-join is EDEADLK first.
 pub fn join(handle: usize, how: Wait) -> Result<*mut c_void> {
-    if let Wait::Until(ts, _) = how {
-        if !futex::valid_timespec(ts) {
-            return Err(Errno::EINVAL);
-        }
-    }
     if let Wait::Try = how {
         // glibc's tryjoin looks at the thread's tid first: a running thread (the caller
         // included) is EBUSY before any other check.
@@ -193,7 +194,10 @@ pub fn detach(handle: usize) -> Result<()> {
 
 /// Cleans up after a thread that failed to apply its explicit attributes and ended without
 /// running user code (pthread_create then returns the error).
-pub fn reap_failed_start(t: *mut Thread) {
+///
+/// # Safety
+/// `t` must be the descriptor of that thread, owned by the caller (its creator).
+pub unsafe fn reap_failed_start(t: *mut Thread) {
     // SAFETY: the creator owns the descriptor; the thread ends on its own.
     let th = unsafe { &*t };
     let _ = wait_gone(th, Wait::Forever, false);

@@ -22,7 +22,6 @@ pub mod registry;
 pub mod stack;
 
 use crate::glibc::tcb;
-use core::arch::{asm, global_asm};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -113,49 +112,20 @@ impl Thread {
     }
 }
 
-// The current thread's descriptor: one word of initial-exec TLS in this library. Initial-exec
-// (the library is loaded at start-up, by LD_PRELOAD or as a dependency) makes `current()` two
-// instructions, and the slot's offset from the thread pointer lets a creator fill it in for
-// the new thread before the thread runs.
-global_asm!(
-    ".section .tbss,\"awT\",@nobits",
-    ".p2align 3",
-    "rpthread_current_thread:",
-    ".zero 8",
-    ".previous",
-);
-
-/// Offset of the current-thread slot from the thread pointer.
-#[inline(always)]
-fn slot_offset() -> isize {
-    let off: isize;
-    // SAFETY: reads the GOT entry ld.so filled with the slot's TP offset (R_X86_64_TPOFF64).
-    unsafe {
-        asm!("mov {}, qword ptr [rip + rpthread_current_thread@GOTTPOFF]", out(reg) off,
-             options(nostack, readonly, pure, preserves_flags))
-    };
-    off
-}
-
 /// Sets the current-thread slot of the (not yet running) thread whose TCB is `tcb`.
 ///
 /// # Safety
 /// `tcb`'s static TLS must be set up and the thread not running yet.
 pub unsafe fn set_slot(tcb: *mut u8, t: *mut Thread) {
     // SAFETY: the slot lies in this library's static TLS block below `tcb`.
-    unsafe { *tcb.offset(slot_offset()).cast::<*mut Thread>() = t };
+    unsafe { *tcb.offset(crate::arch::tls_slot_offset()).cast::<*mut Thread>() = t };
 }
 
 /// The calling thread's descriptor, if it is one of our threads (threads glibc runs, the
 /// main thread included, have none: everything per-thread of theirs lives in glibc's TCB).
 #[inline]
 pub fn current() -> Option<&'static Thread> {
-    let p: *mut Thread;
-    // SAFETY: %fs-relative load of our static TLS slot.
-    unsafe {
-        asm!("mov {0}, qword ptr [rip + rpthread_current_thread@GOTTPOFF]",
-             "mov {0}, qword ptr fs:[{0}]", out(reg) p, options(nostack, readonly, preserves_flags))
-    };
+    let p = crate::arch::tls_slot().cast::<Thread>();
     // SAFETY: a non-null slot holds our live descriptor (set before the thread started).
     unsafe { p.as_ref() }
 }

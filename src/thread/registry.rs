@@ -9,7 +9,7 @@
 
 use super::Thread;
 use crate::errno::{Errno, Result};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 use crate::sys;
 
 #[derive(Clone, Copy)]
@@ -43,9 +43,14 @@ fn hash(key: usize) -> usize {
 }
 
 impl Table {
-    fn slot(&self, i: usize) -> &mut Entry {
+    fn slot(&self, i: usize) -> Entry {
         // SAFETY: i < cap, and the slots are mapped for `cap` entries; the lock serializes.
-        unsafe { &mut *self.slots.add(i) }
+        unsafe { *self.slots.add(i) }
+    }
+
+    fn set(&mut self, i: usize, e: Entry) {
+        // SAFETY: as for `slot`; `&mut self` is the lock holder's.
+        unsafe { *self.slots.add(i) = e };
     }
 
     /// The index holding `key`, if present.
@@ -76,14 +81,14 @@ impl Table {
         if self.slot(i).key == EMPTY {
             self.used += 1;
         }
-        *self.slot(i) = Entry { key, val };
+        self.set(i, Entry { key, val });
         self.len += 1;
         Ok(())
     }
 
     fn remove(&mut self, key: usize) {
         if let Some(i) = self.find(key) {
-            self.slot(i).key = GONE;
+            self.set(i, Entry { key: GONE, val: core::ptr::null_mut() });
             self.len -= 1;
         }
     }
@@ -94,7 +99,7 @@ impl Table {
         let fresh = sys::mmap_anon(bytes, libc::PROT_READ | libc::PROT_WRITE, 0).map_err(|_| Errno::EAGAIN)?.cast::<Entry>();
         let old = core::mem::replace(self, Table { slots: fresh, cap, len: 0, used: 0 });
         for i in 0..old.cap {
-            let e = *old.slot(i);
+            let e = old.slot(i);
             if e.key > GONE {
                 self.insert(e.key, e.val).expect("a fresh table has room");
             }
@@ -112,7 +117,10 @@ impl Table {
 }
 
 /// Publishes a descriptor. EAGAIN if the table cannot grow (no memory).
-pub fn insert(t: *mut Thread) -> Result<()> {
+///
+/// # Safety
+/// `t` must be a live descriptor that stays live until [`remove`]d.
+pub unsafe fn insert(t: *mut Thread) -> Result<()> {
     // SAFETY: `t` is a live descriptor.
     let h = unsafe { (*t).handle() };
     REGISTRY.with(|r| r.insert(h, t))
@@ -141,11 +149,12 @@ pub fn with_thread<R>(handle: usize, f: impl FnOnce(&Thread) -> R) -> Result<R> 
 pub unsafe fn retain_only(me: usize, mut gone: impl FnMut(*mut Thread)) {
     let old = REGISTRY.with(|r| core::mem::replace(r, Table { slots: core::ptr::null_mut(), cap: 0, len: 0, used: 0 }));
     for i in 0..old.cap {
-        let e = *old.slot(i);
+        let e = old.slot(i);
         if e.key == me {
             // Re-inserting into an empty table only maps memory; in the unlikely case that
             // fails the thread just becomes unknown (ESRCH), which loses nothing it owns.
-            let _ = insert(e.val);
+            // SAFETY: the caller's live descriptor, kept in the registry as before.
+            let _ = unsafe { insert(e.val) };
         } else if e.key > GONE {
             gone(e.val);
         }

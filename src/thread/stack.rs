@@ -14,7 +14,7 @@ use super::attr::{Attr, StackSource, PAGE};
 use super::Thread;
 use crate::errno::{Errno, Result};
 use crate::glibc::{layout, tcb, tls};
-use crate::sync::lock::Locked;
+use crate::lock::Locked;
 use crate::sys;
 
 /// glibc's default stack cache size (40 MiB).

@@ -1,5 +1,6 @@
 //! The library's own internal lock, for its global tables (thread registry, stack cache,
-//! key table). Not exported; pthread_mutex_t lives in `mutex.rs`.
+//! TLS hand-over pool, default attributes). Not exported; pthread_mutex_t lives in
+//! `sync::mutex`. A leaf module (over `sys` only), so every layer may use it.
 //!
 //! Lock word: 0 = unlocked, 1 = locked, 2 = locked with (possible) sleepers — the classic
 //! three-state futex lock (Drepper, "Futexes Are Tricky", mutex #2).

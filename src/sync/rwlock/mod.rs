@@ -1,0 +1,181 @@
+//! Reader-writer lock (`pthread_rwlock_t`, 56 bytes): glibc 2.36's protocol and layout, for
+//! process-private and process-shared locks alike (one protocol: it is also the faster one
+//! with more threads than CPUs), so that a lock in shared memory works between processes on
+//! rpthread and on glibc.
+//!
+//! Fields (glibc's names): `readers` @0, `writers` @4, `wrphase_futex` @8, `writers_futex`
+//! @12, `cur_writer` @24 (the write holder's tid), `shared` @28 (non-zero: shared futexes),
+//! `flags` @48 (the preference). All-zero is `PTHREAD_RWLOCK_INITIALIZER`.
+//!
+//! `readers` holds the state: bit 0 `WRPHASE` (a write phase: a primary writer may hold the
+//! lock), bit 1 `WRLOCKED` (there is a primary writer), bit 2 `RWAITING` (readers wait for a
+//! writer to go first), and from bit 3 `R`, the readers that hold or try to take the lock.
+//! A reader adds itself to R; in a read phase it holds the lock at once. A writer sets
+//! WRLOCKED (the one that does is the primary writer; others wait on `writers_futex`), then
+//! starts a write phase if R is 0; otherwise the last reader out starts it for the writer.
+//! Phase changes with waiters on the other side are explicit hand-overs: whoever flips
+//! WRPHASE then stores the new phase in `wrphase_futex` (1: write phase, 0: read phase) and
+//! wakes its sleepers; a thread that registered during the other phase may only proceed
+//! once it read the new value there (so the lock may be destroyed as soon as it is free).
+//! Bit 1 `FUTEX_USED` of either futex word says someone may sleep on it.
+//!
+//! Preferences: with `PREFER_READER` (0, the default) and `PREFER_WRITER_NP` (1) readers are
+//! never held back by waiting writers (glibc treats 1 like 0 for readers, so read recursion
+//! cannot deadlock); with either writer kind, a releasing writer hands WRLOCKED directly to
+//! a waiting writer registered in `writers` (by setting the `WRHANDOVER` bit there).
+//! `PREFER_WRITER_NONRECURSIVE_NP` (2) also makes a new reader wait (on `readers`, with
+//! RWAITING) while readers hold the lock and a writer waits, so a recursive read lock
+//! behind a waiting writer deadlocks, as glibc documents.
+//!
+//! Orderings, where not stated at the access: the state changes on `readers` carry the
+//! lock's Acquire/Release. The futex words only decide whether a thread may sleep; the
+//! futex system call compares them under the kernel's lock, so Relaxed accesses cannot lose
+//! a wake-up, and a woken thread re-reads `readers`. Their plain stores race with other
+//! threads' read-modify-writes (setting FUTEX_USED, hand-overs): `racing_store`, which the
+//! model checker needs to keep the word's modification order total.
+//!
+//! Errors beyond glibc's: unlocking a lock that is neither write-locked by the caller nor
+//! read-locked by anyone is EPERM (glibc would underflow the reader count and leave the
+//! lock unusable).
+
+use super::caller::tid;
+use super::model::{
+    fence, futex_wait, futex_wake, racing_store, spin_hint, spin_load, AtomicI32, AtomicU32, Deadline, Ordering, Scope,
+};
+use crate::errno::{Errno, Result};
+
+mod read;
+#[cfg(any(test, loom))]
+mod tests;
+mod write;
+
+const WRPHASE: u32 = 1;
+const WRLOCKED: u32 = 2;
+const RWAITING: u32 = 4;
+const READER_SHIFT: u32 = 3;
+const ONE_READER: u32 = 1 << READER_SHIFT;
+const READER_OVERFLOW: u32 = 1 << 31;
+/// In `writers`: the releasing primary writer handed WRLOCKED to a registered writer.
+const WRHANDOVER: u32 = 1 << 31;
+/// In `wrphase_futex` and `writers_futex`: a thread may sleep on the word.
+const FUTEX_USED: u32 = 2;
+
+/// Polls of the awaited word before a waiter sleeps on it (glibc sleeps at once). The
+/// hand-over a waiter waits for usually comes from a critical section a few nanoseconds
+/// long; sleeping costs two futex calls and a wake-up (tens of µs on a VM). Not in the
+/// models (it only multiplies their interleavings).
+const SPINS: u32 = if cfg!(loom) { 0 } else { 100 };
+
+/// `PTHREAD_RWLOCK_PREFER_READER_NP`.
+pub const PREFER_READER: i32 = 0;
+/// `PTHREAD_RWLOCK_PREFER_WRITER_NP`.
+pub const PREFER_WRITER: i32 = 1;
+/// `PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP`.
+pub const PREFER_WRITER_NONRECURSIVE: i32 = 2;
+
+/// A reader-writer lock in glibc's `pthread_rwlock_t` layout.
+#[repr(C)]
+pub struct RwLock {
+    readers: AtomicU32,
+    writers: AtomicU32,
+    wrphase_futex: AtomicU32,
+    writers_futex: AtomicU32,
+    _pad34: [u32; 2],
+    cur_writer: AtomicI32,
+    shared: i32,
+    _elision: [u8; 8],
+    _pad2: u64,
+    kind: i32,
+    _tail: u32,
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(core::mem::size_of::<RwLock>() == 56);
+    assert!(core::mem::size_of::<libc::pthread_rwlock_t>() == 56);
+    assert!(core::mem::offset_of!(RwLock, cur_writer) == 24);
+    assert!(core::mem::offset_of!(RwLock, shared) == 28);
+    assert!(core::mem::offset_of!(RwLock, kind) == 48);
+};
+
+/// rwlock attributes (`pthread_rwlockattr_t`, 8 bytes: glibc's own layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RwLockAttr {
+    /// The preference (`PTHREAD_RWLOCK_PREFER_*`).
+    pub kind: i32,
+    /// `PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`.
+    pub pshared: i32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<RwLockAttr>() == core::mem::size_of::<libc::pthread_rwlockattr_t>());
+
+impl RwLockAttr {
+    /// The defaults: reader preference, process-private.
+    pub const DEFAULT: RwLockAttr = RwLockAttr { kind: PREFER_READER, pshared: libc::PTHREAD_PROCESS_PRIVATE };
+
+    /// Checks a preference value (EINVAL if it is none of the three kinds).
+    pub fn check_kind(kind: i32) -> Result<i32> {
+        match kind {
+            PREFER_READER | PREFER_WRITER | PREFER_WRITER_NONRECURSIVE => Ok(kind),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+impl RwLock {
+    /// A fresh unlocked lock with these attributes.
+    pub fn new(attr: &RwLockAttr) -> RwLock {
+        RwLock {
+            readers: AtomicU32::new(0),
+            writers: AtomicU32::new(0),
+            wrphase_futex: AtomicU32::new(0),
+            writers_futex: AtomicU32::new(0),
+            _pad34: [0; 2],
+            cur_writer: AtomicI32::new(0),
+            shared: (attr.pshared != libc::PTHREAD_PROCESS_PRIVATE) as i32,
+            _elision: [0; 8],
+            _pad2: 0,
+            kind: attr.kind,
+            _tail: 0,
+        }
+    }
+
+    #[inline]
+    fn scope(&self) -> Scope {
+        if self.shared != 0 {
+            Scope::Shared
+        } else {
+            Scope::Private
+        }
+    }
+
+    #[inline]
+    fn prefers_writers(&self) -> bool {
+        self.kind != PREFER_READER
+    }
+
+    /// The single-threaded fast path (glibc's mutexes have one; its rwlocks do not): while
+    /// the caller is the only thread of the process, nobody can race with a private lock's
+    /// state changes, so plain loads and stores make them (the same states and values as the
+    /// protocol's atomic steps). Bench: uncontended wrlock+unlock has three atomic RMWs in
+    /// the protocol (two before, with our own one; glibc has four).
+    #[inline(always)]
+    fn solo(&self) -> bool {
+        self.shared == 0 && crate::glibc::solo::alone()
+    }
+
+
+    /// Releases the caller's read or write lock: the write lock if the caller holds it
+    /// (`cur_writer`), else a read lock. Errors: EPERM when no reader holds the lock (see
+    /// the module comment).
+    #[inline]
+    pub fn unlock(&self) -> Result<()> {
+        if self.cur_writer.load(Ordering::Relaxed) == tid() {
+            self.write_unlock();
+            return Ok(());
+        }
+        self.read_unlock()
+    }
+}
