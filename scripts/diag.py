@@ -139,6 +139,17 @@ def t_order_edeadlk():
     need(len(inv) == 1 and inv[0]["action"] == "edeadlk", f"reports: {inv}")
 
 
+def t_order_abort():
+    """RPTHREAD_DIAG_ON_CYCLE=abort: the report is written, then the process aborts at the
+    closing lock call (before the program prints what it returned)."""
+    b = build("abba")
+    r, evs = run(b, "order", env={"RPTHREAD_DIAG_ON_CYCLE": "abort"})
+    need(r["rc"] == -signal.SIGABRT, f"exit status {r['rc']}, expected SIGABRT\n{r['err'][-1500:]}")
+    need("closing lock call returned" not in r["out"], "the program went on: " + r["out"])
+    inv = of(evs, "lock_order_inversion")
+    need(len(inv) == 1 and inv[0]["action"] == "abort", f"reports: {inv}")
+
+
 def t_order_cycle3():
     """A cycle through three locks and three threads (also as a Graphviz graph)."""
     b = build("abba")
@@ -176,6 +187,18 @@ def t_order_link_mode():
     exited_ok(r)
     inv = of(evs, "lock_order_inversion")
     need(len(inv) == 1 and inv[0]["acquiring"]["name"] == "lock_a in abba", f"reports: {evs}")
+
+
+def t_order_c11():
+    """C11 mtx_* (glibc's pthread mutexes underneath) in opposite orders: reported."""
+    b = build("c11")
+    r, evs = run(b, "order")
+    exited_ok(r)
+    inv = of(evs, "lock_order_inversion")
+    need(len(inv) == 1, f"{len(inv)} inversion reports: {evs}")
+    need(inv[0]["acquiring"]["name"] == "c11_a in c11" and inv[0]["holding"]["name"] == "c11_b in c11",
+         f"report {inv[0]}")
+    need(stack_has(inv[0]["stack"], "b_then_a"), f"stack {inv[0]['stack']}")
 
 
 def t_static_names():
@@ -302,6 +325,8 @@ MISUSE = {
     "exit_holding": ("exit_holding", None),
     "never_joined": ("never_joined", None),
     "after_destroy": ("use_after_destroy", "m2 in misuse"),
+    "uninitialized": ("uninitialized", None),
+    "cond_unheld": ("cond_wait_unheld", "m2 in misuse"),
 }
 
 

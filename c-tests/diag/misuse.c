@@ -9,9 +9,12 @@
  *   exit_holding  a thread ends holding a mutex
  *   never_joined  a joinable thread ends and is never joined
  *   after_destroy lock of a destroyed mutex
+ *   uninitialized lock of a mutex whose memory was never initialized (garbage kind field)
+ *   cond_unheld   a condition wait with a mutex the thread does not hold
  *   clean         correct use of all of the above objects: no report */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -103,6 +106,17 @@ int main(int argc, char **argv) {
     } else if (!strcmp(c, "after_destroy")) {
         pthread_mutex_destroy(&m2);
         printf("lock after destroy: %d\n", pthread_mutex_lock(&m2));
+    } else if (!strcmp(c, "uninitialized")) {
+        pthread_mutex_t garbage;
+        memset(&garbage, 0x5a, sizeof garbage);
+        printf("lock of garbage: %d\n", pthread_mutex_lock(&garbage));
+    } else if (!strcmp(c, "cond_unheld")) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10000000;
+        if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+        printf("wait without the mutex: %d\n", pthread_cond_timedwait(&cv, &m2, &ts));
+        pthread_mutex_unlock(&m2); /* the wait returned with it held */
     } else {
         pthread_create(&t, NULL, wait_m1, NULL);
         usleep(20000);
