@@ -129,6 +129,16 @@ int main(int argc, char **argv) {
         pthread_mutex_unlock(&m2);
         pthread_mutex_destroy(&m2);
         pthread_cond_destroy(&cv);
+        /* A mutex whose type was set explicitly (glibc then adds its NO_ELISION bit to the
+         * kind, as in jemalloc's mutexes): an initialized mutex, not garbage. */
+        pthread_mutexattr_t a;
+        pthread_mutex_t m3;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
+        pthread_mutex_init(&m3, &a);
+        pthread_mutex_lock(&m3);
+        pthread_mutex_unlock(&m3);
+        pthread_mutex_destroy(&m3);
         pthread_create(&t, NULL, nothing, NULL);
         pthread_detach(t);
         pthread_create(&t, NULL, nothing, NULL);

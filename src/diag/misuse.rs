@@ -46,9 +46,17 @@ pub fn mutex_owner(addr: usize) -> i32 {
     field(addr, 8)
 }
 
-/// The mutex's `__kind` (-1 once destroyed).
+/// glibc's `PTHREAD_MUTEX_NO_ELISION_NP`: in the kind of a mutex whose attribute had its
+/// type set explicitly to PTHREAD_MUTEX_NORMAL or DEFAULT (jemalloc's, for one); it means a
+/// normal mutex (as `sync::mutex` reads it), not a garbage kind.
+const KIND_NO_ELISION: i32 = 512;
+
+/// The mutex's `__kind` (-1 once destroyed), without [`KIND_NO_ELISION`].
 pub fn mutex_kind(addr: usize) -> i32 {
-    field(addr, 16)
+    match field(addr, 16) {
+        -1 => -1,
+        k => k & !KIND_NO_ELISION,
+    }
 }
 
 /// First time for this key? (Counts the repeats.)
