@@ -101,17 +101,15 @@ pub extern "C" fn thrd_yield() {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn thrd_sleep(duration: *const timespec, remaining: *mut timespec) -> c_int {
-    // SAFETY: the kernel reads `duration` and writes `remaining` (null allowed).
-    let r = unsafe {
-        crate::sys::raw(
-            libc::SYS_clock_nanosleep,
-            &[libc::CLOCK_REALTIME as usize, 0, duration as usize, remaining as usize],
-        )
+    // SAFETY: `duration` is readable and `remaining` null or writable (the contract). A null
+    // `duration` is the kernel's EFAULT on glibc: -2 here too.
+    let (Some(d), rem) = (unsafe { duration.as_ref() }, unsafe { remaining.as_mut() }) else {
+        return -2;
     };
-    match r {
-        0 => 0,
-        r if r == -(libc::EINTR as isize) => -1,
-        _ => -2,
+    match crate::sys::clock_nanosleep(libc::CLOCK_REALTIME, d, rem) {
+        Ok(()) => 0,
+        Err(crate::errno::Errno::EINTR) => -1,
+        Err(_) => -2,
     }
 }
 

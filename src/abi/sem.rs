@@ -16,9 +16,7 @@ fn sem_ret(r: Result<()>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => {
-            // SAFETY: __errno_location returns the calling thread's errno slot (async-signal-
-            // safe: it reads %fs).
-            unsafe { *libc::__errno_location() = e.0 };
+            crate::errno::set(e);
             -1
         }
     }
