@@ -5,6 +5,7 @@
 //! never-initialized or destroyed one too: see `thread::attr::Attr`); only a null one is
 //! EINVAL (glibc would crash).
 
+use super::object::{obj, obj_mut, init};
 use libc::c_int;
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
@@ -16,17 +17,19 @@ use libc::{pthread_attr_t, sched_param};
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t`.
 pub(super) unsafe fn attr_ref<'a>(p: *const pthread_attr_t) -> Result<&'a Attr> {
-    // SAFETY: Attr fits in pthread_attr_t, has no stricter alignment, and every bit pattern
-    // of its plain fields is valid (its extension pointer is the caller's business, as on
-    // glibc).
-    unsafe { p.cast::<Attr>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    // Every bit pattern of Attr's plain fields is valid; its extension pointer is the
+    // caller's business, as on glibc.
+    unsafe { obj(p) }
 }
 
 /// # Safety
 /// As [`attr_ref`], with exclusive access.
 pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
-    // SAFETY: as in attr_ref.
-    unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(p) }
 }
 
 /// Runs a setter on an attr object.
@@ -34,7 +37,7 @@ pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t` nobody else accesses.
 unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `p` is valid as this function's `# Safety` section requires.
     ret(unsafe { attr_mut(p) }.and_then(f))
 }
 
@@ -43,7 +46,7 @@ unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -
 /// # Safety
 /// `p` as in [`set`]; `out` null or writable.
 unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) -> T) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `p` and `out` are valid as this function's `# Safety` section requires.
     let r = unsafe { attr_ref(p) }.and_then(|a| {
         // SAFETY: `out` is null or writable (the contract).
         *unsafe { nonnull_mut(out) }? = f(a);
@@ -59,11 +62,10 @@ unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) ->
 /// `attr` must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
-    if attr.is_null() {
-        return libc::EINVAL;
+    // SAFETY: `attr` is null or writable (the contract).
+    if let Err(e) = unsafe { init(attr, Attr::initial()) } {
+        return e.0;
     }
-    // SAFETY: Attr fits in pthread_attr_t.
-    unsafe { attr.cast::<Attr>().write(Attr::initial()) };
     0
 }
 
@@ -74,7 +76,7 @@ pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
 /// `attr` must be an attr object whose extension pointer is null or its own.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.drop_ext();
@@ -89,7 +91,7 @@ pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_in
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, state: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| match state {
             0 | 1 => {
@@ -107,7 +109,7 @@ pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, 
 /// `attr` an attr object; `state` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t, state: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `state` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, state, |a| a.is_detached() as c_int) }
 }
 
@@ -117,7 +119,7 @@ pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if size < STACK_MIN {
@@ -135,7 +137,7 @@ pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, si
 /// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `size` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, size, Attr::effective_stack_size) }
 }
 
@@ -148,7 +150,7 @@ pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: *mut libc::c_void, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if size < STACK_MIN {
@@ -172,7 +174,7 @@ pub unsafe extern "C" fn pthread_attr_getstack(
     addr: *mut *mut libc::c_void,
     size: *mut usize,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr`, `addr` and `size` are valid as this function's `# Safety` section requires.
     let r = unsafe { attr_ref(attr) }.and_then(|a| {
         // SAFETY: `addr` and `size` are null or writable (the contract).
         *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(a.stack_size) as *mut libc::c_void;
@@ -190,7 +192,7 @@ pub unsafe extern "C" fn pthread_attr_getstack(
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, addr: *mut libc::c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `addr` are valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.set_stack_top(addr as usize);
@@ -205,7 +207,7 @@ pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, ad
 /// `attr` an attr object; `addr` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, addr: *mut *mut libc::c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `addr` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, addr, |a| a.stack_top as *mut libc::c_void) }
 }
 
@@ -216,7 +218,7 @@ pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.guard_size = size;
@@ -231,7 +233,7 @@ pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, si
 /// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `size` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, size, |a| a.guard_size) }
 }
 
@@ -242,7 +244,7 @@ pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |_| match scope {
             0 => Ok(()),
@@ -258,7 +260,7 @@ pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope:
 /// `attr` an attr object; `scope` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scope: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `scope` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, scope, |_| 0) }
 }
 
@@ -268,7 +270,7 @@ pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scop
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t, inherit: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| match inherit {
             0 | 1 => {
@@ -286,7 +288,7 @@ pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t,
 /// `attr` an attr object; `inherit` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_t, inherit: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `inherit` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, inherit, |a| a.is_explicit_sched() as c_int) }
 }
 
@@ -297,7 +299,7 @@ pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, policy: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&policy) {
@@ -315,7 +317,7 @@ pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, 
 /// `attr` an attr object; `policy` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t, policy: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `policy` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, policy, |a| a.policy) }
 }
 
@@ -325,7 +327,7 @@ pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t
 /// `attr` an attr object; `param` readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, param: *const sched_param) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `param` are valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             let p = param.as_ref().ok_or(Errno::EINVAL)?;
@@ -342,6 +344,6 @@ pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, p
 /// `attr` an attr object; `param` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedparam(attr: *const pthread_attr_t, param: *mut sched_param) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `param` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, param, |a| sched_param { sched_priority: a.priority }) }
 }

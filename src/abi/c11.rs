@@ -160,7 +160,7 @@ pub unsafe extern "C" fn mtx_init(mtx: *mut pthread_mutex_t, ty: c_int) -> c_int
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_lock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_lock(mtx) })
 }
 
@@ -171,7 +171,7 @@ pub unsafe extern "C" fn mtx_lock(mtx: *mut pthread_mutex_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_timedlock(mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` and `ts` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_timedlock(mtx, ts) })
 }
 
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn mtx_timedlock(mtx: *mut pthread_mutex_t, ts: *const tim
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_trylock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_trylock(mtx) })
 }
 
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn mtx_trylock(mtx: *mut pthread_mutex_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_unlock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_unlock(mtx) })
 }
 
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn mtx_destroy(mtx: *mut pthread_mutex_t) {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_init(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_init(cond, core::ptr::null()) })
 }
 
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn cnd_init(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_signal(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_signal(cond) })
 }
 
@@ -237,7 +237,7 @@ pub unsafe extern "C" fn cnd_signal(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_broadcast(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_broadcast(cond) })
 }
 
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn cnd_broadcast(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_wait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` and `mtx` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_wait(cond, mtx) })
 }
 
@@ -259,7 +259,7 @@ pub unsafe extern "C" fn cnd_wait(cond: *mut pthread_cond_t, mtx: *mut pthread_m
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_timedwait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond`, `mtx` and `ts` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_timedwait(cond, mtx, ts) })
 }
 

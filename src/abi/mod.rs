@@ -9,6 +9,7 @@ mod cancel;
 mod cond;
 mod fork;
 mod mutex;
+mod object;
 mod once;
 mod rwlock;
 mod sched;
@@ -112,6 +113,6 @@ fn ret(r: Result<()>) -> c_int {
 /// As for [`nonnull`], and no other reference to `*p` may be live.
 #[inline]
 unsafe fn nonnull_mut<'a, T>(p: *mut T) -> Result<&'a mut T> {
-    // SAFETY: forwarded.
+    // SAFETY: `p` is valid as this function's `# Safety` section requires.
     unsafe { p.as_mut() }.ok_or(Errno::EINVAL)
 }

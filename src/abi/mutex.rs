@@ -3,8 +3,9 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
+use super::object::{obj, obj_mut};
 use super::{nonnull_mut, ret};
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
 use crate::sync::mutex::Mutex;
 use crate::sync::mutexattr::{self, MutexAttr};
 use crate::sys::futex::Clock;
@@ -16,9 +17,9 @@ use libc::{c_int, clockid_t, pthread_mutex_t, pthread_mutexattr_t, timespec};
 /// `m` must be null or point to a live `pthread_mutex_t`.
 #[inline(always)]
 unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
-    // SAFETY: Mutex has pthread_mutex_t's size and no stricter alignment (checked in
-    // sync::mutex); all its fields are atomics, so shared references are sound.
-    unsafe { m.cast::<Mutex>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(m) }
 }
 
 /// The attributes behind a C pointer.
@@ -27,8 +28,9 @@ unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
 /// `a` must be null or point to a `pthread_mutexattr_t`.
 #[inline]
 unsafe fn as_attr<'a>(a: *mut pthread_mutexattr_t) -> Result<&'a mut MutexAttr> {
-    // SAFETY: MutexAttr is a transparent u32 of pthread_mutexattr_t's size and alignment.
-    unsafe { nonnull_mut(a.cast::<MutexAttr>()) }
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(a) }
 }
 
 /// Initializes a mutex with `attr` (null: the defaults: normal, private, not robust).
@@ -41,10 +43,10 @@ unsafe fn as_attr<'a>(a: *mut pthread_mutexattr_t) -> Result<&'a mut MutexAttr> 
 /// initialized attributes object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `mutex` and `attr` are valid as this function's `# Safety` section requires.
     let r = unsafe { as_mutex(mutex) }.and_then(|m| {
         // SAFETY: a non-null attr points to an initialized pthread_mutexattr_t.
-        let a = unsafe { attr.cast::<MutexAttr>().as_ref() }.copied();
+        let a = unsafe { obj::<MutexAttr, _>(attr) }.ok().copied();
         m.init(a)
     });
     ret(r)
@@ -60,7 +62,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
 /// `mutex` must be null or point to a `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::destroy))
 }
 
@@ -75,7 +77,7 @@ pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.lock()),
         Err(e) => e.0,
@@ -91,7 +93,7 @@ pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_in
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.trylock()),
         Err(e) => e.0,
@@ -109,7 +111,7 @@ pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c
 /// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut pthread_mutex_t, abstime: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_clocklock(mutex, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -128,7 +130,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
     abstime: *const timespec,
 ) -> c_int {
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
         let m = unsafe { as_mutex(mutex) }?;
         let clock = Clock::from_clockid(clockid)?;
         // SAFETY: a non-null abstime is readable.
@@ -151,7 +153,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.unlock()),
         Err(e) => e.0,
@@ -167,7 +169,7 @@ pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::consistent))
 }
 
@@ -177,7 +179,7 @@ pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -
 /// As pthread_mutex_consistent.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent_np(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_consistent(mutex) }
 }
 
@@ -193,7 +195,7 @@ pub unsafe extern "C" fn pthread_mutex_getprioceiling(mutex: *const pthread_mute
     let r = (|| {
         // SAFETY: forwarded; the mutex is only read.
         let c = unsafe { as_mutex(mutex.cast_mut()) }?.prioceiling()?;
-        // SAFETY: forwarded.
+        // SAFETY: `prioceiling` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(prioceiling) }? = c;
         Ok(())
     })();
@@ -216,7 +218,7 @@ pub unsafe extern "C" fn pthread_mutex_setprioceiling(
     old_ceiling: *mut c_int,
 ) -> c_int {
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` and `old_ceiling` are valid as this function's `# Safety` section requires.
         let old = unsafe { as_mutex(mutex) }?.set_prioceiling(prioceiling)?;
         // SAFETY: a non-null out-pointer is writable.
         if let Some(o) = unsafe { old_ceiling.as_mut() } {
@@ -233,7 +235,7 @@ pub unsafe extern "C" fn pthread_mutex_setprioceiling(
 /// As pthread_mutex_init.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` and `attr` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_init(mutex, attr) }
 }
 
@@ -243,7 +245,7 @@ pub unsafe extern "C" fn __pthread_mutex_init(mutex: *mut pthread_mutex_t, attr:
 /// As pthread_mutex_destroy.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_destroy(mutex) }
 }
 
@@ -253,7 +255,7 @@ pub unsafe extern "C" fn __pthread_mutex_destroy(mutex: *mut pthread_mutex_t) ->
 /// As pthread_mutex_lock.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_lock(mutex) }
 }
 
@@ -263,7 +265,7 @@ pub unsafe extern "C" fn __pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_
 /// As pthread_mutex_trylock.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_trylock(mutex) }
 }
 
@@ -273,7 +275,7 @@ pub unsafe extern "C" fn __pthread_mutex_trylock(mutex: *mut pthread_mutex_t) ->
 /// As pthread_mutex_unlock.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_unlock(mutex) }
 }
 
@@ -288,7 +290,7 @@ pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> 
 /// `attr` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(|a| *a = MutexAttr::DEFAULT))
 }
 
@@ -298,7 +300,7 @@ pub unsafe extern "C" fn pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) 
 /// `attr` null or a pthread_mutexattr_t.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(drop))
 }
 
@@ -310,7 +312,7 @@ unsafe fn get<T>(attr: *const pthread_mutexattr_t, out: *mut T, f: impl FnOnce(M
     let r = (|| {
         // SAFETY: forwarded; only read.
         let a = *unsafe { as_attr(attr.cast_mut()) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `out` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(out) }? = f(a);
         Ok(())
     })();
@@ -322,7 +324,7 @@ unsafe fn get<T>(attr: *const pthread_mutexattr_t, out: *mut T, f: impl FnOnce(M
 /// # Safety
 /// `attr` null or initialized and writable.
 unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> Result<()>) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.and_then(f))
 }
 
@@ -335,7 +337,7 @@ unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> 
 /// `attr` null or initialized; `kind` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, kind, |a| a.kind() as c_int) }
 }
 
@@ -348,7 +350,7 @@ pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexatt
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_kind(kind)) }
 }
 
@@ -358,7 +360,7 @@ pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_
 /// As pthread_mutexattr_gettype.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_gettype(attr, kind) }
 }
 
@@ -368,7 +370,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutex
 /// As pthread_mutexattr_settype.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_settype(attr, kind) }
 }
 
@@ -381,7 +383,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexat
 /// `attr` null or initialized; `pshared` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getpshared(attr: *const pthread_mutexattr_t, pshared: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, pshared, |a| a.shared() as c_int) }
 }
 
@@ -393,7 +395,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getpshared(attr: *const pthread_mutex
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexattr_t, pshared: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_shared(pshared)) }
 }
 
@@ -406,7 +408,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexat
 /// `attr` null or initialized; `robust` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, robust, |a| a.robust() as c_int) }
 }
 
@@ -419,7 +421,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexa
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_robust(robust)) }
 }
 
@@ -429,7 +431,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexatt
 /// As pthread_mutexattr_getrobust.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_getrobust(attr, robust) }
 }
 
@@ -439,7 +441,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mut
 /// As pthread_mutexattr_setrobust.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_setrobust(attr, robust) }
 }
 
@@ -452,7 +454,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutex
 /// `attr` null or initialized; `protocol` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getprotocol(attr: *const pthread_mutexattr_t, protocol: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `protocol` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, protocol, |a| a.protocol() as c_int) }
 }
 
@@ -464,7 +466,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getprotocol(attr: *const pthread_mute
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setprotocol(attr: *mut pthread_mutexattr_t, protocol: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_protocol(protocol)) }
 }
 
@@ -480,7 +482,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getprioceiling(
     attr: *const pthread_mutexattr_t,
     prioceiling: *mut c_int,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `prioceiling` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, prioceiling, |a| a.prioceiling().max(mutexattr::fifo_range().0)) }
 }
 
@@ -492,7 +494,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getprioceiling(
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setprioceiling(attr: *mut pthread_mutexattr_t, prioceiling: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_prioceiling(prioceiling)) }
 }
 
@@ -502,7 +504,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setprioceiling(attr: *mut pthread_mut
 /// As pthread_mutexattr_init.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_init(attr) }
 }
 
@@ -512,7 +514,7 @@ pub unsafe extern "C" fn __pthread_mutexattr_init(attr: *mut pthread_mutexattr_t
 /// As pthread_mutexattr_destroy.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_destroy(attr) }
 }
 
@@ -522,6 +524,6 @@ pub unsafe extern "C" fn __pthread_mutexattr_destroy(attr: *mut pthread_mutexatt
 /// As pthread_mutexattr_settype.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_settype(attr, kind) }
 }

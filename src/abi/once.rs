@@ -8,6 +8,7 @@
 //! the routine, and lets a C++ exception thrown by it unwind to the caller after resetting
 //! the once (see `sync::once`).
 
+use super::object::obj;
 use crate::errno::Errno;
 use crate::sync::once::Once;
 use libc::{c_int, pthread_once_t};
@@ -21,11 +22,20 @@ pub struct OnceOps {
     unwound: unsafe extern "C" fn(*mut pthread_once_t),
 }
 
+/// The once control behind a non-null C pointer.
+///
+/// # Safety
+/// `c` points to a live `pthread_once_t`.
+unsafe fn control<'a>(c: *mut pthread_once_t) -> &'a Once {
+    // SAFETY: non-null and live (the contract); layout checked in abi::object.
+    unsafe { obj(c) }.unwrap_or_else(|_| unreachable!("pthread_once checked the control"))
+}
+
 /// # Safety
 /// `c` is the caller's live once control (pthread_once checked it is not null).
 unsafe extern "C" fn begin(c: *mut pthread_once_t) -> c_int {
-    // SAFETY: Once is a transparent u32 with pthread_once_t's size; the caller's control.
-    match unsafe { &*c.cast::<Once>() }.begin() {
+    // SAFETY: the caller's live control, not null (the contract); layout: abi::object.
+    match unsafe { control(c) }.begin() {
         Ok(true) => 1,
         Ok(false) => 0,
         Err(e) => e.0,
@@ -36,14 +46,14 @@ unsafe extern "C" fn begin(c: *mut pthread_once_t) -> c_int {
 /// As [`begin`], after it returned 1.
 unsafe extern "C" fn finish(c: *mut pthread_once_t) {
     // SAFETY: as in `begin`.
-    unsafe { &*c.cast::<Once>() }.finish()
+    unsafe { control(c) }.finish()
 }
 
 /// # Safety
 /// As [`begin`], after it returned 1; called from a cleanup while the routine unwinds.
 unsafe extern "C" fn unwound(c: *mut pthread_once_t) {
     // SAFETY: as in `begin`.
-    unsafe { &*c.cast::<Once>() }.unwound()
+    unsafe { control(c) }.unwound()
 }
 
 /// Entry points of the slow path.

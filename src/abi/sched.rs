@@ -92,7 +92,7 @@ pub unsafe extern "C" fn pthread_getaffinity_np(thread: pthread_t, cpusetsize: u
 #[cfg(feature = "gnu")]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
     let r = unsafe { super::attr::attr_mut(attr) }.map(|a| {
         a.ext_mut().cpuset = if cpuset.is_null() || cpusetsize == 0 {
             None
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, 
 #[cfg(feature = "gnu")]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
     let r = unsafe { super::attr::attr_ref(attr) }.and_then(|a: &Attr| {
         if cpuset.is_null() {
             return Err(Errno::EINVAL);
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t
 /// `attr` an attr object; `sigmask` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, sigmask: *const libc::sigset_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `sigmask` are valid as this function's `# Safety` section requires.
     let r = unsafe { super::attr::attr_mut(attr) }.map(|a| {
         // SAFETY: null or readable per contract; the kernel's set is the first 8 bytes.
         a.ext_mut().sigmask = unsafe { sigmask.cast::<u64>().as_ref() }.copied();
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, s
 /// `attr` an attr object; `sigmask` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getsigmask_np(attr: *const pthread_attr_t, sigmask: *mut libc::sigset_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     let a = match unsafe { super::attr::attr_ref(attr) } {
         Ok(a) => a,
         Err(e) => return e.0,

@@ -86,7 +86,7 @@ pub extern "C" fn pthread_equal(t1: pthread_t, t2: pthread_t) -> c_int {
 /// `retval` must be null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_join(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, Wait::Forever) }
 }
 
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn pthread_join(thread: pthread_t, retval: *mut *mut c_voi
 /// `retval` must be null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, Wait::Try) }
 }
 
@@ -113,7 +113,7 @@ pub unsafe extern "C" fn pthread_timedjoin_np(
     retval: *mut *mut c_void,
     abstime: *const timespec,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_clockjoin_np(thread, retval, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -138,7 +138,7 @@ pub unsafe extern "C" fn pthread_clockjoin_np(
         None => Wait::Forever,
         Some(ts) => Wait::Until(ts, clock),
     };
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, how) }
 }
 
@@ -180,12 +180,12 @@ pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
 pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
     ensure_init();
     let r = (|| -> Result<()> {
-        // SAFETY: `attr` is null or writable (the contract).
-        let out = unsafe { nonnull_mut(attr) }?;
+        if attr.is_null() {
+            return Err(Errno::EINVAL);
+        }
         let a = th::info::attributes(thread as usize)?;
-        // SAFETY: Attr fits in pthread_attr_t (checked at compile time).
-        unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(a) };
-        Ok(())
+        // SAFETY: `attr` is writable storage for an attribute object (the contract).
+        unsafe { super::object::init(attr, a) }
     })();
     ret(r)
 }
@@ -196,14 +196,8 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 /// `attr` must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
-    let r = (|| -> Result<()> {
-        // SAFETY: `attr` is null or writable (the contract).
-        let out = unsafe { nonnull_mut(attr) }?;
-        // SAFETY: Attr fits in pthread_attr_t.
-        unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(Attr::defaults()) };
-        Ok(())
-    })();
-    ret(r)
+    // SAFETY: `attr` is null or writable storage for an attribute object (the contract).
+    ret(unsafe { super::object::init(attr, Attr::defaults()) })
 }
 
 /// Sets the process-wide default attributes (GNU). EINVAL if `attr` has a stack address, a
@@ -213,7 +207,7 @@ pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setattr_default_np(attr: *const pthread_attr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     let r = unsafe { super::attr::attr_ref(attr) }.and_then(Attr::set_defaults);
     ret(r)
 }

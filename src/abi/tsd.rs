@@ -39,7 +39,7 @@ pub unsafe extern "C" fn __pthread_key_create(
     key: *mut pthread_key_t,
     destructor: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `key` is valid as this function's `# Safety` section requires.
     unsafe { pthread_key_create(key, destructor) }
 }
 

@@ -39,7 +39,7 @@ pub fn current_tid() -> i32 {
 /// `tcb` must be a live TCB and `off` the offset of a field of type `T`.
 #[inline(always)]
 pub unsafe fn field<T>(tcb: *mut u8, off: usize) -> *mut T {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `tcb` is valid as this function's `# Safety` section requires.
     unsafe { tcb.add(off).cast() }
 }
 
@@ -90,7 +90,7 @@ pub fn unwind_buf_chain<T>() -> *mut *mut T {
 /// `tcb` must be a live TCB.
 #[inline]
 pub unsafe fn result(tcb: *mut u8) -> *mut *mut core::ffi::c_void {
-    // SAFETY: forwarded.
+    // SAFETY: `tcb` is valid as this function's `# Safety` section requires.
     unsafe { field(tcb, L::RESULT) }
 }
 

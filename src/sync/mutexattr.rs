@@ -43,7 +43,6 @@ const FLAG_BITS: u32 = SHARED | ROBUST | PROTO_MASK | CEIL_MASK;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MutexAttr(pub u32);
 
-const _: () = assert!(core::mem::size_of::<MutexAttr>() == core::mem::size_of::<libc::pthread_mutexattr_t>());
 
 impl MutexAttr {
     /// The default attributes: normal, private, stalled (not robust), no protocol.
