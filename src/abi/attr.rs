@@ -5,12 +5,11 @@
 //! never-initialized or destroyed one too: see `thread::attr::Attr`); only a null one is
 //! EINVAL (glibc would crash).
 
-use super::object::{obj, obj_mut, init};
-use libc::c_int;
+use super::object::{init, obj, obj_mut};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::thread::attr::{validate_sched, Attr, STACK_MIN};
-use libc::{pthread_attr_t, sched_param};
+use libc::{c_int, cpu_set_t, pthread_attr_t, sched_param};
 
 /// The attr object behind a C pointer (EINVAL if null).
 ///
@@ -346,4 +345,102 @@ pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, p
 pub unsafe extern "C" fn pthread_attr_getschedparam(attr: *const pthread_attr_t, param: *mut sched_param) -> c_int {
     // SAFETY: `attr` and `param` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, param, |a| sched_param { sched_priority: a.priority }) }
+}
+
+// ---- GNU extensions: the new thread's CPU set and signal mask ---------------------------
+
+/// Sets the CPU set a thread created with `attr` starts with (GNU); a null set or size 0
+/// clears it. The thread applies it before running its start routine; pthread_create fails
+/// with the error if it cannot (as glibc).
+///
+/// # Safety
+/// `attr` an attr object; `cpuset` readable for `cpusetsize` bytes.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_mut(attr) }.map(|a| {
+        a.ext_mut().cpuset = if cpuset.is_null() || cpusetsize == 0 {
+            None
+        } else {
+            // SAFETY: readable per contract.
+            Some(unsafe { core::slice::from_raw_parts(cpuset.cast::<u8>(), cpusetsize) }.to_vec())
+        };
+    });
+    ret(r)
+}
+
+/// Reads the CPU set stored in `attr` (GNU): all CPUs if none was set; EINVAL if the stored
+/// set has CPUs beyond `cpusetsize`.
+///
+/// # Safety
+/// `attr` an attr object; `cpuset` writable for `cpusetsize` bytes.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_ref(attr) }.and_then(|a: &Attr| {
+        if cpuset.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: writable per contract.
+        let out = unsafe { core::slice::from_raw_parts_mut(cpuset.cast::<u8>(), cpusetsize) };
+        match a.ext().and_then(|e| e.cpuset.as_ref()) {
+            None => out.fill(0xff),
+            Some(set) => {
+                if set.iter().skip(cpusetsize).any(|&b| b != 0) {
+                    return Err(Errno::EINVAL);
+                }
+                let n = set.len().min(cpusetsize);
+                out[..n].copy_from_slice(&set[..n]);
+                out[n..].fill(0);
+            }
+        }
+        Ok(())
+    });
+    ret(r)
+}
+
+/// Sets the signal mask a thread created with `attr` starts with (GNU); null clears it (the
+/// thread then inherits the creator's mask).
+///
+/// # Safety
+/// `attr` an attr object; `sigmask` null or readable.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, sigmask: *const libc::sigset_t) -> c_int {
+    // SAFETY: `attr` and `sigmask` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_mut(attr) }.map(|a| {
+        // SAFETY: null or readable per contract; the kernel's set is the first 8 bytes.
+        a.ext_mut().sigmask = unsafe { sigmask.cast::<u64>().as_ref() }.copied();
+    });
+    ret(r)
+}
+
+/// Reads the signal mask stored in `attr` (GNU). Returns PTHREAD_ATTR_NO_SIGMASK_NP (-1)
+/// and an empty set if none was set.
+///
+/// # Safety
+/// `attr` an attr object; `sigmask` writable.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getsigmask_np(attr: *const pthread_attr_t, sigmask: *mut libc::sigset_t) -> c_int {
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
+    let a = match unsafe { attr_ref(attr) } {
+        Ok(a) => a,
+        Err(e) => return e.0,
+    };
+    if sigmask.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: writable per contract; zeroed sigset_t is the empty set.
+    unsafe { sigmask.write(core::mem::zeroed()) };
+    match a.ext().and_then(|e| e.sigmask) {
+        Some(m) => {
+            // SAFETY: as above.
+            unsafe { *sigmask.cast::<u64>() = m };
+            0
+        }
+        None => -1,
+    }
 }

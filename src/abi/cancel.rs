@@ -62,14 +62,14 @@ pub unsafe extern "C" fn pthread_setcancelstate(state: c_int, oldstate: *mut c_i
 /// and stores the previous one in `*oldtype` if it is not null.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_setcanceltype.html>.
-/// Errors: EINVAL (`type_` is neither value).
+/// Errors: EINVAL (`kind` is neither value).
 ///
 /// # Safety
 /// `oldtype` must be null or writable.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_setcanceltype(type_: c_int, oldtype: *mut c_int) -> c_int {
+pub unsafe extern "C" fn pthread_setcanceltype(kind: c_int, oldtype: *mut c_int) -> c_int {
     // PTHREAD_CANCEL_DEFERRED = 0, PTHREAD_CANCEL_ASYNCHRONOUS = 1 (glibc's values).
-    let asynchronous = match type_ {
+    let asynchronous = match kind {
         0 => false,
         1 => true,
         _ => return Errno::EINVAL.0,
@@ -152,6 +152,7 @@ pub unsafe extern "C" fn __pthread_unregister_cancel(buf: *mut cleanup::UnwindBu
 ///
 /// # Safety
 /// As for [`__pthread_register_cancel`].
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_register_cancel_defer(buf: *mut cleanup::UnwindBuf) {
     // SAFETY: `buf` is valid as this function's `# Safety` section requires.
@@ -163,6 +164,7 @@ pub unsafe extern "C" fn __pthread_register_cancel_defer(buf: *mut cleanup::Unwi
 ///
 /// # Safety
 /// As for [`__pthread_unregister_cancel`].
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_unregister_cancel_restore(buf: *mut cleanup::UnwindBuf) {
     // SAFETY: `buf` is valid as this function's `# Safety` section requires.

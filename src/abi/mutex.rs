@@ -177,6 +177,7 @@ pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -
 ///
 /// # Safety
 /// As pthread_mutex_consistent.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent_np(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
@@ -227,56 +228,6 @@ pub unsafe extern "C" fn pthread_mutex_setprioceiling(
         Ok(())
     })();
     ret(r)
-}
-
-/// glibc alias of pthread_mutex_init.
-///
-/// # Safety
-/// As pthread_mutex_init.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
-    // SAFETY: `mutex` and `attr` are valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutex_init(mutex, attr) }
-}
-
-/// glibc alias of pthread_mutex_destroy.
-///
-/// # Safety
-/// As pthread_mutex_destroy.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutex_destroy(mutex) }
-}
-
-/// glibc alias of pthread_mutex_lock.
-///
-/// # Safety
-/// As pthread_mutex_lock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutex_lock(mutex) }
-}
-
-/// glibc alias of pthread_mutex_trylock.
-///
-/// # Safety
-/// As pthread_mutex_trylock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutex_trylock(mutex) }
-}
-
-/// glibc alias of pthread_mutex_unlock.
-///
-/// # Safety
-/// As pthread_mutex_unlock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutex_unlock(mutex) }
 }
 
 // ---- attributes ------------------------------------------------------------------------
@@ -358,6 +309,7 @@ pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_
 ///
 /// # Safety
 /// As pthread_mutexattr_gettype.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
     // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
@@ -368,6 +320,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutex
 ///
 /// # Safety
 /// As pthread_mutexattr_settype.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -429,6 +382,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexatt
 ///
 /// # Safety
 /// As pthread_mutexattr_getrobust.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
     // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
@@ -439,6 +393,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mut
 ///
 /// # Safety
 /// As pthread_mutexattr_setrobust.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -498,32 +453,13 @@ pub unsafe extern "C" fn pthread_mutexattr_setprioceiling(attr: *mut pthread_mut
     unsafe { set(attr, |a| a.set_prioceiling(prioceiling)) }
 }
 
-/// glibc alias of pthread_mutexattr_init.
-///
-/// # Safety
-/// As pthread_mutexattr_init.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutexattr_init(attr) }
-}
-
-/// glibc alias of pthread_mutexattr_destroy.
-///
-/// # Safety
-/// As pthread_mutexattr_destroy.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutexattr_destroy(attr) }
-}
-
-/// glibc alias of pthread_mutexattr_settype.
-///
-/// # Safety
-/// As pthread_mutexattr_settype.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_mutexattr_settype(attr, kind) }
+super::glibc_aliases! {
+    __pthread_mutex_init = pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int;
+    __pthread_mutex_destroy = pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_lock = pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_trylock = pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_unlock = pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutexattr_init = pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int;
+    __pthread_mutexattr_destroy = pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int;
+    __pthread_mutexattr_settype = pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int;
 }

@@ -85,16 +85,6 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
     ret(r)
 }
 
-/// glibc's alias of [`pthread_rwlock_init`].
-///
-/// # Safety
-/// As [`pthread_rwlock_init`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int {
-    // SAFETY: `rwlock` and `attr` are valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_init(rwlock, attr) }
-}
-
 /// Destroys an rwlock: nothing to release, so 0 whatever its state, as on glibc.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_destroy.html>.
@@ -106,16 +96,6 @@ pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, at
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.map(drop))
-}
-
-/// glibc's alias of [`pthread_rwlock_destroy`].
-///
-/// # Safety
-/// As [`pthread_rwlock_destroy`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_destroy(rwlock) }
 }
 
 /// Takes a read lock, waiting while a writer holds the lock (or, with
@@ -133,16 +113,6 @@ pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) ->
     ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
 }
 
-/// glibc's alias of [`pthread_rwlock_rdlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_rdlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_rdlock(rwlock) }
-}
-
 /// Takes a read lock if that needs no wait.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_tryrdlock.html>.
@@ -155,16 +125,6 @@ pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) 
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
-}
-
-/// glibc's alias of [`pthread_rwlock_tryrdlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_tryrdlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_tryrdlock(rwlock) }
 }
 
 /// [`pthread_rwlock_rdlock`] with an absolute `CLOCK_REALTIME` deadline.
@@ -213,16 +173,6 @@ pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) ->
     ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
 }
 
-/// glibc's alias of [`pthread_rwlock_wrlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_wrlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_wrlock(rwlock) }
-}
-
 /// Takes the write lock if it is free.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_trywrlock.html>.
@@ -234,16 +184,6 @@ pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) 
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
-}
-
-/// glibc's alias of [`pthread_rwlock_trywrlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_trywrlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_trywrlock(rwlock) }
 }
 
 /// [`pthread_rwlock_wrlock`] with an absolute `CLOCK_REALTIME` deadline.
@@ -291,16 +231,6 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
-}
-
-/// glibc's alias of [`pthread_rwlock_unlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_unlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
-    unsafe { pthread_rwlock_unlock(rwlock) }
 }
 
 /// Initializes rwlock attributes: reader preference, process-private.
@@ -386,4 +316,14 @@ pub unsafe extern "C" fn pthread_rwlockattr_setkind_np(attr: *mut pthread_rwlock
         .and_then(|_| unsafe { self::attr(attr) })
         .map(|a| a.kind = pref);
     ret(r)
+}
+
+super::glibc_aliases! {
+    __pthread_rwlock_init = pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int;
+    __pthread_rwlock_destroy = pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_rdlock = pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_tryrdlock = pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_wrlock = pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_trywrlock = pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_unlock = pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int;
 }

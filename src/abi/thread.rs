@@ -94,6 +94,7 @@ pub unsafe extern "C" fn pthread_join(thread: pthread_t, retval: *mut *mut c_voi
 ///
 /// # Safety
 /// `retval` must be null or writable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
     // SAFETY: `retval` is valid as this function's `# Safety` section requires.
@@ -107,6 +108,7 @@ pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_timedjoin_np(
     thread: pthread_t,
@@ -122,6 +124,7 @@ pub unsafe extern "C" fn pthread_timedjoin_np(
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_clockjoin_np(
     thread: pthread_t,
@@ -176,6 +179,7 @@ pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
 ///
 /// # Safety
 /// `attr` must be writable; the caller destroys it with pthread_attr_destroy.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
     ensure_init();
@@ -194,6 +198,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 ///
 /// # Safety
 /// `attr` must be writable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
     // SAFETY: `attr` is null or writable storage for an attribute object (the contract).
@@ -205,6 +210,7 @@ pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -
 ///
 /// # Safety
 /// `attr` must be an attr object.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setattr_default_np(attr: *const pthread_attr_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
