@@ -140,8 +140,9 @@ fn apply_start_attrs(th: &Thread) -> Result<()> {
 
 /// First code of every thread of ours, on its new stack with its TCB in %fs.
 unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
-    // SAFETY: `arg` is the descriptor `create` prepared for this thread.
-    let th = unsafe { &mut *arg.cast::<Thread>() };
+    // SAFETY: `arg` is the descriptor `create` prepared for this thread. Shared: the
+    // creator and joiners read it concurrently (its shared fields are atomics).
+    let th = unsafe { &*arg.cast::<Thread>() };
     // SAFETY: first thing in the thread, on its own TCB.
     unsafe {
         tcb::mark_started(th.tcb);
@@ -200,5 +201,6 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
         // SAFETY: only the thread itself writes its result, before it exits.
         unsafe { *tcb::result(th.tcb) = result };
     }
-    super::exit::finish(th)
+    // SAFETY: `arg` is this thread's descriptor pointer as created.
+    unsafe { super::exit::finish(arg.cast()) }
 }
