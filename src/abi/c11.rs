@@ -327,5 +327,5 @@ pub extern "C" fn tss_delete(key: pthread_key_t) {
 #[no_mangle]
 pub unsafe extern "C" fn call_once(flag: *mut pthread_once_t, func: Option<unsafe extern "C" fn()>) {
     // C11 gives no way to report an error: pthread_once's return value is dropped.
-    core::arch::naked_asm!("jmp {once}", once = sym super::once::pthread_once)
+    crate::naked_jump!(super::once::pthread_once)
 }

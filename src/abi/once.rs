@@ -68,7 +68,8 @@ extern "C" {
     fn rpthread_once_slow(control: *mut pthread_once_t, init: Option<unsafe extern "C" fn()>, ops: *const OnceOps) -> c_int;
 }
 
-/// `PTHREAD_ONCE_INIT`'s "has run" state in the control word (see `sync::once`).
+/// The constants `naked_once_body` compares and returns: `PTHREAD_ONCE_INIT`'s "has run"
+/// state in the control word (see `sync::once`), and EINVAL.
 const _: () = assert!(crate::sync::once::DONE == 1);
 const _: () = assert!(Errno::EINVAL.0 == 22);
 
@@ -86,23 +87,7 @@ const _: () = assert!(Errno::EINVAL.0 == 22);
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_once(once_control: *mut pthread_once_t, init_routine: Option<unsafe extern "C" fn()>) -> c_int {
-    core::arch::naked_asm!(
-        "test rdi, rdi",
-        "jz 2f",
-        // Acquire by x86 ordering: pairs with the Release store of DONE.
-        "cmp dword ptr [rdi], 1",
-        "jne 3f",
-        "xor eax, eax",
-        "ret",
-        "2:",
-        "mov eax, 22",
-        "ret",
-        "3:",
-        "lea rdx, [rip + {ops}]",
-        "jmp {slow}",
-        ops = sym OPS,
-        slow = sym rpthread_once_slow,
-    )
+    crate::naked_once_body!(OPS, rpthread_once_slow)
 }
 
 /// glibc's alias of [`pthread_once`].
@@ -112,5 +97,5 @@ pub unsafe extern "C" fn pthread_once(once_control: *mut pthread_once_t, init_ro
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_once(once_control: *mut pthread_once_t, init_routine: Option<unsafe extern "C" fn()>) -> c_int {
-    core::arch::naked_asm!("jmp {once}", once = sym pthread_once)
+    crate::naked_jump!(pthread_once)
 }
