@@ -44,6 +44,16 @@ header-check: build
 	@git diff --exit-code -- include/pthread.h >/dev/null 2>&1 || \
 	  { echo "include/pthread.h differs from the generated header: commit the regenerated file"; \
 	    git --no-pager diff --stat -- include/pthread.h; exit 1; }
+	@# GNU names (*_np, the deferred cleanup ABI) only with _GNU_SOURCE, as in glibc's header:
+	@# without it each is undeclared (and nothing else is wrong), with it each is declared.
+	@for f in pthread_setname_np pthread_getattr_np pthread_tryjoin_np __pthread_register_cancel_defer; do \
+	  err=$$(printf '#include <pthread.h>\nvoid *p = (void *)&%s;\n' $$f | \
+	    $(CC) -Iinclude -fsyntax-only -x c - 2>&1); \
+	  [ "$$(echo "$$err" | grep -c 'error')" = 1 ] && echo "$$err" | grep -q "$$f.* undeclared" || \
+	    { echo "include/pthread.h: $$f without _GNU_SOURCE:"; echo "$$err"; exit 1; }; \
+	  printf '#define _GNU_SOURCE\n#include <pthread.h>\nvoid *p = (void *)&%s;\n' $$f | \
+	    $(CC) -Iinclude -fsyntax-only -x c - || { echo "include/pthread.h lacks $$f with _GNU_SOURCE"; exit 1; }; \
+	done; echo "header: GNU names guarded by __USE_GNU"
 
 ctest: build
 	python3 scripts/ctest.py

@@ -30,6 +30,10 @@ fn compile_c(dir: &str, src: &str, name: &str) {
 }
 
 fn main() {
+    // `cfg(gnu)` marks the GNU extensions (`*_np`, ...): always compiled and exported; the
+    // header declares them inside `#if defined(__USE_GNU)`, as glibc's does (cbindgen.toml).
+    println!("cargo:rustc-cfg=gnu");
+    println!("cargo:rustc-check-cfg=cfg(gnu)");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");

@@ -171,6 +171,22 @@ int pthread_attr_setschedparam(pthread_attr_t *attr, const struct sched_param *p
 
 int pthread_attr_getschedparam(const pthread_attr_t *attr, struct sched_param *param);
 
+#if defined(__USE_GNU)
+int pthread_attr_setaffinity_np(pthread_attr_t *attr, size_t cpusetsize, const cpu_set_t *cpuset);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_attr_getaffinity_np(const pthread_attr_t *attr, size_t cpusetsize, cpu_set_t *cpuset);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_attr_setsigmask_np(pthread_attr_t *attr, const __sigset_t *sigmask);
+#endif
+
+#if defined(__USE_GNU)
+int pthread_attr_getsigmask_np(const pthread_attr_t *attr, __sigset_t *sigmask);
+#endif
+
 int pthread_barrier_init(pthread_barrier_t *barrier,
                          const pthread_barrierattr_t *attr,
                          unsigned int count);
@@ -193,7 +209,7 @@ void pthread_testcancel(void);
 
 int pthread_setcancelstate(int state, int *oldstate);
 
-int pthread_setcanceltype(int type_, int *oldtype);
+int pthread_setcanceltype(int kind, int *oldtype);
 
 void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer,
                            void (*routine)(void*),
@@ -211,9 +227,13 @@ void __pthread_register_cancel(struct __pthread_unwind_buf_t *buf);
 
 void __pthread_unregister_cancel(struct __pthread_unwind_buf_t *buf);
 
+#if defined(__USE_GNU)
 void __pthread_register_cancel_defer(struct __pthread_unwind_buf_t *buf);
+#endif
 
+#if defined(__USE_GNU)
 void __pthread_unregister_cancel_restore(struct __pthread_unwind_buf_t *buf);
+#endif
 
 void __pthread_unwind_next(struct __pthread_unwind_buf_t *buf) __attribute__((__noreturn__));
 
@@ -274,21 +294,13 @@ int pthread_mutex_unlock(pthread_mutex_t *mutex);
 
 int pthread_mutex_consistent(pthread_mutex_t *mutex);
 
+#if defined(__USE_GNU)
 int pthread_mutex_consistent_np(pthread_mutex_t *mutex);
+#endif
 
 int pthread_mutex_getprioceiling(const pthread_mutex_t *mutex, int *prioceiling);
 
 int pthread_mutex_setprioceiling(pthread_mutex_t *mutex, int prioceiling, int *old_ceiling);
-
-int __pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);
-
-int __pthread_mutex_destroy(pthread_mutex_t *mutex);
-
-int __pthread_mutex_lock(pthread_mutex_t *mutex);
-
-int __pthread_mutex_trylock(pthread_mutex_t *mutex);
-
-int __pthread_mutex_unlock(pthread_mutex_t *mutex);
 
 int pthread_mutexattr_init(pthread_mutexattr_t *attr);
 
@@ -298,9 +310,13 @@ int pthread_mutexattr_gettype(const pthread_mutexattr_t *attr, int *kind);
 
 int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
 
+#if defined(__USE_GNU)
 int pthread_mutexattr_getkind_np(const pthread_mutexattr_t *attr, int *kind);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_mutexattr_setkind_np(pthread_mutexattr_t *attr, int kind);
+#endif
 
 int pthread_mutexattr_getpshared(const pthread_mutexattr_t *attr, int *pshared);
 
@@ -310,9 +326,13 @@ int pthread_mutexattr_getrobust(const pthread_mutexattr_t *attr, int *robust);
 
 int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust);
 
+#if defined(__USE_GNU)
 int pthread_mutexattr_getrobust_np(const pthread_mutexattr_t *attr, int *robust);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_mutexattr_setrobust_np(pthread_mutexattr_t *attr, int robust);
+#endif
 
 int pthread_mutexattr_getprotocol(const pthread_mutexattr_t *attr, int *protocol);
 
@@ -322,31 +342,17 @@ int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t *attr, int *prioc
 
 int pthread_mutexattr_setprioceiling(pthread_mutexattr_t *attr, int prioceiling);
 
-int __pthread_mutexattr_init(pthread_mutexattr_t *attr);
-
-int __pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
-
-int __pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
-
 int pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
 
 int __pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
 
 int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
 
-int __pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
-
 int pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
-
-int __pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
 
-int __pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
-
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
-
-int __pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
 
@@ -356,11 +362,7 @@ int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock,
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
 
-int __pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
-
 int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
-
-int __pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
 
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
 
@@ -369,8 +371,6 @@ int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock,
                                const struct timespec *abstime);
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
-
-int __pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
 
 int pthread_rwlockattr_init(pthread_rwlockattr_t *attr);
 
@@ -399,20 +399,12 @@ int pthread_getaffinity_np(pthread_t thread, size_t cpusetsize, cpu_set_t *cpuse
 #endif
 
 #if defined(__USE_GNU)
-int pthread_attr_setaffinity_np(pthread_attr_t *attr, size_t cpusetsize, const cpu_set_t *cpuset);
+int pthread_setname_np(pthread_t thread, const char *name);
 #endif
 
 #if defined(__USE_GNU)
-int pthread_attr_getaffinity_np(const pthread_attr_t *attr, size_t cpusetsize, cpu_set_t *cpuset);
-#endif
-
-int pthread_attr_setsigmask_np(pthread_attr_t *attr, const __sigset_t *sigmask);
-
-int pthread_attr_getsigmask_np(const pthread_attr_t *attr, __sigset_t *sigmask);
-
-int pthread_setname_np(pthread_t thread, const char *name);
-
 int pthread_getname_np(pthread_t thread, char *buf, size_t len);
+#endif
 
 int pthread_getcpuclockid(pthread_t thread, clockid_t *clock_id);
 
@@ -422,7 +414,9 @@ int pthread_setconcurrency(int level);
 
 int pthread_getconcurrency(void);
 
+#if defined(__USE_GNU)
 void pthread_kill_other_threads_np(void);
+#endif
 
 int pthread_spin_init(pthread_spinlock_t *lock, int pshared);
 
@@ -447,36 +441,42 @@ int pthread_equal(pthread_t t1, pthread_t t2);
 
 int pthread_join(pthread_t thread, void **retval);
 
+#if defined(__USE_GNU)
 int pthread_tryjoin_np(pthread_t thread, void **retval);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_timedjoin_np(pthread_t thread, void **retval, const struct timespec *abstime);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_clockjoin_np(pthread_t thread,
                          void **retval,
                          clockid_t clockid,
                          const struct timespec *abstime);
+#endif
 
 int pthread_detach(pthread_t thread);
 
+#if defined(__USE_GNU)
 int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_getattr_default_np(pthread_attr_t *attr);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_setattr_default_np(const pthread_attr_t *attr);
+#endif
 
 int pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
-
-int __pthread_key_create(pthread_key_t *key, void (*destructor)(void*));
 
 int pthread_key_delete(pthread_key_t key);
 
 void *pthread_getspecific(pthread_key_t key);
 
-void *__pthread_getspecific(pthread_key_t key);
-
 int pthread_setspecific(pthread_key_t key, const void *value);
-
-int __pthread_setspecific(pthread_key_t key, const void *value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,6 +2,7 @@
 //!
 //! Exported functions return `0` or the number itself (pthread style) or set `errno` and
 //! return `-1` (sem_* style); domain code never touches `errno` and never returns a bare int.
+//! The C `errno` itself is read and written here only ([`last`], [`set`]).
 
 /// A POSIX error number (`EINVAL`, `EBUSY`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +33,21 @@ pub fn code(r: Result<()>) -> i32 {
         Ok(()) => 0,
         Err(e) => e.0,
     }
+}
+
+/// The calling thread's C `errno` (async-signal-safe: one load through %fs).
+#[inline]
+pub fn last() -> Errno {
+    // SAFETY: __errno_location returns the calling thread's errno slot, live as long as the
+    // thread.
+    Errno(unsafe { *libc::__errno_location() })
+}
+
+/// Sets the calling thread's C `errno` (async-signal-safe).
+#[inline]
+pub fn set(e: Errno) {
+    // SAFETY: as in `last`.
+    unsafe { *libc::__errno_location() = e.0 };
 }
 
 /// Converts a raw syscall return (negative errno on failure) into a `Result`.

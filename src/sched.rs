@@ -1,6 +1,6 @@
 //! Per-thread scheduling, CPU affinity, names and CPU-time clocks.
 
-use crate::errno::{from_syscall, Errno, Result};
+use crate::errno::{Errno, Result};
 use crate::sys;
 use crate::glibc::tcb;
 use crate::thread::with_target;
@@ -38,9 +38,7 @@ pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
                 // A thread holding priority-protect mutexes stays at their highest ceiling
                 // (glibc's rule); the cache records what was asked.
                 let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
-                let p = libc::sched_param { sched_priority: priority.max(boost) };
-                // SAFETY: the kernel reads one sched_param.
-                from_syscall(sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, policy as usize, &p as *const _ as usize]))?;
+                sys::sched::set_scheduler(tid, policy, priority.max(boost))?;
                 *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
                 Ok(())
             })
@@ -60,17 +58,7 @@ pub fn get_param(handle: usize) -> Result<(i32, i32)> {
         // SAFETY: the target's TCB stays valid inside with_target.
         unsafe {
             tcb::with_sched_cache(t.tcb(), |c| {
-                if !c.priority_set {
-                    let mut p = libc::sched_param { sched_priority: 0 };
-                    // SAFETY: the kernel writes one sched_param.
-                    from_syscall(sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize]))?;
-                    c.priority = p.sched_priority;
-                    c.priority_set = true;
-                }
-                if !c.policy_set {
-                    c.policy = from_syscall(sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]))? as i32;
-                    c.policy_set = true;
-                }
+                c.fill(tid)?;
                 Ok((c.policy, c.priority))
             })
         }
@@ -89,9 +77,7 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
             tcb::with_sched_cache(t.tcb(), |c| {
                 // Raised to the priority-protect ceilings held, as glibc does.
                 let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
-                let p = libc::sched_param { sched_priority: priority.max(boost) };
-                // SAFETY: the kernel reads one sched_param.
-                from_syscall(sys::raw(libc::SYS_sched_setparam, &[tid as usize, &p as *const _ as usize]))?;
+                sys::sched::set_param(tid, priority.max(boost))?;
                 c.priority = priority;
                 c.priority_set = true;
                 Ok(())
@@ -104,23 +90,15 @@ pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
 /// kernel, which then binds the caller: glibc does exactly that (and returns 0).
 pub fn set_affinity(handle: usize, set: &[u8]) -> Result<()> {
     let tid = tid_of(handle)?;
-    // SAFETY: the kernel reads `set.len()` bytes.
-    from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_setaffinity, &[tid as usize, set.len(), set.as_ptr() as usize])
-    })
-    .map(drop)
+    sys::sched::set_affinity(tid, set)
 }
 
 /// Reads thread `handle`'s CPU set into `set` (bytes beyond the kernel's mask are zeroed).
 /// A thread that has ended reads as the caller's set, as on glibc (see [`set_affinity`]).
 pub fn get_affinity(handle: usize, set: &mut [u8]) -> Result<()> {
     let tid = tid_of(handle)?;
-    // The kernel takes an int size: glibc passes at most INT_MAX.
-    let len = set.len().min(i32::MAX as usize);
-    // SAFETY: the kernel writes at most `len` bytes.
-    let n = from_syscall(unsafe {
-        sys::raw(libc::SYS_sched_getaffinity, &[tid as usize, len, set.as_mut_ptr() as usize])
-    })?;
+    // The kernel takes an int size: glibc passes at most INT_MAX (so does the wrapper).
+    let n = sys::sched::get_affinity(tid, set)?;
     set[n..].fill(0);
     Ok(())
 }
@@ -140,11 +118,7 @@ pub fn set_name(handle: usize, name: &[u8]) -> Result<()> {
     }
     let tid = tid_of(handle)?;
     if tid == sys::gettid() {
-        let mut buf = [0u8; 16];
-        buf[..name.len()].copy_from_slice(name);
-        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
-        return from_syscall(unsafe { sys::raw(libc::SYS_prctl, &[libc::PR_SET_NAME as usize, buf.as_ptr() as usize]) })
-            .map(drop);
+        return sys::sched::set_own_name(name);
     }
     std::fs::write(comm_path(tid), name).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
 }
@@ -157,11 +131,7 @@ pub fn get_name(handle: usize, buf: &mut [u8]) -> Result<()> {
     }
     let tid = tid_of(handle)?;
     let name = if tid == sys::gettid() {
-        let mut b = [0u8; 16];
-        // SAFETY: PR_GET_NAME writes at most 16 bytes.
-        from_syscall(unsafe { sys::raw(libc::SYS_prctl, &[libc::PR_GET_NAME as usize, b.as_mut_ptr() as usize]) })?;
-        let n = b.iter().position(|&c| c == 0).unwrap_or(16);
-        b[..n].to_vec()
+        sys::sched::own_name()?
     } else {
         let mut s = std::fs::read(comm_path(tid)).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
         if s.last() == Some(&b'\n') {

@@ -4,7 +4,7 @@
 //! run setuid() in every thread and rpthread uses 32 for cancellation, so (as in glibc) they can
 //! be neither sent with pthread_kill nor blocked with pthread_sigmask.
 
-use crate::errno::{from_syscall, Errno, Result};
+use crate::errno::{Errno, Result};
 use crate::sys;
 
 pub use crate::glibc::layout::{internal_signal_mask as internal_mask, SIGCANCEL, SIGSETXID};
@@ -73,14 +73,7 @@ pub fn queue(handle: usize, sig: i32, value: libc::sigval) -> Result<()> {
         *p.add(20).cast::<u32>() = libc::getuid();
         *p.add(24).cast::<libc::sigval>() = value;
     }
-    // SAFETY: the kernel reads one siginfo_t.
-    from_syscall(unsafe {
-        sys::raw(
-            libc::SYS_rt_tgsigqueueinfo,
-            &[sys::getpid() as usize, tid as usize, sig as usize, &info as *const _ as usize],
-        )
-    })
-    .map(drop)
+    sys::signal::tgsigqueueinfo(sys::getpid(), tid, sig, &info)
 }
 
 /// Changes the calling thread's signal mask; `how` is SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK
@@ -98,16 +91,12 @@ pub fn sigmask(how: i32, set: Option<&libc::sigset_t>, old: Option<&mut libc::si
                 libc::sigdelset(&mut filtered, SIGCANCEL);
                 libc::sigdelset(&mut filtered, SIGSETXID);
             }
-            &filtered as *const libc::sigset_t as usize
+            Some(&filtered)
         }
-        None => 0,
+        None => None,
     };
-    // SAFETY: sigset_t is plain data.
-    let mut prev: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: the kernel reads 8 bytes from `set` (if non-null) and writes 8 to `prev`.
-    from_syscall(unsafe {
-        sys::raw(libc::SYS_rt_sigprocmask, &[how as usize, set, &mut prev as *mut _ as usize, 8])
-    })?;
+    // `how` is valid when a set is given (checked above); without one the kernel ignores it.
+    let prev = sys::sigprocmask(how, set);
     if let Some(o) = old {
         *o = prev;
     }

@@ -13,9 +13,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static volatile int stop, got_sig, got_val, thread_tid;
 static sigset_t seen_mask;
@@ -135,7 +134,7 @@ int main(void) {
     CHECK(pthread_join(t, NULL) == 0);
     CHECK(pthread_kill(t, 0) == ESRCH);
     CHECK(pthread_setname_np(t, "x") == ESRCH);
-    if (fails) return 1;
+    if (tc_failures) return 1;
     puts("api_misc: ok");
     return 0;
 }

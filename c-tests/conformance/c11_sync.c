@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static mtx_t m;
 static cnd_t c;
@@ -63,7 +62,7 @@ int main(void) {
     tss_delete(key);
     cnd_destroy(&c);
     mtx_destroy(&m);
-    if (fails) return 1;
+    if (tc_failures) return 1;
     puts("c11_sync: ok");
     return 0;
 }

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static _Thread_local int tl = 7;
 static int worker(void *arg) { tl += (int)(long)arg; return tl * 2; }
@@ -29,7 +28,7 @@ int main(void) {
     struct timespec ts = {0, 1000000};
     CHECK(thrd_sleep(&ts, NULL) == 0);
     thrd_yield();
-    if (fails) return 1;
+    if (tc_failures) return 1;
     puts("c11_thrd: ok");
     return 0;
 }

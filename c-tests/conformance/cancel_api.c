@@ -3,12 +3,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
+#include "check.h"
 
 static void *quick(void *arg) { return arg; }
 
 int main(void) {
-  int old = -1, fails = 0;
-#define CHECK(c) do { if (!(c)) { printf("failed: %s\n", #c); fails++; } } while (0)
+  int old = -1;
   CHECK(pthread_setcancelstate(2, &old) == EINVAL);
   CHECK(pthread_setcancelstate(-1, NULL) == EINVAL);
   CHECK(pthread_setcanceltype(2, &old) == EINVAL);
@@ -26,5 +26,5 @@ int main(void) {
   CHECK(pthread_cancel(t) == 0);
   CHECK(pthread_join(t, &res) == 0 && res == (void *)5);
   pthread_testcancel(); /* nothing pending */
-  return fails != 0;
+  return tc_failures != 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 
 static volatile int started;
 
@@ -20,27 +21,26 @@ static void *body(void *arg) {
 
 static void on_int(int s) { (void)s; }
 
-#define CHECK(c) do { if (!(c)) { printf("line %d: failed: %s\n", __LINE__, #c); return 1; } } while (0)
 
 int main(void) {
-  CHECK(system(NULL) != 0);
+  REQUIRE(system(NULL) != 0);
   int st = system("exit 3");
-  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+  REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 3);
   st = system("kill -TERM $$");
-  CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+  REQUIRE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_int;
   sigaction(SIGINT, &sa, NULL);
   pthread_t t;
   void *res;
-  CHECK(pthread_create(&t, NULL, body, NULL) == 0);
+  REQUIRE(pthread_create(&t, NULL, body, NULL) == 0);
   while (!started) usleep(1000);
   usleep(100000); /* the shell is running (either way the cancel must work) */
-  CHECK(pthread_cancel(t) == 0 && pthread_join(t, &res) == 0);
-  CHECK(res == PTHREAD_CANCELED);
-  CHECK(waitpid(-1, NULL, WNOHANG) == -1); /* no child left */
+  REQUIRE(pthread_cancel(t) == 0 && pthread_join(t, &res) == 0);
+  REQUIRE(res == PTHREAD_CANCELED);
+  REQUIRE(waitpid(-1, NULL, WNOHANG) == -1); /* no child left */
   sigaction(SIGINT, NULL, &old);
-  CHECK(old.sa_handler == on_int);
+  REQUIRE(old.sa_handler == on_int);
   return 0;
 }

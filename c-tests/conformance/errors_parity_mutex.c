@@ -293,8 +293,34 @@ static void c11_mtx(void) {
     }
 }
 
+/* A priority-protect mutex locked by a thread whose policy has no priorities (SCHED_OTHER):
+ * glibc's first lock in the thread fails with EINVAL (its ceiling bookkeeping cannot raise
+ * the thread) and leaves the bookkeeping allocated, so the following locks succeed. */
+static void *pp_under_sched_other(void *arg) {
+    (void)arg;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_PROTECT);
+    pthread_mutexattr_setprioceiling(&a, 10);
+    pthread_mutex_t m;
+    EXPECT(pthread_mutex_init(&m, &a), 0);
+    EXPECT(pthread_mutex_lock(&m), EINVAL);
+    for (int i = 0; i < 2; i++) {
+        EXPECT(pthread_mutex_lock(&m), 0);
+        EXPECT(pthread_mutex_unlock(&m), 0);
+    }
+    EXPECT(pthread_mutex_destroy(&m), 0);
+    return NULL;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    {
+        /* A fresh thread: the bookkeeping is per thread. SCHED_OTHER is the default. */
+        pthread_t t;
+        EXPECT(pthread_create(&t, NULL, pp_under_sched_other, NULL), 0);
+        EXPECT(pthread_join(t, NULL), 0);
+    }
     const int none = PTHREAD_PRIO_NONE, pi = PTHREAD_PRIO_INHERIT;
     for (int type = NORMAL; type <= ADAPTIVE; type++) {
         free_mutex_ignores_deadline(type, 0, none);

@@ -5,51 +5,51 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "check.h"
 
-#define CHECK(c) do { if (!(c)) { printf("line %d: failed: %s\n", __LINE__, #c); return 1; } } while (0)
 
 static pthread_key_t k1;
 
 static void *other(void *arg) {
-  CHECK(pthread_getspecific(k1) == NULL); /* values are per thread */
-  CHECK(pthread_setspecific(k1, arg) == 0);
-  CHECK(pthread_getspecific(k1) == arg);
+  REQUIRE(pthread_getspecific(k1) == NULL); /* values are per thread */
+  REQUIRE(pthread_setspecific(k1, arg) == 0);
+  REQUIRE(pthread_getspecific(k1) == arg);
   return NULL;
 }
 
 int main(void) {
   static pthread_key_t keys[PTHREAD_KEYS_MAX + 1];
   int n = 0, r;
-  CHECK(PTHREAD_KEYS_MAX == 1024);
+  REQUIRE(PTHREAD_KEYS_MAX == 1024);
   while ((r = pthread_key_create(&keys[n], NULL)) == 0) {
-    CHECK(n < PTHREAD_KEYS_MAX);
+    REQUIRE(n < PTHREAD_KEYS_MAX);
     n++;
   }
-  CHECK(r == EAGAIN);
+  REQUIRE(r == EAGAIN);
   /* Every key works in the main thread (first block and the lazily allocated ones). */
-  for (int i = 0; i < n; i++) CHECK(pthread_setspecific(keys[i], (void *)(long)(i + 1)) == 0);
-  for (int i = 0; i < n; i++) CHECK(pthread_getspecific(keys[i]) == (void *)(long)(i + 1));
-  for (int i = 0; i < n; i++) CHECK(pthread_key_delete(keys[i]) == 0);
-  CHECK(n >= PTHREAD_KEYS_MAX - 8); /* a few may be used by the C runtime */
+  for (int i = 0; i < n; i++) REQUIRE(pthread_setspecific(keys[i], (void *)(long)(i + 1)) == 0);
+  for (int i = 0; i < n; i++) REQUIRE(pthread_getspecific(keys[i]) == (void *)(long)(i + 1));
+  for (int i = 0; i < n; i++) REQUIRE(pthread_key_delete(keys[i]) == 0);
+  REQUIRE(n >= PTHREAD_KEYS_MAX - 8); /* a few may be used by the C runtime */
   /* Deleted: EINVAL, and a re-created key reads NULL in this thread. */
-  CHECK(pthread_key_delete(keys[0]) == EINVAL);
-  CHECK(pthread_setspecific(keys[0], (void *)1) == EINVAL);
+  REQUIRE(pthread_key_delete(keys[0]) == EINVAL);
+  REQUIRE(pthread_setspecific(keys[0], (void *)1) == EINVAL);
   for (int i = 0; i < n; i++) {
     pthread_key_t k;
-    CHECK(pthread_key_create(&k, NULL) == 0);
-    CHECK(pthread_getspecific(k) == NULL);
+    REQUIRE(pthread_key_create(&k, NULL) == 0);
+    REQUIRE(pthread_getspecific(k) == NULL);
     keys[i] = k;
   }
-  for (int i = 0; i < n; i++) CHECK(pthread_key_delete(keys[i]) == 0);
-  CHECK(pthread_key_delete(PTHREAD_KEYS_MAX + 5) == EINVAL);
-  CHECK(pthread_getspecific(PTHREAD_KEYS_MAX + 5) == NULL);
+  for (int i = 0; i < n; i++) REQUIRE(pthread_key_delete(keys[i]) == 0);
+  REQUIRE(pthread_key_delete(PTHREAD_KEYS_MAX + 5) == EINVAL);
+  REQUIRE(pthread_getspecific(PTHREAD_KEYS_MAX + 5) == NULL);
 
-  CHECK(pthread_key_create(&k1, NULL) == 0);
-  CHECK(pthread_setspecific(k1, (void *)11) == 0);
+  REQUIRE(pthread_key_create(&k1, NULL) == 0);
+  REQUIRE(pthread_setspecific(k1, (void *)11) == 0);
   pthread_t t;
   void *res;
-  CHECK(pthread_create(&t, NULL, other, (void *)22) == 0);
-  CHECK(pthread_join(t, &res) == 0 && res == NULL);
-  CHECK(pthread_getspecific(k1) == (void *)11);
+  REQUIRE(pthread_create(&t, NULL, other, (void *)22) == 0);
+  REQUIRE(pthread_join(t, &res) == 0 && res == NULL);
+  REQUIRE(pthread_getspecific(k1) == (void *)11);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check.h"
 
 static pthread_key_t kA, kB, kDel, kHigh;
 static volatile int callsA, callsB, callsDel, callsHigh, slot_was_null = 1, handler_first;
@@ -53,49 +54,48 @@ static void *watcher(void *arg) {
   exit(0); /* success: the main thread's destructor ran */
 }
 
-#define CHECK(c) do { if (!(c)) { printf("line %d: failed: %s\n", __LINE__, #c); return 1; } } while (0)
 
 int main(void) {
   pthread_key_t filler[40];
   /* Put kHigh beyond the first block of 32 slots. */
-  for (int i = 0; i < 40; i++) CHECK(pthread_key_create(&filler[i], NULL) == 0);
-  CHECK(pthread_key_create(&kA, dA) == 0);
-  CHECK(pthread_key_create(&kB, dB) == 0);
-  CHECK(pthread_key_create(&kDel, dDel) == 0);
-  CHECK(pthread_key_create(&kHigh, dHigh) == 0);
-  CHECK(kHigh >= 32);
+  for (int i = 0; i < 40; i++) REQUIRE(pthread_key_create(&filler[i], NULL) == 0);
+  REQUIRE(pthread_key_create(&kA, dA) == 0);
+  REQUIRE(pthread_key_create(&kB, dB) == 0);
+  REQUIRE(pthread_key_create(&kDel, dDel) == 0);
+  REQUIRE(pthread_key_create(&kHigh, dHigh) == 0);
+  REQUIRE(kHigh >= 32);
   pthread_t t;
   void *res;
-  CHECK(pthread_create(&t, NULL, body, NULL) == 0);
+  REQUIRE(pthread_create(&t, NULL, body, NULL) == 0);
   usleep(1000);
-  CHECK(pthread_key_delete(kDel) == 0);
-  CHECK(pthread_join(t, &res) == 0);
-  CHECK(callsA == PTHREAD_DESTRUCTOR_ITERATIONS);
-  CHECK(slot_was_null);
-  CHECK(callsB == 0);
-  CHECK(callsHigh == 1);
+  REQUIRE(pthread_key_delete(kDel) == 0);
+  REQUIRE(pthread_join(t, &res) == 0);
+  REQUIRE(callsA == PTHREAD_DESTRUCTOR_ITERATIONS);
+  REQUIRE(slot_was_null);
+  REQUIRE(callsB == 0);
+  REQUIRE(callsHigh == 1);
   /* kDel may have been deleted before or after the thread exited: at most one call. */
-  CHECK(callsDel <= 1);
+  REQUIRE(callsDel <= 1);
 
   /* A deleted key's destructor never runs. */
   pthread_key_t k;
   callsB = 0;
-  CHECK(pthread_key_create(&k, dB) == 0);
-  CHECK(pthread_key_delete(k) == 0);
-  CHECK(pthread_create(&t, NULL, body, NULL) == 0 && pthread_join(t, NULL) == 0);
+  REQUIRE(pthread_key_create(&k, dB) == 0);
+  REQUIRE(pthread_key_delete(k) == 0);
+  REQUIRE(pthread_create(&t, NULL, body, NULL) == 0 && pthread_join(t, NULL) == 0);
 
   for (int c = 0; c < 2; c++) {
     callsHigh = 0; cleanup_ran = 0; handler_first = 0;
-    CHECK(pthread_create(&t, NULL, exits, c ? (void *)1 : NULL) == 0);
-    CHECK(pthread_join(t, &res) == 0);
-    CHECK(res == (c ? PTHREAD_CANCELED : NULL));
-    CHECK(callsHigh == 1 && handler_first == 1);
+    REQUIRE(pthread_create(&t, NULL, exits, c ? (void *)1 : NULL) == 0);
+    REQUIRE(pthread_join(t, &res) == 0);
+    REQUIRE(res == (c ? PTHREAD_CANCELED : NULL));
+    REQUIRE(callsHigh == 1 && handler_first == 1);
   }
 
   /* The main thread's values get their destructors when it calls pthread_exit. */
   pthread_key_t km;
-  CHECK(pthread_key_create(&km, main_dtor) == 0);
-  CHECK(pthread_setspecific(km, (void *)1) == 0);
-  CHECK(pthread_create(&t, NULL, watcher, NULL) == 0);
+  REQUIRE(pthread_key_create(&km, main_dtor) == 0);
+  REQUIRE(pthread_setspecific(km, (void *)1) == 0);
+  REQUIRE(pthread_create(&t, NULL, watcher, NULL) == 0);
   pthread_exit(NULL);
 }

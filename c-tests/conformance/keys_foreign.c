@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 #define NKEYS 40 /* keys 0..31 live in the first block, the others in a second-level one */
 static pthread_key_t keys[NKEYS];
@@ -67,7 +66,7 @@ int main(void) {
     CHECK(atomic_load(&destroyed) == 3 * NKEYS);
     for (int i = 0; i < NKEYS; i++)
         CHECK(pthread_getspecific(keys[i]) == &mine);
-    if (fails)
+    if (tc_failures)
         printf("destroyed %d stale %d\n", atomic_load(&destroyed), atomic_load(&stale));
-    return fails != 0;
+    return tc_failures != 0;
 }

@@ -11,9 +11,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static int c_runs;
 static bool c_throw = true;
@@ -90,5 +89,5 @@ int main() {
     CHECK(exceptions == 1);
     CHECK(completed == 1);
     CHECK(started == 2);
-    return fails != 0;
+    return tc_failures != 0;
 }

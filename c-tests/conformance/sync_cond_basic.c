@@ -10,11 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int failures;
-#define CHECK(expr, want) do { int got_ = (expr); if (got_ != (want)) { \
-    printf("FAIL %s:%d: %s = %d (%s), want %d\n", __FILE__, __LINE__, #expr, got_, strerror(got_), (want)); \
-    failures++; } } while (0)
 
 static pthread_cond_t s_cond = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t s_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -53,53 +50,53 @@ int main(void) {
     struct timespec ts;
 
     /* Static initializer; no waiters. */
-    CHECK(pthread_cond_signal(&s_cond), 0);
-    CHECK(pthread_cond_broadcast(&s_cond), 0);
+    CHECK_EQ(pthread_cond_signal(&s_cond), 0);
+    CHECK_EQ(pthread_cond_broadcast(&s_cond), 0);
     pthread_mutex_lock(&s_mutex);
     ts = in_ms(CLOCK_REALTIME, 20);
-    CHECK(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), ETIMEDOUT);
-    CHECK(pthread_mutex_trylock(&s_mutex), EBUSY); /* held again */
+    CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_mutex_trylock(&s_mutex), EBUSY); /* held again */
     ts.tv_nsec = 1000000000L;
-    CHECK(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
+    CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
     ts.tv_nsec = -5;
-    CHECK(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
+    CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
     ts = in_ms(CLOCK_MONOTONIC, 20);
-    CHECK(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
     ts = in_ms(CLOCK_REALTIME, 20);
-    CHECK(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_REALTIME, &ts), ETIMEDOUT);
-    CHECK(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
+    CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_REALTIME, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
     ts.tv_sec = 0; ts.tv_nsec = 0; /* long past */
-    CHECK(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), ETIMEDOUT);
     pthread_mutex_unlock(&s_mutex);
 
     /* Errorcheck mutex not held: EPERM, nothing blocks. */
-    CHECK(pthread_cond_wait(&s_cond, &s_err), EPERM);
+    CHECK_EQ(pthread_cond_wait(&s_cond, &s_err), EPERM);
     ts = in_ms(CLOCK_REALTIME, 20);
-    CHECK(pthread_cond_timedwait(&s_cond, &s_err, &ts), EPERM);
-    CHECK(pthread_cond_destroy(&s_cond), 0);
+    CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_err, &ts), EPERM);
+    CHECK_EQ(pthread_cond_destroy(&s_cond), 0);
 
     /* Attributes. */
-    CHECK(pthread_condattr_init(&a), 0);
-    CHECK(pthread_condattr_getclock(&a, &clk), 0); CHECK(clk, CLOCK_REALTIME);
-    CHECK(pthread_condattr_getpshared(&a, &v), 0); CHECK(v, PTHREAD_PROCESS_PRIVATE);
-    CHECK(pthread_condattr_setclock(&a, CLOCK_PROCESS_CPUTIME_ID), EINVAL);
-    CHECK(pthread_condattr_setclock(&a, 12345), EINVAL);
-    CHECK(pthread_condattr_setpshared(&a, 5), EINVAL);
-    CHECK(pthread_condattr_setclock(&a, CLOCK_MONOTONIC), 0);
-    CHECK(pthread_condattr_getclock(&a, &clk), 0); CHECK(clk, CLOCK_MONOTONIC);
-    CHECK(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
-    CHECK(pthread_condattr_getpshared(&a, &v), 0); CHECK(v, PTHREAD_PROCESS_SHARED);
-    CHECK(*(int *)&a, 3); /* glibc's encoding: bit 0 process-shared, bit 1 the clock */
-    CHECK(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_PRIVATE), 0);
+    CHECK_EQ(pthread_condattr_init(&a), 0);
+    CHECK_EQ(pthread_condattr_getclock(&a, &clk), 0); CHECK_EQ(clk, CLOCK_REALTIME);
+    CHECK_EQ(pthread_condattr_getpshared(&a, &v), 0); CHECK_EQ(v, PTHREAD_PROCESS_PRIVATE);
+    CHECK_EQ(pthread_condattr_setclock(&a, CLOCK_PROCESS_CPUTIME_ID), EINVAL);
+    CHECK_EQ(pthread_condattr_setclock(&a, 12345), EINVAL);
+    CHECK_EQ(pthread_condattr_setpshared(&a, 5), EINVAL);
+    CHECK_EQ(pthread_condattr_setclock(&a, CLOCK_MONOTONIC), 0);
+    CHECK_EQ(pthread_condattr_getclock(&a, &clk), 0); CHECK_EQ(clk, CLOCK_MONOTONIC);
+    CHECK_EQ(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
+    CHECK_EQ(pthread_condattr_getpshared(&a, &v), 0); CHECK_EQ(v, PTHREAD_PROCESS_SHARED);
+    CHECK_EQ(*(int *)&a, 3); /* glibc's encoding: bit 0 process-shared, bit 1 the clock */
+    CHECK_EQ(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_PRIVATE), 0);
 
     /* A CLOCK_MONOTONIC condvar measures timedwait deadlines on that clock: a monotonic
      * deadline 20 ms ahead times out (a realtime reading would be decades ahead). */
     pthread_cond_t c;
-    CHECK(pthread_cond_init(&c, &a), 0);
+    CHECK_EQ(pthread_cond_init(&c, &a), 0);
     pthread_condattr_destroy(&a);
     pthread_mutex_lock(&s_mutex);
     ts = in_ms(CLOCK_MONOTONIC, 20);
-    CHECK(pthread_cond_timedwait(&c, &s_mutex, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_cond_timedwait(&c, &s_mutex, &ts), ETIMEDOUT);
     pthread_mutex_unlock(&s_mutex);
 
     /* Destroy with a blocked waiter: as glibc, destroy waits until the waiter has left. */
@@ -112,18 +109,18 @@ int main(void) {
     pthread_mutex_unlock(&s_mutex); /* the waiter is inside pthread_cond_wait now */
     pthread_create(&d, NULL, destroyer, &c);
     usleep(20000);
-    CHECK(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 0);
+    CHECK_EQ(__atomic_load_n(&destroyed, __ATOMIC_SEQ_CST), 0);
     pthread_mutex_lock(&s_mutex);
     flag = 1;
     pthread_cond_broadcast(&c);
     pthread_mutex_unlock(&s_mutex);
     void *dr = (void *)1L;
     pthread_join(d, &dr);
-    CHECK((int)(long)dr, 0);
+    CHECK_EQ((int)(long)dr, 0);
     pthread_join(t, NULL);
 
     /* Destroy right after the broadcast, while the waiter may still be leaving. */
-    CHECK(pthread_cond_init(&c, NULL), 0);
+    CHECK_EQ(pthread_cond_init(&c, NULL), 0);
     flag = 0;
     waiting = 0;
     pthread_create(&t, NULL, waiter, &c);
@@ -132,10 +129,10 @@ int main(void) {
     flag = 1;
     pthread_cond_broadcast(&c);
     pthread_mutex_unlock(&s_mutex);
-    CHECK(pthread_cond_destroy(&c), 0);
+    CHECK_EQ(pthread_cond_destroy(&c), 0);
     pthread_join(t, NULL);
 
-    if (failures) { printf("%d failures\n", failures); return 1; }
+    if (tc_failures) { printf("%d failures\n", tc_failures); return 1; }
     printf("ok\n");
     return 0;
 }

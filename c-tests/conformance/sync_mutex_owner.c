@@ -10,11 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int failures;
-#define CHECK(expr, want) do { long got_ = (long)(expr); if (got_ != (long)(want)) { \
-    printf("FAIL %s:%d: %s = %ld, want %ld\n", __FILE__, __LINE__, #expr, got_, (long)(want)); \
-    failures++; } } while (0)
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
@@ -22,10 +19,10 @@ static int ready;
 
 static void *holder(void *arg) {
     pthread_mutex_t *mx = arg;
-    CHECK(pthread_mutex_lock(mx), 0);
-    CHECK(mx->__data.__owner, gettid());
-    CHECK(pthread_mutex_unlock(mx), 0);
-    CHECK(mx->__data.__owner, 0);
+    CHECK_EQ(pthread_mutex_lock(mx), 0);
+    CHECK_EQ(mx->__data.__owner, gettid());
+    CHECK_EQ(pthread_mutex_unlock(mx), 0);
+    CHECK_EQ(mx->__data.__owner, 0);
     return NULL;
 }
 
@@ -46,39 +43,39 @@ int main(void) {
         pthread_mutex_t mx;
         pthread_mutexattr_init(&a);
         pthread_mutexattr_settype(&a, kinds[i]);
-        CHECK(pthread_mutex_init(&mx, &a), 0);
-        CHECK(mx.__data.__owner, 0);
-        CHECK(pthread_mutex_lock(&mx), 0);
-        CHECK(mx.__data.__owner, gettid());
-        CHECK(pthread_mutex_unlock(&mx), 0);
-        CHECK(mx.__data.__owner, 0);
-        CHECK(pthread_mutex_trylock(&mx), 0);
-        CHECK(mx.__data.__owner, gettid());
-        CHECK(pthread_mutex_unlock(&mx), 0);
+        CHECK_EQ(pthread_mutex_init(&mx, &a), 0);
+        CHECK_EQ(mx.__data.__owner, 0);
+        CHECK_EQ(pthread_mutex_lock(&mx), 0);
+        CHECK_EQ(mx.__data.__owner, gettid());
+        CHECK_EQ(pthread_mutex_unlock(&mx), 0);
+        CHECK_EQ(mx.__data.__owner, 0);
+        CHECK_EQ(pthread_mutex_trylock(&mx), 0);
+        CHECK_EQ(mx.__data.__owner, gettid());
+        CHECK_EQ(pthread_mutex_unlock(&mx), 0);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        CHECK(pthread_mutex_timedlock(&mx, &ts), 0);
-        CHECK(mx.__data.__owner, gettid());
-        CHECK(pthread_mutex_unlock(&mx), 0);
+        CHECK_EQ(pthread_mutex_timedlock(&mx, &ts), 0);
+        CHECK_EQ(mx.__data.__owner, gettid());
+        CHECK_EQ(pthread_mutex_unlock(&mx), 0);
         /* Another thread's tid while that thread holds it. */
         pthread_t t;
-        CHECK(pthread_create(&t, NULL, holder, &mx), 0);
-        CHECK(pthread_join(t, NULL), 0);
-        CHECK(mx.__data.__owner, 0);
-        CHECK(pthread_mutex_destroy(&mx), 0);
+        CHECK_EQ(pthread_create(&t, NULL, holder, &mx), 0);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+        CHECK_EQ(mx.__data.__owner, 0);
+        CHECK_EQ(pthread_mutex_destroy(&mx), 0);
     }
     /* After a condition wait returns, the waiter holds the mutex again: its tid. */
     pthread_t t;
-    CHECK(pthread_mutex_lock(&m), 0);
-    CHECK(pthread_create(&t, NULL, signaller, NULL), 0);
-    while (!ready) CHECK(pthread_cond_wait(&c, &m), 0);
-    CHECK(m.__data.__owner, gettid());
-    CHECK(pthread_mutex_unlock(&m), 0);
-    CHECK(m.__data.__owner, 0);
-    CHECK(pthread_join(t, NULL), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), 0);
+    CHECK_EQ(pthread_create(&t, NULL, signaller, NULL), 0);
+    while (!ready) CHECK_EQ(pthread_cond_wait(&c, &m), 0);
+    CHECK_EQ(m.__data.__owner, gettid());
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(m.__data.__owner, 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
 
-    if (failures) { printf("%d failures\n", failures); return 1; }
+    if (tc_failures) { printf("%d failures\n", tc_failures); return 1; }
     printf("ok\n");
     return 0;
 }

@@ -8,11 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "check.h"
 
-static int failures;
-#define CHECK(expr, want) do { int got_ = (expr); if (got_ != (want)) { \
-    printf("FAIL %s:%d: %s = %d (%s), want %d\n", __FILE__, __LINE__, #expr, got_, strerror(got_), (want)); \
-    failures++; } } while (0)
 
 static int prio(void) {
     struct sched_param p;
@@ -23,10 +20,10 @@ static int prio(void) {
 static void init_pp(pthread_mutex_t *m, int ceiling, int type) {
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
-    CHECK(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_PROTECT), 0);
-    CHECK(pthread_mutexattr_setprioceiling(&a, ceiling), 0);
+    CHECK_EQ(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_PROTECT), 0);
+    CHECK_EQ(pthread_mutexattr_setprioceiling(&a, ceiling), 0);
     pthread_mutexattr_settype(&a, type);
-    CHECK(pthread_mutex_init(m, &a), 0);
+    CHECK_EQ(pthread_mutex_init(m, &a), 0);
     pthread_mutexattr_destroy(&a);
 }
 
@@ -41,39 +38,39 @@ static void *pp_thread(void *arg) {
     int v;
     init_pp(&a, 20, PTHREAD_MUTEX_ERRORCHECK);
     init_pp(&b, 30, PTHREAD_MUTEX_NORMAL);
-    CHECK(pthread_mutex_getprioceiling(&a, &v), 0); CHECK(v, 20);
-    CHECK(prio(), 10);
-    CHECK(pthread_mutex_lock(&a), 0);
-    CHECK(prio(), 20);
-    CHECK(pthread_mutex_lock(&a), EDEADLK);
-    CHECK(pthread_mutex_lock(&b), 0);
-    CHECK(prio(), 30);
-    CHECK(pthread_mutex_unlock(&b), 0);
-    CHECK(prio(), 20);
+    CHECK_EQ(pthread_mutex_getprioceiling(&a, &v), 0); CHECK_EQ(v, 20);
+    CHECK_EQ(prio(), 10);
+    CHECK_EQ(pthread_mutex_lock(&a), 0);
+    CHECK_EQ(prio(), 20);
+    CHECK_EQ(pthread_mutex_lock(&a), EDEADLK);
+    CHECK_EQ(pthread_mutex_lock(&b), 0);
+    CHECK_EQ(prio(), 30);
+    CHECK_EQ(pthread_mutex_unlock(&b), 0);
+    CHECK_EQ(prio(), 20);
     /* Changing the ceiling of a held errorcheck mutex is EDEADLK (glibc); of a held
      * recursive one, it moves the priority with it. */
-    CHECK(pthread_mutex_setprioceiling(&a, 25, &v), EDEADLK);
-    CHECK(pthread_mutex_unlock(&a), 0);
-    CHECK(prio(), 10);
+    CHECK_EQ(pthread_mutex_setprioceiling(&a, 25, &v), EDEADLK);
+    CHECK_EQ(pthread_mutex_unlock(&a), 0);
+    CHECK_EQ(prio(), 10);
     pthread_mutex_t c;
     init_pp(&c, 20, PTHREAD_MUTEX_RECURSIVE);
-    CHECK(pthread_mutex_lock(&c), 0);
-    CHECK(prio(), 20);
-    CHECK(pthread_mutex_setprioceiling(&c, 25, &v), 0); CHECK(v, 20);
-    CHECK(prio(), 25);
-    CHECK(pthread_mutex_unlock(&c), 0);
-    CHECK(prio(), 10);
-    CHECK(pthread_mutex_getprioceiling(&c, &v), 0); CHECK(v, 25);
-    CHECK(pthread_mutex_destroy(&c), 0);
+    CHECK_EQ(pthread_mutex_lock(&c), 0);
+    CHECK_EQ(prio(), 20);
+    CHECK_EQ(pthread_mutex_setprioceiling(&c, 25, &v), 0); CHECK_EQ(v, 20);
+    CHECK_EQ(prio(), 25);
+    CHECK_EQ(pthread_mutex_unlock(&c), 0);
+    CHECK_EQ(prio(), 10);
+    CHECK_EQ(pthread_mutex_getprioceiling(&c, &v), 0); CHECK_EQ(v, 25);
+    CHECK_EQ(pthread_mutex_destroy(&c), 0);
     /* Not held: setprioceiling locks and unlocks it. */
-    CHECK(pthread_mutex_setprioceiling(&b, 5, &v), 0); CHECK(v, 30);
-    CHECK(prio(), 10);
+    CHECK_EQ(pthread_mutex_setprioceiling(&b, 5, &v), 0); CHECK_EQ(v, 30);
+    CHECK_EQ(prio(), 10);
     /* Caller above the ceiling. */
-    CHECK(pthread_mutex_lock(&b), EINVAL);
-    CHECK(pthread_mutex_trylock(&b), EINVAL);
-    CHECK(pthread_mutex_setprioceiling(&b, 1000, &v), EINVAL);
-    CHECK(pthread_mutex_destroy(&a), 0);
-    CHECK(pthread_mutex_destroy(&b), 0);
+    CHECK_EQ(pthread_mutex_lock(&b), EINVAL);
+    CHECK_EQ(pthread_mutex_trylock(&b), EINVAL);
+    CHECK_EQ(pthread_mutex_setprioceiling(&b, 1000, &v), EINVAL);
+    CHECK_EQ(pthread_mutex_destroy(&a), 0);
+    CHECK_EQ(pthread_mutex_destroy(&b), 0);
     return NULL;
 }
 
@@ -110,14 +107,14 @@ static void timed_kinds(void) {
         pthread_mutexattr_init(&a);
         pthread_mutexattr_setprotocol(&a, protos[i]);
         pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-        CHECK(pthread_mutex_init(&m, &a), 0);
+        CHECK_EQ(pthread_mutex_init(&m, &a), 0);
         pthread_mutexattr_destroy(&a);
-        CHECK(pthread_mutex_lock(&m), 0);
+        CHECK_EQ(pthread_mutex_lock(&m), 0);
         pthread_create(&t, NULL, timed_other, &m);
         pthread_join(t, &rv);
-        CHECK((int)(long)rv, 1);
-        CHECK(pthread_mutex_unlock(&m), 0);
-        CHECK(pthread_mutex_destroy(&m), 0);
+        CHECK_EQ((int)(long)rv, 1);
+        CHECK_EQ(pthread_mutex_unlock(&m), 0);
+        CHECK_EQ(pthread_mutex_destroy(&m), 0);
     }
 }
 
@@ -130,35 +127,35 @@ int main(void) {
     pthread_mutex_t m;
     void *rv;
     pthread_mutexattr_init(&a);
-    CHECK(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT), 0);
+    CHECK_EQ(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT), 0);
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
-    CHECK(pthread_mutex_init(&m, &a), 0);
-    CHECK(pthread_mutex_unlock(&m), EPERM);
-    CHECK(pthread_mutex_lock(&m), 0);
-    CHECK(pthread_mutex_lock(&m), EDEADLK);
+    CHECK_EQ(pthread_mutex_init(&m, &a), 0);
+    CHECK_EQ(pthread_mutex_unlock(&m), EPERM);
+    CHECK_EQ(pthread_mutex_lock(&m), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), EDEADLK);
     pthread_create(&t, NULL, pi_other, &m);
     pthread_join(t, &rv);
-    CHECK((int)(long)rv, EBUSY);
+    CHECK_EQ((int)(long)rv, EBUSY);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_nsec += 0;
-    CHECK(pthread_mutex_destroy(&m), EBUSY);
-    CHECK(pthread_mutex_unlock(&m), 0);
-    CHECK(pthread_mutex_destroy(&m), 0);
+    CHECK_EQ(pthread_mutex_destroy(&m), EBUSY);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_mutex_destroy(&m), 0);
 
     /* Normal PI mutex: timed relock by the owner times out (it would deadlock). */
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
-    CHECK(pthread_mutex_init(&m, &a), 0);
-    CHECK(pthread_mutex_lock(&m), 0);
+    CHECK_EQ(pthread_mutex_init(&m, &a), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), 0);
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_nsec += 20000000; if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
-    CHECK(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
-    CHECK(pthread_mutex_unlock(&m), 0);
-    CHECK(pthread_mutex_destroy(&m), 0);
+    CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_mutex_destroy(&m), 0);
     pthread_mutexattr_destroy(&a);
     timed_kinds();
 
-    if (failures) { printf("%d failures\n", failures); return 1; }
+    if (tc_failures) { printf("%d failures\n", tc_failures); return 1; }
     printf("ok\n");
     return 0;
 }

@@ -10,11 +10,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 
-static int failures;
-#define CHECK(expr, want) do { int got_ = (expr); if (got_ != (want)) { \
-    printf("FAIL %s:%d: %s = %d (%s), want %d\n", __FILE__, __LINE__, #expr, got_, strerror(got_), (want)); \
-    failures++; } } while (0)
 
 static void init_robust(pthread_mutex_t *m, int pshared, int proto, int type) {
     pthread_mutexattr_t a;
@@ -23,7 +20,7 @@ static void init_robust(pthread_mutex_t *m, int pshared, int proto, int type) {
     pthread_mutexattr_setpshared(&a, pshared);
     pthread_mutexattr_setprotocol(&a, proto);
     pthread_mutexattr_settype(&a, type);
-    CHECK(pthread_mutex_init(m, &a), 0);
+    CHECK_EQ(pthread_mutex_init(m, &a), 0);
     pthread_mutexattr_destroy(&a);
 }
 
@@ -61,21 +58,21 @@ static void thread_death(int proto, const char *name) {
     init_robust(&m, 0, proto, PTHREAD_MUTEX_NORMAL);
     pthread_create(&t, NULL, lock_and_die, &m);
     pthread_join(t, NULL);
-    CHECK(pthread_mutex_lock(&m), EOWNERDEAD);
-    CHECK(pthread_mutex_consistent(&m), 0);
-    CHECK(pthread_mutex_consistent(&m), EINVAL);
-    CHECK(pthread_mutex_unlock(&m), 0);
-    CHECK(pthread_mutex_lock(&m), 0); /* consistent again */
-    CHECK(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_consistent(&m), 0);
+    CHECK_EQ(pthread_mutex_consistent(&m), EINVAL);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), 0); /* consistent again */
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
 
     /* Without consistent: unlock makes it unrecoverable. */
     pthread_create(&t, NULL, lock_and_die, &m);
     pthread_join(t, NULL);
-    CHECK(pthread_mutex_trylock(&m), EOWNERDEAD);
-    CHECK(pthread_mutex_unlock(&m), 0);
-    CHECK(pthread_mutex_lock(&m), ENOTRECOVERABLE);
-    CHECK(pthread_mutex_trylock(&m), ENOTRECOVERABLE);
-    CHECK(pthread_mutex_destroy(&m), 0);
+    CHECK_EQ(pthread_mutex_trylock(&m), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), ENOTRECOVERABLE);
+    CHECK_EQ(pthread_mutex_trylock(&m), ENOTRECOVERABLE);
+    CHECK_EQ(pthread_mutex_destroy(&m), 0);
 
     /* Several held at death (list with more than one entry, one removed in the middle). */
     pthread_mutex_t two[2];
@@ -83,8 +80,8 @@ static void thread_death(int proto, const char *name) {
     init_robust(&two[1], 0, proto, PTHREAD_MUTEX_NORMAL);
     pthread_create(&t, NULL, lock_two_and_die, two);
     pthread_join(t, NULL);
-    CHECK(pthread_mutex_lock(&two[0]), EOWNERDEAD);
-    CHECK(pthread_mutex_lock(&two[1]), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_lock(&two[0]), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_lock(&two[1]), EOWNERDEAD);
     pthread_mutex_consistent(&two[0]);
     pthread_mutex_consistent(&two[1]);
     pthread_mutex_unlock(&two[0]);
@@ -92,13 +89,13 @@ static void thread_death(int proto, const char *name) {
 
     /* A waiter blocked when the owner dies is woken with EOWNERDEAD. */
     init_robust(&m, 0, proto, PTHREAD_MUTEX_ERRORCHECK);
-    CHECK(pthread_mutex_lock(&m), 0);
+    CHECK_EQ(pthread_mutex_lock(&m), 0);
     pthread_create(&t, NULL, unlock_other, &m);
     void *rv;
     pthread_join(t, &rv);
-    CHECK((int)(long)rv, EPERM);
-    CHECK(pthread_mutex_lock(&m), EDEADLK);
-    CHECK(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ((int)(long)rv, EPERM);
+    CHECK_EQ(pthread_mutex_lock(&m), EDEADLK);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
     printf("%s: thread death checked\n", name);
 }
 
@@ -122,18 +119,18 @@ static void process_death(int proto, const char *name) {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     pthread_join(t, NULL);
-    CHECK(w.result, EOWNERDEAD);
-    CHECK(pthread_mutex_lock(m), 0);
-    CHECK(pthread_mutex_unlock(m), 0);
+    CHECK_EQ(w.result, EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_lock(m), 0);
+    CHECK_EQ(pthread_mutex_unlock(m), 0);
 
     /* Child exits normally holding it. */
     pid = fork();
     if (pid == 0) { pthread_mutex_lock(m); _exit(0); }
     waitpid(pid, NULL, 0);
-    CHECK(pthread_mutex_lock(m), EOWNERDEAD);
-    CHECK(pthread_mutex_consistent(m), 0);
-    CHECK(pthread_mutex_unlock(m), 0);
-    CHECK(pthread_mutex_destroy(m), 0);
+    CHECK_EQ(pthread_mutex_lock(m), EOWNERDEAD);
+    CHECK_EQ(pthread_mutex_consistent(m), 0);
+    CHECK_EQ(pthread_mutex_unlock(m), 0);
+    CHECK_EQ(pthread_mutex_destroy(m), 0);
     munmap(m, 4096);
     printf("%s: process death checked\n", name);
 }
@@ -143,7 +140,7 @@ int main(void) {
     thread_death(PTHREAD_PRIO_INHERIT, "robust-pi");
     process_death(PTHREAD_PRIO_NONE, "robust");
     process_death(PTHREAD_PRIO_INHERIT, "robust-pi");
-    if (failures) { printf("%d failures\n", failures); return 1; }
+    if (tc_failures) { printf("%d failures\n", tc_failures); return 1; }
     printf("ok\n");
     return 0;
 }

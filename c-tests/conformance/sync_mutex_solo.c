@@ -9,9 +9,8 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t tm = PTHREAD_MUTEX_INITIALIZER;
@@ -67,7 +66,7 @@ int main(void) {
     CHECK(pthread_mutex_unlock(&m) == 0);
     CHECK(pthread_join(th, NULL) == 0);
     CHECK(got_it);
-    if (fails) return 1;
+    if (tc_failures) return 1;
     puts("sync_mutex_solo: ok");
     return 0;
 }

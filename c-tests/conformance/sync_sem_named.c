@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(cond) do { if (!(cond)) { printf("FAIL line %d: %s (errno %s)\n", __LINE__, #cond, strerror(errno)); fails++; } } while (0)
 
 int main(void) {
     char name[64], path[96], name2[64];
@@ -84,6 +83,6 @@ int main(void) {
     CHECK(sem_unlink(name) == -1 && errno == ENOENT);
     CHECK(access(path, F_OK) != 0);
 
-    printf(fails ? "FAIL\n" : "ok\n");
-    return fails != 0;
+    printf(tc_failures ? "FAIL\n" : "ok\n");
+    return tc_failures != 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
 #define PRODUCERS 3
 #define CONSUMERS 3
@@ -21,12 +22,9 @@
 
 static sem_t items, sig_sem;
 static long consumed;
-static int fails;
 
-#define CHECK(expr, want) do { int r_ = (expr); if (r_ != (want)) { \
-    printf("FAIL line %d: %s = %d (errno %s), want %d\n", __LINE__, #expr, r_, strerror(errno), (want)); fails++; } } while (0)
 #define CHECK_ERR(expr, err) do { errno = 0; int r_ = (expr); if (r_ != -1 || errno != (err)) { \
-    printf("FAIL line %d: %s = %d errno %d, want -1 errno %d\n", __LINE__, #expr, r_, errno, (err)); fails++; } } while (0)
+    printf("FAIL line %d: %s = %d errno %d, want -1 errno %d\n", __LINE__, #expr, r_, errno, (err)); tc_failures++; } } while (0)
 
 static void *producer(void *arg) {
     (void)arg;
@@ -37,7 +35,7 @@ static void *producer(void *arg) {
 static void *consumer(void *arg) {
     long n = (long)arg;
     for (long i = 0; i < n; i++) {
-        while (sem_wait(&items) != 0) if (errno != EINTR) { fails++; return NULL; }
+        while (sem_wait(&items) != 0) if (errno != EINTR) { tc_failures++; return NULL; }
         __atomic_add_fetch(&consumed, 1, __ATOMIC_RELAXED);
     }
     return NULL;
@@ -66,7 +64,7 @@ static void *blocked_waiter(void *arg) {
 
 int main(void) {
     // Producers and consumers: every token consumed once, none left, none lost.
-    CHECK(sem_init(&items, 0, 0), 0);
+    CHECK_EQ(sem_init(&items, 0, 0), 0);
     pthread_t p[PRODUCERS], c[CONSUMERS];
     long per_consumer = (long)PRODUCERS * PER_PRODUCER / CONSUMERS;
     for (long i = 0; i < CONSUMERS; i++) pthread_create(&c[i], NULL, consumer, (void *)per_consumer);
@@ -74,13 +72,13 @@ int main(void) {
     for (int i = 0; i < PRODUCERS; i++) pthread_join(p[i], NULL);
     for (int i = 0; i < CONSUMERS; i++) pthread_join(c[i], NULL);
     int v = -1;
-    CHECK(sem_getvalue(&items, &v), 0);
-    CHECK(v, 0);
-    if (consumed != (long)PRODUCERS * PER_PRODUCER) { printf("consumed %ld\n", consumed); fails++; }
-    CHECK(sem_destroy(&items), 0);
+    CHECK_EQ(sem_getvalue(&items, &v), 0);
+    CHECK_EQ(v, 0);
+    if (consumed != (long)PRODUCERS * PER_PRODUCER) { printf("consumed %ld\n", consumed); tc_failures++; }
+    CHECK_EQ(sem_destroy(&items), 0);
 
     // sem_post from a signal handler wakes a sleeping sem_wait.
-    CHECK(sem_init(&sig_sem, 0, 0), 0);
+    CHECK_EQ(sem_init(&sig_sem, 0, 0), 0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
@@ -90,18 +88,18 @@ int main(void) {
         ualarm(2000, 0);
         int r;
         while ((r = sem_wait(&sig_sem)) != 0 && errno == EINTR) {}
-        CHECK(r, 0);
+        CHECK_EQ(r, 0);
     }
-    CHECK(sem_trywait(&sig_sem), -1);
+    CHECK_EQ(sem_trywait(&sig_sem), -1);
 
     // Errors and limits.
     sem_t s;
     CHECK_ERR(sem_init(&s, 0, (unsigned)SEM_VALUE_MAX + 1), EINVAL);
-    CHECK(sem_init(&s, 0, SEM_VALUE_MAX), 0);
+    CHECK_EQ(sem_init(&s, 0, SEM_VALUE_MAX), 0);
     CHECK_ERR(sem_post(&s), EOVERFLOW);
-    CHECK(sem_getvalue(&s, &v), 0);
-    CHECK(v, SEM_VALUE_MAX);
-    CHECK(sem_init(&s, 0, 0), 0);
+    CHECK_EQ(sem_getvalue(&s, &v), 0);
+    CHECK_EQ(v, SEM_VALUE_MAX);
+    CHECK_EQ(sem_init(&s, 0, 0), 0);
     CHECK_ERR(sem_trywait(&s), EAGAIN);
     struct timespec t = in_ms(CLOCK_REALTIME, 20);
     CHECK_ERR(sem_timedwait(&s, &t), ETIMEDOUT);
@@ -116,9 +114,9 @@ int main(void) {
     CHECK_ERR(sem_timedwait(&s, &bad), EINVAL);
     struct timespec past = {-1, 0};
     CHECK_ERR(sem_timedwait(&s, &past), ETIMEDOUT);
-    CHECK(sem_post(&s), 0);
+    CHECK_EQ(sem_post(&s), 0);
     t = in_ms(CLOCK_MONOTONIC, 1000);
-    CHECK(sem_clockwait(&s, CLOCK_MONOTONIC, &t), 0);
+    CHECK_EQ(sem_clockwait(&s, CLOCK_MONOTONIC, &t), 0);
     // A monotonic deadline is not mistaken for a realtime one (that would be decades ago).
     t = in_ms(CLOCK_MONOTONIC, 30);
     CHECK_ERR(sem_clockwait(&s, CLOCK_MONOTONIC, &t), ETIMEDOUT);
@@ -128,15 +126,15 @@ int main(void) {
     pthread_t w;
     pthread_create(&w, NULL, blocked_waiter, &s);
     usleep(20000);
-    CHECK(sem_destroy(&s), 0);
-    CHECK(sem_post(&s), 0);
+    CHECK_EQ(sem_destroy(&s), 0);
+    CHECK_EQ(sem_post(&s), 0);
     pthread_join(w, NULL);
-    CHECK(sem_destroy(&s), 0);
+    CHECK_EQ(sem_destroy(&s), 0);
 
     // Process-shared across fork: ping-pong 2000 times.
     sem_t *shm = mmap(NULL, 2 * sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    CHECK(sem_init(&shm[0], 1, 0), 0);
-    CHECK(sem_init(&shm[1], 1, 0), 0);
+    CHECK_EQ(sem_init(&shm[0], 1, 0), 0);
+    CHECK_EQ(sem_init(&shm[1], 1, 0), 0);
     pid_t pid = fork();
     if (pid == 0) {
         for (int i = 0; i < 2000; i++) {
@@ -147,12 +145,12 @@ int main(void) {
     }
     for (int i = 0; i < 2000; i++) {
         sem_post(&shm[0]);
-        if (sem_wait(&shm[1]) != 0) { fails++; break; }
+        if (sem_wait(&shm[1]) != 0) { tc_failures++; break; }
     }
     int st;
     waitpid(pid, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, 1);
+    CHECK_EQ(WIFEXITED(st) && WEXITSTATUS(st) == 0, 1);
 
-    printf(fails ? "FAIL\n" : "ok\n");
-    return fails != 0;
+    printf(tc_failures ? "FAIL\n" : "ok\n");
+    return tc_failures != 0;
 }

@@ -22,27 +22,10 @@
 #define TC_ATOMIC(T) _Atomic T
 #endif
 
-static TC_ATOMIC(int) tc_failures;
-
-#define CHECK(cond, ...)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                         \
-            fputc('\n', stderr);                                                  \
-            tc_failures++;                                                        \
-        }                                                                         \
-    } while (0)
+#include "check.h"
 
 /* Exit status of a test: 0 if no CHECK failed. */
-static inline int tc_result(const char *name) {
-    if (tc_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, (int)tc_failures);
-        return 1;
-    }
-    printf("%s: ok\n", name);
-    return 0;
-}
+static inline int tc_result(const char *name) { return check_result(name); }
 
 /* The futex helpers leave errno alone: syscall(2) sets it on EAGAIN/EINTR, and tests check
  * errno across these waits. */

@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int fails;
-#define CHECK(c) do { if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 
 static volatile int callbacks, attr_ok, equal_ok;
 
@@ -50,7 +49,7 @@ int main(void) {
     CHECK(callbacks >= 5);
     CHECK(attr_ok == callbacks || attr_ok >= callbacks - 1);
     CHECK(equal_ok >= callbacks - 1);
-    if (fails) return 1;
+    if (tc_failures) return 1;
     printf("thread_foreign: ok (%d timer callbacks)\n", callbacks);
     return 0;
 }

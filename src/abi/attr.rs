@@ -5,28 +5,30 @@
 //! never-initialized or destroyed one too: see `thread::attr::Attr`); only a null one is
 //! EINVAL (glibc would crash).
 
-use libc::c_int;
+use super::object::{init, obj, obj_mut};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::thread::attr::{validate_sched, Attr, STACK_MIN};
-use libc::{pthread_attr_t, sched_param};
+use libc::{c_int, cpu_set_t, pthread_attr_t, sched_param};
 
 /// The attr object behind a C pointer (EINVAL if null).
 ///
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t`.
 pub(super) unsafe fn attr_ref<'a>(p: *const pthread_attr_t) -> Result<&'a Attr> {
-    // SAFETY: Attr fits in pthread_attr_t, has no stricter alignment, and every bit pattern
-    // of its plain fields is valid (its extension pointer is the caller's business, as on
-    // glibc).
-    unsafe { p.cast::<Attr>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    // Every bit pattern of Attr's plain fields is valid; its extension pointer is the
+    // caller's business, as on glibc.
+    unsafe { obj(p) }
 }
 
 /// # Safety
 /// As [`attr_ref`], with exclusive access.
 pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr> {
-    // SAFETY: as in attr_ref.
-    unsafe { p.cast::<Attr>().as_mut() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(p) }
 }
 
 /// Runs a setter on an attr object.
@@ -34,7 +36,7 @@ pub(super) unsafe fn attr_mut<'a>(p: *mut pthread_attr_t) -> Result<&'a mut Attr
 /// # Safety
 /// `p` must be null or point to a `pthread_attr_t` nobody else accesses.
 unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `p` is valid as this function's `# Safety` section requires.
     ret(unsafe { attr_mut(p) }.and_then(f))
 }
 
@@ -43,7 +45,7 @@ unsafe fn set(p: *mut pthread_attr_t, f: impl FnOnce(&mut Attr) -> Result<()>) -
 /// # Safety
 /// `p` as in [`set`]; `out` null or writable.
 unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) -> T) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `p` and `out` are valid as this function's `# Safety` section requires.
     let r = unsafe { attr_ref(p) }.and_then(|a| {
         // SAFETY: `out` is null or writable (the contract).
         *unsafe { nonnull_mut(out) }? = f(a);
@@ -59,11 +61,10 @@ unsafe fn get<T>(p: *const pthread_attr_t, out: *mut T, f: impl FnOnce(&Attr) ->
 /// `attr` must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
-    if attr.is_null() {
-        return libc::EINVAL;
+    // SAFETY: `attr` is null or writable (the contract).
+    if let Err(e) = unsafe { init(attr, Attr::initial()) } {
+        return e.0;
     }
-    // SAFETY: Attr fits in pthread_attr_t.
-    unsafe { attr.cast::<Attr>().write(Attr::initial()) };
     0
 }
 
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
 /// `attr` must be an attr object whose extension pointer is null or its own.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.drop_ext();
@@ -89,7 +90,7 @@ pub unsafe extern "C" fn pthread_attr_destroy(attr: *mut pthread_attr_t) -> c_in
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, state: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| match state {
             0 | 1 => {
@@ -107,7 +108,7 @@ pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut pthread_attr_t, 
 /// `attr` an attr object; `state` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t, state: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `state` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, state, |a| a.is_detached() as c_int) }
 }
 
@@ -117,7 +118,7 @@ pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const pthread_attr_t
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if size < STACK_MIN {
@@ -135,7 +136,7 @@ pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, si
 /// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `size` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, size, Attr::effective_stack_size) }
 }
 
@@ -148,7 +149,7 @@ pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: *mut libc::c_void, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if size < STACK_MIN {
@@ -172,7 +173,7 @@ pub unsafe extern "C" fn pthread_attr_getstack(
     addr: *mut *mut libc::c_void,
     size: *mut usize,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr`, `addr` and `size` are valid as this function's `# Safety` section requires.
     let r = unsafe { attr_ref(attr) }.and_then(|a| {
         // SAFETY: `addr` and `size` are null or writable (the contract).
         *unsafe { nonnull_mut(addr) }? = a.stack_top.wrapping_sub(a.stack_size) as *mut libc::c_void;
@@ -190,7 +191,7 @@ pub unsafe extern "C" fn pthread_attr_getstack(
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, addr: *mut libc::c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `addr` are valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.set_stack_top(addr as usize);
@@ -205,7 +206,7 @@ pub unsafe extern "C" fn pthread_attr_setstackaddr(attr: *mut pthread_attr_t, ad
 /// `attr` an attr object; `addr` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, addr: *mut *mut libc::c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `addr` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, addr, |a| a.stack_top as *mut libc::c_void) }
 }
 
@@ -216,7 +217,7 @@ pub unsafe extern "C" fn pthread_attr_getstackaddr(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, size: usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             a.guard_size = size;
@@ -231,7 +232,7 @@ pub unsafe extern "C" fn pthread_attr_setguardsize(attr: *mut pthread_attr_t, si
 /// `attr` an attr object; `size` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `size` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, size, |a| a.guard_size) }
 }
 
@@ -242,7 +243,7 @@ pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, 
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |_| match scope {
             0 => Ok(()),
@@ -258,7 +259,7 @@ pub unsafe extern "C" fn pthread_attr_setscope(attr: *mut pthread_attr_t, scope:
 /// `attr` an attr object; `scope` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scope: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `scope` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, scope, |_| 0) }
 }
 
@@ -268,7 +269,7 @@ pub unsafe extern "C" fn pthread_attr_getscope(attr: *const pthread_attr_t, scop
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t, inherit: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| match inherit {
             0 | 1 => {
@@ -286,7 +287,7 @@ pub unsafe extern "C" fn pthread_attr_setinheritsched(attr: *mut pthread_attr_t,
 /// `attr` an attr object; `inherit` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_t, inherit: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `inherit` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, inherit, |a| a.is_explicit_sched() as c_int) }
 }
 
@@ -297,7 +298,7 @@ pub unsafe extern "C" fn pthread_attr_getinheritsched(attr: *const pthread_attr_
 /// `attr` must be an attr object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, policy: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             if ![libc::SCHED_OTHER, libc::SCHED_FIFO, libc::SCHED_RR].contains(&policy) {
@@ -315,7 +316,7 @@ pub unsafe extern "C" fn pthread_attr_setschedpolicy(attr: *mut pthread_attr_t, 
 /// `attr` an attr object; `policy` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t, policy: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `policy` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, policy, |a| a.policy) }
 }
 
@@ -325,7 +326,7 @@ pub unsafe extern "C" fn pthread_attr_getschedpolicy(attr: *const pthread_attr_t
 /// `attr` an attr object; `param` readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, param: *const sched_param) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `param` are valid as this function's `# Safety` section requires.
     unsafe {
         set(attr, |a| {
             let p = param.as_ref().ok_or(Errno::EINVAL)?;
@@ -342,6 +343,104 @@ pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, p
 /// `attr` an attr object; `param` writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getschedparam(attr: *const pthread_attr_t, param: *mut sched_param) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `param` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, param, |a| sched_param { sched_priority: a.priority }) }
+}
+
+// ---- GNU extensions: the new thread's CPU set and signal mask ---------------------------
+
+/// Sets the CPU set a thread created with `attr` starts with (GNU); a null set or size 0
+/// clears it. The thread applies it before running its start routine; pthread_create fails
+/// with the error if it cannot (as glibc).
+///
+/// # Safety
+/// `attr` an attr object; `cpuset` readable for `cpusetsize` bytes.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_mut(attr) }.map(|a| {
+        a.ext_mut().cpuset = if cpuset.is_null() || cpusetsize == 0 {
+            None
+        } else {
+            // SAFETY: readable per contract.
+            Some(unsafe { core::slice::from_raw_parts(cpuset.cast::<u8>(), cpusetsize) }.to_vec())
+        };
+    });
+    ret(r)
+}
+
+/// Reads the CPU set stored in `attr` (GNU): all CPUs if none was set; EINVAL if the stored
+/// set has CPUs beyond `cpusetsize`.
+///
+/// # Safety
+/// `attr` an attr object; `cpuset` writable for `cpusetsize` bytes.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
+    // SAFETY: `attr` and `cpuset` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_ref(attr) }.and_then(|a: &Attr| {
+        if cpuset.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: writable per contract.
+        let out = unsafe { core::slice::from_raw_parts_mut(cpuset.cast::<u8>(), cpusetsize) };
+        match a.ext().and_then(|e| e.cpuset.as_ref()) {
+            None => out.fill(0xff),
+            Some(set) => {
+                if set.iter().skip(cpusetsize).any(|&b| b != 0) {
+                    return Err(Errno::EINVAL);
+                }
+                let n = set.len().min(cpusetsize);
+                out[..n].copy_from_slice(&set[..n]);
+                out[n..].fill(0);
+            }
+        }
+        Ok(())
+    });
+    ret(r)
+}
+
+/// Sets the signal mask a thread created with `attr` starts with (GNU); null clears it (the
+/// thread then inherits the creator's mask).
+///
+/// # Safety
+/// `attr` an attr object; `sigmask` null or readable.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, sigmask: *const libc::sigset_t) -> c_int {
+    // SAFETY: `attr` and `sigmask` are valid as this function's `# Safety` section requires.
+    let r = unsafe { attr_mut(attr) }.map(|a| {
+        // SAFETY: null or readable per contract; the kernel's set is the first 8 bytes.
+        a.ext_mut().sigmask = unsafe { sigmask.cast::<u64>().as_ref() }.copied();
+    });
+    ret(r)
+}
+
+/// Reads the signal mask stored in `attr` (GNU). Returns PTHREAD_ATTR_NO_SIGMASK_NP (-1)
+/// and an empty set if none was set.
+///
+/// # Safety
+/// `attr` an attr object; `sigmask` writable.
+#[cfg(gnu)]
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_getsigmask_np(attr: *const pthread_attr_t, sigmask: *mut libc::sigset_t) -> c_int {
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
+    let a = match unsafe { attr_ref(attr) } {
+        Ok(a) => a,
+        Err(e) => return e.0,
+    };
+    if sigmask.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: writable per contract; zeroed sigset_t is the empty set.
+    unsafe { sigmask.write(core::mem::zeroed()) };
+    match a.ext().and_then(|e| e.sigmask) {
+        Some(m) => {
+            // SAFETY: as above.
+            unsafe { *sigmask.cast::<u64>() = m };
+            0
+        }
+        None => -1,
+    }
 }

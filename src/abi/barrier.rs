@@ -3,8 +3,9 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_wait.html>
 //! and its sibling pages.
 
+use super::object::{obj, obj_mut, init};
 use super::{nonnull_mut, ret};
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
 use crate::sync::barrier::Barrier;
 use crate::sync::caller::scope_of;
 use crate::sync::model::Scope;
@@ -13,15 +14,17 @@ use libc::{c_int, c_uint, pthread_barrier_t, pthread_barrierattr_t};
 /// # Safety
 /// `p` null or a live `pthread_barrier_t`.
 unsafe fn barrier<'a>(p: *mut pthread_barrier_t) -> Result<&'a Barrier> {
-    // SAFETY: Barrier has pthread_barrier_t's size and no stricter alignment.
-    unsafe { p.cast::<Barrier>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(p) }
 }
 
 /// # Safety
 /// `p` null or a live `pthread_barrierattr_t` (an int: the pshared value).
 unsafe fn attr<'a>(p: *const pthread_barrierattr_t) -> Result<&'a mut c_int> {
-    // SAFETY: pthread_barrierattr_t is 4 bytes, int-aligned.
-    unsafe { nonnull_mut(p.cast::<c_int>().cast_mut()) }
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(p.cast_mut()) }
 }
 
 /// Initializes `barrier` for `count` threads; any attribute value other than
@@ -42,16 +45,13 @@ pub unsafe extern "C" fn pthread_barrier_init(
         let pshared = if attr.is_null() {
             libc::PTHREAD_PROCESS_PRIVATE
         } else {
-            // SAFETY: forwarded.
+            // SAFETY: `attr` is valid as this function's `# Safety` section requires.
             *unsafe { self::attr(attr) }?
         };
         let scope = if pshared == libc::PTHREAD_PROCESS_PRIVATE { Scope::Private } else { Scope::Shared };
         let b = Barrier::new(count, scope)?;
-        if barrier.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: writable, with Barrier's size.
-        unsafe { barrier.cast::<Barrier>().write(b) };
+        // SAFETY: `barrier` is null or writable storage not in use (the contract).
+        unsafe { init(barrier, b) }?;
         Ok(())
     })();
     ret(r)
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn pthread_barrier_init(
 /// `barrier` null or a live barrier object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `barrier` is valid as this function's `# Safety` section requires.
     ret(unsafe { self::barrier(barrier) }.and_then(Barrier::destroy))
 }
 
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t
 /// `barrier` null or a live barrier object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrier_wait(barrier: *mut pthread_barrier_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `barrier` is valid as this function's `# Safety` section requires.
     match unsafe { self::barrier(barrier) }.and_then(Barrier::wait) {
         Ok(r) => r,
         Err(e) => e.0,
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn pthread_barrier_wait(barrier: *mut pthread_barrier_t) -
 /// `attr` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_init(attr: *mut pthread_barrierattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.map(|a| *a = libc::PTHREAD_PROCESS_PRIVATE))
 }
 
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn pthread_barrierattr_init(attr: *mut pthread_barrierattr
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barrierattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.map(drop))
 }
 
@@ -123,7 +123,7 @@ pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barriera
 /// `attr` null or initialized; `pshared` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_barrierattr_t, pshared: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
     let r = unsafe { self::attr(attr) }
         // SAFETY: the caller's out-pointer.
         .and_then(|a| unsafe { nonnull_mut(pshared) }.map(|out| *out = *a));
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_bar
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_setpshared(attr: *mut pthread_barrierattr_t, pshared: c_int) -> c_int {
     let r = scope_of(pshared)
-        // SAFETY: forwarded.
+        // SAFETY: `attr` is valid as this function's `# Safety` section requires.
         .and_then(|_| unsafe { self::attr(attr) })
         .map(|a| *a = pshared);
     ret(r)

@@ -101,17 +101,15 @@ pub extern "C" fn thrd_yield() {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn thrd_sleep(duration: *const timespec, remaining: *mut timespec) -> c_int {
-    // SAFETY: the kernel reads `duration` and writes `remaining` (null allowed).
-    let r = unsafe {
-        crate::sys::raw(
-            libc::SYS_clock_nanosleep,
-            &[libc::CLOCK_REALTIME as usize, 0, duration as usize, remaining as usize],
-        )
+    // SAFETY: `duration` is readable and `remaining` null or writable (the contract). A null
+    // `duration` is the kernel's EFAULT on glibc: -2 here too.
+    let (Some(d), rem) = (unsafe { duration.as_ref() }, unsafe { remaining.as_mut() }) else {
+        return -2;
     };
-    match r {
-        0 => 0,
-        r if r == -(libc::EINTR as isize) => -1,
-        _ => -2,
+    match crate::sys::clock_nanosleep(libc::CLOCK_REALTIME, d, rem) {
+        Ok(()) => 0,
+        Err(crate::errno::Errno::EINTR) => -1,
+        Err(_) => -2,
     }
 }
 
@@ -162,7 +160,7 @@ pub unsafe extern "C" fn mtx_init(mtx: *mut pthread_mutex_t, ty: c_int) -> c_int
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_lock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_lock(mtx) })
 }
 
@@ -173,7 +171,7 @@ pub unsafe extern "C" fn mtx_lock(mtx: *mut pthread_mutex_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_timedlock(mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` and `ts` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_timedlock(mtx, ts) })
 }
 
@@ -184,7 +182,7 @@ pub unsafe extern "C" fn mtx_timedlock(mtx: *mut pthread_mutex_t, ts: *const tim
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_trylock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_trylock(mtx) })
 }
 
@@ -195,7 +193,7 @@ pub unsafe extern "C" fn mtx_trylock(mtx: *mut pthread_mutex_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn mtx_unlock(mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mtx` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::mutex::pthread_mutex_unlock(mtx) })
 }
 
@@ -217,7 +215,7 @@ pub unsafe extern "C" fn mtx_destroy(mtx: *mut pthread_mutex_t) {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_init(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_init(cond, core::ptr::null()) })
 }
 
@@ -228,7 +226,7 @@ pub unsafe extern "C" fn cnd_init(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_signal(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_signal(cond) })
 }
 
@@ -239,7 +237,7 @@ pub unsafe extern "C" fn cnd_signal(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_broadcast(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_broadcast(cond) })
 }
 
@@ -250,7 +248,7 @@ pub unsafe extern "C" fn cnd_broadcast(cond: *mut pthread_cond_t) -> c_int {
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_wait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` and `mtx` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_wait(cond, mtx) })
 }
 
@@ -261,7 +259,7 @@ pub unsafe extern "C" fn cnd_wait(cond: *mut pthread_cond_t, mtx: *mut pthread_m
 /// cbindgen:ignore
 #[no_mangle]
 pub unsafe extern "C" fn cnd_timedwait(cond: *mut pthread_cond_t, mtx: *mut pthread_mutex_t, ts: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond`, `mtx` and `ts` are valid as this function's `# Safety` section requires.
     thrd(unsafe { super::cond::pthread_cond_timedwait(cond, mtx, ts) })
 }
 
@@ -329,5 +327,5 @@ pub extern "C" fn tss_delete(key: pthread_key_t) {
 #[no_mangle]
 pub unsafe extern "C" fn call_once(flag: *mut pthread_once_t, func: Option<unsafe extern "C" fn()>) {
     // C11 gives no way to report an error: pthread_once's return value is dropped.
-    core::arch::naked_asm!("jmp {once}", once = sym super::once::pthread_once)
+    crate::naked_jump!(super::once::pthread_once)
 }

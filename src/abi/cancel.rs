@@ -62,14 +62,14 @@ pub unsafe extern "C" fn pthread_setcancelstate(state: c_int, oldstate: *mut c_i
 /// and stores the previous one in `*oldtype` if it is not null.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_setcanceltype.html>.
-/// Errors: EINVAL (`type_` is neither value).
+/// Errors: EINVAL (`kind` is neither value).
 ///
 /// # Safety
 /// `oldtype` must be null or writable.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_setcanceltype(type_: c_int, oldtype: *mut c_int) -> c_int {
+pub unsafe extern "C" fn pthread_setcanceltype(kind: c_int, oldtype: *mut c_int) -> c_int {
     // PTHREAD_CANCEL_DEFERRED = 0, PTHREAD_CANCEL_ASYNCHRONOUS = 1 (glibc's values).
-    let asynchronous = match type_ {
+    let asynchronous = match kind {
         0 => false,
         1 => true,
         _ => return Errno::EINVAL.0,
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn pthread_setcanceltype(type_: c_int, oldtype: *mut c_int
 /// `buffer` must stay valid until the matching [`_pthread_cleanup_pop`].
 #[no_mangle]
 pub unsafe extern "C" fn _pthread_cleanup_push(buffer: *mut cleanup::CleanupBuffer, routine: Option<unsafe extern "C" fn(*mut c_void)>, arg: *mut c_void) {
-    // SAFETY: forwarded.
+    // SAFETY: `buffer` and `arg` are valid as this function's `# Safety` section requires.
     unsafe { cleanup::push(buffer, routine, arg) }
 }
 
@@ -99,7 +99,7 @@ pub unsafe extern "C" fn _pthread_cleanup_push(buffer: *mut cleanup::CleanupBuff
 /// `buffer` must be the most recently pushed buffer of the calling thread.
 #[no_mangle]
 pub unsafe extern "C" fn _pthread_cleanup_pop(buffer: *mut cleanup::CleanupBuffer, execute: c_int) {
-    // SAFETY: forwarded.
+    // SAFETY: `buffer` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::pop(buffer, execute != 0) }
 }
 
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn _pthread_cleanup_pop(buffer: *mut cleanup::CleanupBuffe
 /// As for [`_pthread_cleanup_push`].
 #[no_mangle]
 pub unsafe extern "C" fn _pthread_cleanup_push_defer(buffer: *mut cleanup::CleanupBuffer, routine: Option<unsafe extern "C" fn(*mut c_void)>, arg: *mut c_void) {
-    // SAFETY: forwarded.
+    // SAFETY: `buffer` and `arg` are valid as this function's `# Safety` section requires.
     unsafe { cleanup::push_defer(buffer, routine, arg) }
 }
 
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn _pthread_cleanup_push_defer(buffer: *mut cleanup::Clean
 /// As for [`_pthread_cleanup_pop`].
 #[no_mangle]
 pub unsafe extern "C" fn _pthread_cleanup_pop_restore(buffer: *mut cleanup::CleanupBuffer, execute: c_int) {
-    // SAFETY: forwarded.
+    // SAFETY: `buffer` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::pop_restore(buffer, execute != 0) }
 }
 
@@ -133,7 +133,7 @@ pub unsafe extern "C" fn _pthread_cleanup_pop_restore(buffer: *mut cleanup::Clea
 /// `buf` must stay valid until unregistered.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_register_cancel(buf: *mut cleanup::UnwindBuf) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::register(buf) }
 }
 
@@ -143,7 +143,7 @@ pub unsafe extern "C" fn __pthread_register_cancel(buf: *mut cleanup::UnwindBuf)
 /// `buf` must be the most recently registered buffer of the calling thread.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_unregister_cancel(buf: *mut cleanup::UnwindBuf) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::unregister(buf) }
 }
 
@@ -152,9 +152,10 @@ pub unsafe extern "C" fn __pthread_unregister_cancel(buf: *mut cleanup::UnwindBu
 ///
 /// # Safety
 /// As for [`__pthread_register_cancel`].
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_register_cancel_defer(buf: *mut cleanup::UnwindBuf) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::register_defer(buf) }
 }
 
@@ -163,9 +164,10 @@ pub unsafe extern "C" fn __pthread_register_cancel_defer(buf: *mut cleanup::Unwi
 ///
 /// # Safety
 /// As for [`__pthread_unregister_cancel`].
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_unregister_cancel_restore(buf: *mut cleanup::UnwindBuf) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe { cleanup::unregister_restore(buf) }
 }
 
@@ -176,7 +178,7 @@ pub unsafe extern "C" fn __pthread_unregister_cancel_restore(buf: *mut cleanup::
 /// Only from the code of a registered buffer the library jumped to.
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_unwind_next(buf: *mut cleanup::UnwindBuf) -> ! {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe { cancel::unwind::unwind_next(buf) }
 }
 

@@ -3,6 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_wait.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
+use super::object::obj;
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::cond::Cond;
@@ -17,17 +18,18 @@ use libc::{c_int, clockid_t, pthread_cond_t, pthread_condattr_t, pthread_mutex_t
 /// `c` must be null or point to a live `pthread_cond_t`.
 #[inline(always)]
 unsafe fn as_cond<'a>(c: *mut pthread_cond_t) -> Result<&'a Cond> {
-    // SAFETY: Cond has pthread_cond_t's size and no stricter alignment (checked in
-    // sync::cond); its fields are atomics.
-    unsafe { c.cast::<Cond>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(c) }
 }
 
 /// # Safety
 /// `m` must be null or point to a live `pthread_mutex_t`.
 #[inline(always)]
 unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
-    // SAFETY: as in abi::mutex.
-    unsafe { m.cast::<Mutex>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(m) }
 }
 
 /// Initializes a condition variable with `attr` (null: CLOCK_REALTIME, process-private).
@@ -39,8 +41,9 @@ unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
 /// `cond` must point to writable storage not in use; `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *const pthread_condattr_t) -> c_int {
-    // SAFETY: forwarded; a non-null attr is an initialized pthread_condattr_t.
-    let r = unsafe { as_cond(cond) }.map(|c| c.init(unsafe { attr.cast::<CondAttr>().as_ref() }.copied()));
+    // SAFETY: `cond` is null or a condvar's storage not in use, and `attr` null or
+    // initialized (the contract).
+    let r = unsafe { as_cond(cond) }.map(|c| c.init(unsafe { obj::<CondAttr, _>(attr) }.ok().copied()));
     crate::diag::initialized(cond as usize, crate::diag::ObjectKind::Cond);
     ret(r)
 }
@@ -56,7 +59,7 @@ pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *con
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_int {
     crate::diag::destroying(cond as usize, crate::diag::ObjectKind::Cond);
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_cond(cond) }.and_then(Cond::destroy))
 }
 
@@ -73,7 +76,7 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 pub unsafe extern "C" fn pthread_cond_wait(cond: *mut pthread_cond_t, mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, false, None, core::ptr::null()) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `cond` and `mutex` are valid as this function's `# Safety` section requires.
     let r = unsafe { as_cond(cond) }.and_then(|c| c.wait(unsafe { as_mutex(mutex) }?, None));
     ret(r)
 }
@@ -96,11 +99,11 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, true, None, abstime) }; }
     let r = (|| {
         // glibc's order: the deadline's nanoseconds first, then the objects.
-        // SAFETY: forwarded.
+        // SAFETY: `cond` and `abstime` are valid as this function's `# Safety` section requires.
         let ts = unsafe { valid_deadline(abstime) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `cond` and `mutex` are valid as this function's `# Safety` section requires.
         let c = unsafe { as_cond(cond) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
         c.wait(unsafe { as_mutex(mutex) }?, Some((ts, c.clock())))
     })();
     ret(r)
@@ -124,12 +127,12 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait(cond, mutex, true, Some(clockid), abstime) }; }
     let r = (|| {
         // glibc's order: the nanoseconds, then the clock.
-        // SAFETY: forwarded.
+        // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
         let ts = unsafe { valid_deadline(abstime) }?;
         let clock = Clock::from_clockid(clockid)?;
-        // SAFETY: forwarded.
+        // SAFETY: `cond` and `mutex` are valid as this function's `# Safety` section requires.
         let c = unsafe { as_cond(cond) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
         c.wait(unsafe { as_mutex(mutex) }?, Some((ts, clock)))
     })();
     ret(r)
@@ -141,7 +144,7 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
 /// # Safety
 /// `abstime` null or readable for the returned lifetime.
 unsafe fn valid_deadline<'a>(abstime: *const timespec) -> Result<&'a timespec> {
-    // SAFETY: forwarded.
+    // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
     let ts = unsafe { abstime.as_ref() }.ok_or(Errno::EINVAL)?;
     if !crate::sys::futex::valid_timespec(ts) {
         return Err(Errno::EINVAL);
@@ -158,7 +161,7 @@ unsafe fn valid_deadline<'a>(abstime: *const timespec) -> Result<&'a timespec> {
 /// `cond` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_signal(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_cond(cond) }.map(Cond::signal))
 }
 
@@ -171,7 +174,7 @@ pub unsafe extern "C" fn pthread_cond_signal(cond: *mut pthread_cond_t) -> c_int
 /// `cond` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_broadcast(cond: *mut pthread_cond_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_cond(cond) }.map(Cond::broadcast))
 }
 
@@ -180,8 +183,9 @@ pub unsafe extern "C" fn pthread_cond_broadcast(cond: *mut pthread_cond_t) -> c_
 /// # Safety
 /// `a` null or a pthread_condattr_t.
 unsafe fn as_attr<'a>(a: *mut pthread_condattr_t) -> Result<&'a mut CondAttr> {
-    // SAFETY: CondAttr is a transparent u32 of pthread_condattr_t's size and alignment.
-    unsafe { nonnull_mut(a.cast::<CondAttr>()) }
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { super::object::obj_mut(a) }
 }
 
 /// Initializes a condition attributes object: CLOCK_REALTIME, process-private.
@@ -193,7 +197,7 @@ unsafe fn as_attr<'a>(a: *mut pthread_condattr_t) -> Result<&'a mut CondAttr> {
 /// `attr` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_init(attr: *mut pthread_condattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(|a| *a = CondAttr::DEFAULT))
 }
 
@@ -203,7 +207,7 @@ pub unsafe extern "C" fn pthread_condattr_init(attr: *mut pthread_condattr_t) ->
 /// `attr` null or a pthread_condattr_t.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_destroy(attr: *mut pthread_condattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(drop))
 }
 
@@ -217,9 +221,9 @@ pub unsafe extern "C" fn pthread_condattr_destroy(attr: *mut pthread_condattr_t)
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_getclock(attr: *const pthread_condattr_t, clock_id: *mut clockid_t) -> c_int {
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `attr` and `clock_id` are valid as this function's `# Safety` section requires.
         let a = *unsafe { as_attr(attr.cast_mut()) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `clock_id` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(clock_id) }? = condattr::clockid(a.clock());
         Ok(())
     })();
@@ -234,7 +238,7 @@ pub unsafe extern "C" fn pthread_condattr_getclock(attr: *const pthread_condattr
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_setclock(attr: *mut pthread_condattr_t, clock_id: clockid_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.and_then(|a| a.set_clock(clock_id)))
 }
 
@@ -248,9 +252,9 @@ pub unsafe extern "C" fn pthread_condattr_setclock(attr: *mut pthread_condattr_t
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_getpshared(attr: *const pthread_condattr_t, pshared: *mut c_int) -> c_int {
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
         let a = *unsafe { as_attr(attr.cast_mut()) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `pshared` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(pshared) }? = a.shared() as c_int;
         Ok(())
     })();
@@ -265,6 +269,6 @@ pub unsafe extern "C" fn pthread_condattr_getpshared(attr: *const pthread_condat
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_setpshared(attr: *mut pthread_condattr_t, pshared: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.and_then(|a| a.set_shared(pshared)))
 }

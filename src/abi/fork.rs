@@ -32,6 +32,6 @@ pub unsafe extern "C" fn __register_atfork(
     dso_handle: *mut core::ffi::c_void,
 ) -> c_int {
     super::ensure_init();
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `dso_handle` is valid as this function's `# Safety` section requires.
     unsafe { register(prepare, parent, child, dso_handle) }
 }

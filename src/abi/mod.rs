@@ -2,6 +2,26 @@
 //! call the domain module, convert the result. Plain unversioned names: ld.so binds a
 //! program's versioned references (`pthread_create@GLIBC_2.34`) to them.
 
+/// glibc's `__`-prefixed aliases (`__pthread_mutex_lock`, ...), which glibc's own libraries
+/// and old binaries bind: one line each, `alias = target(params) -> ret;`, each forwarding to
+/// the export of the POSIX name with the same contract. glibc's <pthread.h> does not declare
+/// them, and neither does ours (cbindgen does not expand macros).
+macro_rules! glibc_aliases {
+    ($($alias:ident = $target:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        #[doc = concat!("glibc's alias of [`", stringify!($target), "`].")]
+        ///
+        /// # Safety
+        /// As for the target.
+        #[no_mangle]
+        pub unsafe extern "C" fn $alias($($arg: $ty),*) -> $ret {
+            // SAFETY: the caller keeps the target's contract, which is this function's.
+            #[allow(unused_unsafe)]
+            unsafe { $target($($arg),*) }
+        }
+    )*};
+}
+use glibc_aliases;
+
 mod attr;
 mod barrier;
 mod c11;
@@ -10,6 +30,7 @@ mod cond;
 mod diag;
 mod fork;
 mod mutex;
+mod object;
 mod once;
 mod rwlock;
 mod sched;
@@ -114,6 +135,6 @@ fn ret(r: Result<()>) -> c_int {
 /// As for [`nonnull`], and no other reference to `*p` may be live.
 #[inline]
 unsafe fn nonnull_mut<'a, T>(p: *mut T) -> Result<&'a mut T> {
-    // SAFETY: forwarded.
+    // SAFETY: `p` is valid as this function's `# Safety` section requires.
     unsafe { p.as_mut() }.ok_or(Errno::EINVAL)
 }

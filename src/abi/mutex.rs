@@ -3,8 +3,9 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
+use super::object::{obj, obj_mut};
 use super::{nonnull_mut, ret};
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
 use crate::sync::mutex::Mutex;
 use crate::sync::mutexattr::{self, MutexAttr};
 use crate::sys::futex::Clock;
@@ -16,9 +17,9 @@ use libc::{c_int, clockid_t, pthread_mutex_t, pthread_mutexattr_t, timespec};
 /// `m` must be null or point to a live `pthread_mutex_t`.
 #[inline(always)]
 unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
-    // SAFETY: Mutex has pthread_mutex_t's size and no stricter alignment (checked in
-    // sync::mutex); all its fields are atomics, so shared references are sound.
-    unsafe { m.cast::<Mutex>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(m) }
 }
 
 /// The attributes behind a C pointer.
@@ -27,8 +28,9 @@ unsafe fn as_mutex<'a>(m: *mut pthread_mutex_t) -> Result<&'a Mutex> {
 /// `a` must be null or point to a `pthread_mutexattr_t`.
 #[inline]
 unsafe fn as_attr<'a>(a: *mut pthread_mutexattr_t) -> Result<&'a mut MutexAttr> {
-    // SAFETY: MutexAttr is a transparent u32 of pthread_mutexattr_t's size and alignment.
-    unsafe { nonnull_mut(a.cast::<MutexAttr>()) }
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(a) }
 }
 
 /// Initializes a mutex with `attr` (null: the defaults: normal, private, not robust).
@@ -41,10 +43,10 @@ unsafe fn as_attr<'a>(a: *mut pthread_mutexattr_t) -> Result<&'a mut MutexAttr> 
 /// initialized attributes object.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `mutex` and `attr` are valid as this function's `# Safety` section requires.
     let r = unsafe { as_mutex(mutex) }.and_then(|m| {
         // SAFETY: a non-null attr points to an initialized pthread_mutexattr_t.
-        let a = unsafe { attr.cast::<MutexAttr>().as_ref() }.copied();
+        let a = unsafe { obj::<MutexAttr, _>(attr) }.ok().copied();
         m.init(a)
     });
     crate::diag::initialized(mutex as usize, crate::diag::ObjectKind::Mutex);
@@ -62,7 +64,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
     crate::diag::destroying(mutex as usize, crate::diag::ObjectKind::Mutex);
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::destroy))
 }
 
@@ -79,7 +81,7 @@ pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c
 pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_lock(mutex) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.lock()),
         Err(e) => e.0,
@@ -97,7 +99,7 @@ pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_in
 pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_trylock(mutex) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.trylock()),
         Err(e) => e.0,
@@ -115,7 +117,7 @@ pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c
 /// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut pthread_mutex_t, abstime: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_clocklock(mutex, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -136,7 +138,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_clocklock(mutex, clockid, abstime) }; }
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
         let m = unsafe { as_mutex(mutex) }?;
         let clock = Clock::from_clockid(clockid)?;
         // SAFETY: a non-null abstime is readable.
@@ -161,7 +163,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
 pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::mutex_unlock(mutex) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.unlock()),
         Err(e) => e.0,
@@ -177,7 +179,7 @@ pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::consistent))
 }
 
@@ -185,9 +187,10 @@ pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -
 ///
 /// # Safety
 /// As pthread_mutex_consistent.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent_np(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutex_consistent(mutex) }
 }
 
@@ -203,7 +206,7 @@ pub unsafe extern "C" fn pthread_mutex_getprioceiling(mutex: *const pthread_mute
     let r = (|| {
         // SAFETY: forwarded; the mutex is only read.
         let c = unsafe { as_mutex(mutex.cast_mut()) }?.prioceiling()?;
-        // SAFETY: forwarded.
+        // SAFETY: `prioceiling` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(prioceiling) }? = c;
         Ok(())
     })();
@@ -226,7 +229,7 @@ pub unsafe extern "C" fn pthread_mutex_setprioceiling(
     old_ceiling: *mut c_int,
 ) -> c_int {
     let r = (|| {
-        // SAFETY: forwarded.
+        // SAFETY: `mutex` and `old_ceiling` are valid as this function's `# Safety` section requires.
         let old = unsafe { as_mutex(mutex) }?.set_prioceiling(prioceiling)?;
         // SAFETY: a non-null out-pointer is writable.
         if let Some(o) = unsafe { old_ceiling.as_mut() } {
@@ -235,56 +238,6 @@ pub unsafe extern "C" fn pthread_mutex_setprioceiling(
         Ok(())
     })();
     ret(r)
-}
-
-/// glibc alias of pthread_mutex_init.
-///
-/// # Safety
-/// As pthread_mutex_init.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutex_init(mutex, attr) }
-}
-
-/// glibc alias of pthread_mutex_destroy.
-///
-/// # Safety
-/// As pthread_mutex_destroy.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutex_destroy(mutex) }
-}
-
-/// glibc alias of pthread_mutex_lock.
-///
-/// # Safety
-/// As pthread_mutex_lock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutex_lock(mutex) }
-}
-
-/// glibc alias of pthread_mutex_trylock.
-///
-/// # Safety
-/// As pthread_mutex_trylock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutex_trylock(mutex) }
-}
-
-/// glibc alias of pthread_mutex_unlock.
-///
-/// # Safety
-/// As pthread_mutex_unlock.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutex_unlock(mutex) }
 }
 
 // ---- attributes ------------------------------------------------------------------------
@@ -298,7 +251,7 @@ pub unsafe extern "C" fn __pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> 
 /// `attr` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(|a| *a = MutexAttr::DEFAULT))
 }
 
@@ -308,7 +261,7 @@ pub unsafe extern "C" fn pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) 
 /// `attr` null or a pthread_mutexattr_t.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.map(drop))
 }
 
@@ -320,7 +273,7 @@ unsafe fn get<T>(attr: *const pthread_mutexattr_t, out: *mut T, f: impl FnOnce(M
     let r = (|| {
         // SAFETY: forwarded; only read.
         let a = *unsafe { as_attr(attr.cast_mut()) }?;
-        // SAFETY: forwarded.
+        // SAFETY: `out` is valid as this function's `# Safety` section requires.
         *unsafe { nonnull_mut(out) }? = f(a);
         Ok(())
     })();
@@ -332,7 +285,7 @@ unsafe fn get<T>(attr: *const pthread_mutexattr_t, out: *mut T, f: impl FnOnce(M
 /// # Safety
 /// `attr` null or initialized and writable.
 unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> Result<()>) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_attr(attr) }.and_then(f))
 }
 
@@ -345,7 +298,7 @@ unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> 
 /// `attr` null or initialized; `kind` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, kind, |a| a.kind() as c_int) }
 }
 
@@ -358,7 +311,7 @@ pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexatt
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_kind(kind)) }
 }
 
@@ -366,9 +319,10 @@ pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_
 ///
 /// # Safety
 /// As pthread_mutexattr_gettype.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_gettype(attr, kind) }
 }
 
@@ -376,9 +330,10 @@ pub unsafe extern "C" fn pthread_mutexattr_getkind_np(attr: *const pthread_mutex
 ///
 /// # Safety
 /// As pthread_mutexattr_settype.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_settype(attr, kind) }
 }
 
@@ -391,7 +346,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setkind_np(attr: *mut pthread_mutexat
 /// `attr` null or initialized; `pshared` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getpshared(attr: *const pthread_mutexattr_t, pshared: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, pshared, |a| a.shared() as c_int) }
 }
 
@@ -403,7 +358,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getpshared(attr: *const pthread_mutex
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexattr_t, pshared: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_shared(pshared)) }
 }
 
@@ -416,7 +371,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexat
 /// `attr` null or initialized; `robust` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, robust, |a| a.robust() as c_int) }
 }
 
@@ -429,7 +384,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexa
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_robust(robust)) }
 }
 
@@ -437,9 +392,10 @@ pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexatt
 ///
 /// # Safety
 /// As pthread_mutexattr_getrobust.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_getrobust(attr, robust) }
 }
 
@@ -447,9 +403,10 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust_np(attr: *const pthread_mut
 ///
 /// # Safety
 /// As pthread_mutexattr_setrobust.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { pthread_mutexattr_setrobust(attr, robust) }
 }
 
@@ -462,7 +419,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setrobust_np(attr: *mut pthread_mutex
 /// `attr` null or initialized; `protocol` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getprotocol(attr: *const pthread_mutexattr_t, protocol: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `protocol` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, protocol, |a| a.protocol() as c_int) }
 }
 
@@ -474,7 +431,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getprotocol(attr: *const pthread_mute
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setprotocol(attr: *mut pthread_mutexattr_t, protocol: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_protocol(protocol)) }
 }
 
@@ -490,7 +447,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getprioceiling(
     attr: *const pthread_mutexattr_t,
     prioceiling: *mut c_int,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `prioceiling` are valid as this function's `# Safety` section requires.
     unsafe { get(attr, prioceiling, |a| a.prioceiling().max(mutexattr::fifo_range().0)) }
 }
 
@@ -502,36 +459,17 @@ pub unsafe extern "C" fn pthread_mutexattr_getprioceiling(
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setprioceiling(attr: *mut pthread_mutexattr_t, prioceiling: c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     unsafe { set(attr, |a| a.set_prioceiling(prioceiling)) }
 }
 
-/// glibc alias of pthread_mutexattr_init.
-///
-/// # Safety
-/// As pthread_mutexattr_init.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutexattr_init(attr) }
-}
-
-/// glibc alias of pthread_mutexattr_destroy.
-///
-/// # Safety
-/// As pthread_mutexattr_destroy.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutexattr_destroy(attr) }
-}
-
-/// glibc alias of pthread_mutexattr_settype.
-///
-/// # Safety
-/// As pthread_mutexattr_settype.
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_mutexattr_settype(attr, kind) }
+super::glibc_aliases! {
+    __pthread_mutex_init = pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *const pthread_mutexattr_t) -> c_int;
+    __pthread_mutex_destroy = pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_lock = pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_trylock = pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutex_unlock = pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int;
+    __pthread_mutexattr_init = pthread_mutexattr_init(attr: *mut pthread_mutexattr_t) -> c_int;
+    __pthread_mutexattr_destroy = pthread_mutexattr_destroy(attr: *mut pthread_mutexattr_t) -> c_int;
+    __pthread_mutexattr_settype = pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int;
 }

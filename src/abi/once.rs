@@ -8,6 +8,7 @@
 //! the routine, and lets a C++ exception thrown by it unwind to the caller after resetting
 //! the once (see `sync::once`).
 
+use super::object::obj;
 use crate::errno::Errno;
 use crate::sync::once::Once;
 use libc::{c_int, pthread_once_t};
@@ -21,11 +22,20 @@ pub struct OnceOps {
     unwound: unsafe extern "C" fn(*mut pthread_once_t),
 }
 
+/// The once control behind a non-null C pointer.
+///
+/// # Safety
+/// `c` points to a live `pthread_once_t`.
+unsafe fn control<'a>(c: *mut pthread_once_t) -> &'a Once {
+    // SAFETY: non-null and live (the contract); layout checked in abi::object.
+    unsafe { obj(c) }.unwrap_or_else(|_| unreachable!("pthread_once checked the control"))
+}
+
 /// # Safety
 /// `c` is the caller's live once control (pthread_once checked it is not null).
 unsafe extern "C" fn begin(c: *mut pthread_once_t) -> c_int {
-    // SAFETY: Once is a transparent u32 with pthread_once_t's size; the caller's control.
-    match unsafe { &*c.cast::<Once>() }.begin() {
+    // SAFETY: the caller's live control, not null (the contract); layout: abi::object.
+    match unsafe { control(c) }.begin() {
         Ok(true) => 1,
         Ok(false) => 0,
         Err(e) => e.0,
@@ -36,14 +46,14 @@ unsafe extern "C" fn begin(c: *mut pthread_once_t) -> c_int {
 /// As [`begin`], after it returned 1.
 unsafe extern "C" fn finish(c: *mut pthread_once_t) {
     // SAFETY: as in `begin`.
-    unsafe { &*c.cast::<Once>() }.finish()
+    unsafe { control(c) }.finish()
 }
 
 /// # Safety
 /// As [`begin`], after it returned 1; called from a cleanup while the routine unwinds.
 unsafe extern "C" fn unwound(c: *mut pthread_once_t) {
     // SAFETY: as in `begin`.
-    unsafe { &*c.cast::<Once>() }.unwound()
+    unsafe { control(c) }.unwound()
 }
 
 /// Entry points of the slow path.
@@ -58,7 +68,8 @@ extern "C" {
     fn rpthread_once_slow(control: *mut pthread_once_t, init: Option<unsafe extern "C" fn()>, ops: *const OnceOps) -> c_int;
 }
 
-/// `PTHREAD_ONCE_INIT`'s "has run" state in the control word (see `sync::once`).
+/// The constants `naked_once_body` compares and returns: `PTHREAD_ONCE_INIT`'s "has run"
+/// state in the control word (see `sync::once`), and EINVAL.
 const _: () = assert!(crate::sync::once::DONE == 1);
 const _: () = assert!(Errno::EINVAL.0 == 22);
 
@@ -76,23 +87,7 @@ const _: () = assert!(Errno::EINVAL.0 == 22);
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_once(once_control: *mut pthread_once_t, init_routine: Option<unsafe extern "C" fn()>) -> c_int {
-    core::arch::naked_asm!(
-        "test rdi, rdi",
-        "jz 2f",
-        // Acquire by x86 ordering: pairs with the Release store of DONE.
-        "cmp dword ptr [rdi], 1",
-        "jne 3f",
-        "xor eax, eax",
-        "ret",
-        "2:",
-        "mov eax, 22",
-        "ret",
-        "3:",
-        "lea rdx, [rip + {ops}]",
-        "jmp {slow}",
-        ops = sym OPS,
-        slow = sym rpthread_once_slow,
-    )
+    crate::naked_once_body!(OPS, rpthread_once_slow)
 }
 
 /// glibc's alias of [`pthread_once`].
@@ -102,5 +97,5 @@ pub unsafe extern "C" fn pthread_once(once_control: *mut pthread_once_t, init_ro
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn __pthread_once(once_control: *mut pthread_once_t, init_routine: Option<unsafe extern "C" fn()>) -> c_int {
-    core::arch::naked_asm!("jmp {once}", once = sym pthread_once)
+    crate::naked_jump!(pthread_once)
 }

@@ -4,6 +4,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>
 //! and its sibling pages. rwlock waits are not cancellation points.
 
+use super::object::{obj, obj_mut, init};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Clock;
@@ -17,17 +18,18 @@ use libc::{c_int, clockid_t, pthread_rwlock_t, pthread_rwlockattr_t, timespec};
 /// `p` must be null or point to a `pthread_rwlock_t` that stays valid while used.
 #[inline]
 unsafe fn lock<'a>(p: *mut pthread_rwlock_t) -> Result<&'a RwLock> {
-    // SAFETY: RwLock has pthread_rwlock_t's size and no stricter alignment; its fields are
-    // atomics or written only by init.
-    unsafe { p.cast::<RwLock>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(p) }
 }
 
 /// # Safety
 /// `p` must be null or point to a `pthread_rwlockattr_t`.
 #[inline]
 unsafe fn attr<'a>(p: *const pthread_rwlockattr_t) -> Result<&'a mut RwLockAttr> {
-    // SAFETY: RwLockAttr is glibc's 8-byte layout.
-    unsafe { nonnull_mut(p.cast::<RwLockAttr>().cast_mut()) }
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj_mut(p.cast_mut()) }
 }
 
 /// A validated absolute deadline: EINVAL for a clock other than `CLOCK_REALTIME` and
@@ -37,7 +39,7 @@ unsafe fn attr<'a>(p: *const pthread_rwlockattr_t) -> Result<&'a mut RwLockAttr>
 /// `ts` must be null or readable for the returned lifetime.
 pub(super) unsafe fn deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result<(&'a timespec, Clock)> {
     let clock = Clock::from_clockid(clock)?;
-    // SAFETY: forwarded.
+    // SAFETY: `ts` is valid as this function's `# Safety` section requires.
     let ts = unsafe { ts.as_ref() }.ok_or(Errno::EINVAL)?;
     if !valid_timespec(ts) {
         return Err(Errno::EINVAL);
@@ -55,7 +57,7 @@ unsafe fn optional_deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result
     if ts.is_null() {
         return Ok(None);
     }
-    // SAFETY: forwarded.
+    // SAFETY: `ts` is valid as this function's `# Safety` section requires.
     unsafe { deadline(ts, clock) }.map(Some)
 }
 
@@ -73,28 +75,15 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
         let a = if attr.is_null() {
             RwLockAttr::DEFAULT
         } else {
-            // SAFETY: forwarded.
+            // SAFETY: `rwlock` and `attr` are valid as this function's `# Safety` section requires.
             *unsafe { self::attr(attr) }?
         };
-        if rwlock.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: writable, with RwLock's size.
-        unsafe { rwlock.cast::<RwLock>().write(RwLock::new(&a)) };
+        // SAFETY: `rwlock` is null or writable storage not in use (the contract).
+        unsafe { init(rwlock, RwLock::new(&a)) }?;
         Ok(())
     })();
     crate::diag::initialized(rwlock as usize, crate::diag::ObjectKind::RwLock);
     ret(r)
-}
-
-/// glibc's alias of [`pthread_rwlock_init`].
-///
-/// # Safety
-/// As [`pthread_rwlock_init`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_init(rwlock, attr) }
 }
 
 /// Destroys an rwlock: nothing to release, so 0 whatever its state, as on glibc.
@@ -107,18 +96,8 @@ pub unsafe extern "C" fn __pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, at
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
     crate::diag::destroying(rwlock as usize, crate::diag::ObjectKind::RwLock);
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.map(drop))
-}
-
-/// glibc's alias of [`pthread_rwlock_destroy`].
-///
-/// # Safety
-/// As [`pthread_rwlock_destroy`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_destroy(rwlock) }
 }
 
 /// Takes a read lock, waiting while a writer holds the lock (or, with
@@ -134,18 +113,8 @@ pub unsafe extern "C" fn __pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t)
 pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, false, None) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
-}
-
-/// glibc's alias of [`pthread_rwlock_rdlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_rdlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_rdlock(rwlock) }
 }
 
 /// Takes a read lock if that needs no wait.
@@ -160,18 +129,8 @@ pub unsafe extern "C" fn __pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) 
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, true, None) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
-}
-
-/// glibc's alias of [`pthread_rwlock_tryrdlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_tryrdlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_tryrdlock(rwlock) }
 }
 
 /// [`pthread_rwlock_rdlock`] with an absolute `CLOCK_REALTIME` deadline.
@@ -184,7 +143,7 @@ pub unsafe extern "C" fn __pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_timedrdlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_rwlock_clockrdlock(rwlock, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -205,7 +164,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, false, false, Some((clockid, abstime))) }; }
-    // SAFETY: forwarded (the caller's pointers).
+    // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.read(optional_deadline(abstime, clockid)?)) })
 }
 
@@ -220,18 +179,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, false, None) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
-}
-
-/// glibc's alias of [`pthread_rwlock_wrlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_wrlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_wrlock(rwlock) }
 }
 
 /// Takes the write lock if it is free.
@@ -245,18 +194,8 @@ pub unsafe extern "C" fn __pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) 
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, true, None) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
-}
-
-/// glibc's alias of [`pthread_rwlock_trywrlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_trywrlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_trywrlock(rwlock) }
 }
 
 /// [`pthread_rwlock_wrlock`] with an absolute `CLOCK_REALTIME` deadline.
@@ -269,7 +208,7 @@ pub unsafe extern "C" fn __pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_timedwrlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_rwlock_clockwrlock(rwlock, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -290,7 +229,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_lock(rwlock, true, false, Some((clockid, abstime))) }; }
-    // SAFETY: forwarded (the caller's pointers).
+    // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.write(optional_deadline(abstime, clockid)?)) })
 }
 
@@ -306,18 +245,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::rwlock_unlock(rwlock) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
-}
-
-/// glibc's alias of [`pthread_rwlock_unlock`].
-///
-/// # Safety
-/// As [`pthread_rwlock_unlock`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_rwlock_unlock(rwlock) }
 }
 
 /// Initializes rwlock attributes: reader preference, process-private.
@@ -329,7 +258,7 @@ pub unsafe extern "C" fn __pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) 
 /// `attr` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_init(attr: *mut pthread_rwlockattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.map(|a| *a = RwLockAttr::DEFAULT))
 }
 
@@ -342,7 +271,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_init(attr: *mut pthread_rwlockattr_t
 /// `attr` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockattr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.map(drop))
 }
 
@@ -355,7 +284,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockatt
 /// `attr` null or initialized; `pshared` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlockattr_t, pshared: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pshared) }.map(|out| *out = a.pshared)))
 }
 
@@ -369,7 +298,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlo
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlockattr_t, pshared: c_int) -> c_int {
     let r = crate::sync::caller::scope_of(pshared)
-        // SAFETY: forwarded.
+        // SAFETY: `attr` is valid as this function's `# Safety` section requires.
         .and_then(|_| unsafe { self::attr(attr) })
         .map(|a| a.pshared = pshared);
     ret(r)
@@ -383,7 +312,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlock
 /// `attr` null or initialized; `pref` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlockattr_t, pref: *mut c_int) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` and `pref` are valid as this function's `# Safety` section requires.
     ret(unsafe { self::attr(attr) }.and_then(|a| unsafe { nonnull_mut(pref) }.map(|out| *out = a.kind)))
 }
 
@@ -399,8 +328,18 @@ pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlo
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_setkind_np(attr: *mut pthread_rwlockattr_t, pref: c_int) -> c_int {
     let r = RwLockAttr::check_kind(pref)
-        // SAFETY: forwarded.
+        // SAFETY: `attr` is valid as this function's `# Safety` section requires.
         .and_then(|_| unsafe { self::attr(attr) })
         .map(|a| a.kind = pref);
     ret(r)
+}
+
+super::glibc_aliases! {
+    __pthread_rwlock_init = pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int;
+    __pthread_rwlock_destroy = pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_rdlock = pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_tryrdlock = pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_wrlock = pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_trywrlock = pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int;
+    __pthread_rwlock_unlock = pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int;
 }

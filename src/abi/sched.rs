@@ -1,9 +1,7 @@
 //! Scheduling, affinity, naming and miscellaneous thread exports.
 
 use super::{ensure_init, nonnull_mut, ret};
-use crate::errno::Errno;
-use crate::thread::attr::Attr;
-use libc::{c_char, c_int, clockid_t, cpu_set_t, pthread_attr_t, pthread_t, sched_param};
+use libc::{c_char, c_int, clockid_t, cpu_set_t, pthread_t, sched_param};
 
 /// Sets `thread`'s scheduling policy and priority.
 ///
@@ -54,7 +52,7 @@ pub extern "C" fn pthread_setschedprio(thread: pthread_t, prio: c_int) -> c_int 
 ///
 /// # Safety
 /// `cpuset` must be readable for `cpusetsize` bytes.
-#[cfg(feature = "gnu")]
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setaffinity_np(thread: pthread_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
     ensure_init();
@@ -71,7 +69,7 @@ pub unsafe extern "C" fn pthread_setaffinity_np(thread: pthread_t, cpusetsize: u
 ///
 /// # Safety
 /// `cpuset` must be writable for `cpusetsize` bytes.
-#[cfg(feature = "gnu")]
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getaffinity_np(thread: pthread_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
     ensure_init();
@@ -83,105 +81,12 @@ pub unsafe extern "C" fn pthread_getaffinity_np(thread: pthread_t, cpusetsize: u
     ret(crate::sched::get_affinity(thread as usize, set))
 }
 
-/// Sets the CPU set a thread created with `attr` starts with (GNU); a null set or size 0
-/// clears it. The thread applies it before running its start routine; pthread_create fails
-/// with the error if it cannot (as glibc).
-///
-/// # Safety
-/// `attr` an attr object; `cpuset` readable for `cpusetsize` bytes.
-#[cfg(feature = "gnu")]
-#[no_mangle]
-pub unsafe extern "C" fn pthread_attr_setaffinity_np(attr: *mut pthread_attr_t, cpusetsize: usize, cpuset: *const cpu_set_t) -> c_int {
-    // SAFETY: forwarded.
-    let r = unsafe { super::attr::attr_mut(attr) }.map(|a| {
-        a.ext_mut().cpuset = if cpuset.is_null() || cpusetsize == 0 {
-            None
-        } else {
-            // SAFETY: readable per contract.
-            Some(unsafe { core::slice::from_raw_parts(cpuset.cast::<u8>(), cpusetsize) }.to_vec())
-        };
-    });
-    ret(r)
-}
-
-/// Reads the CPU set stored in `attr` (GNU): all CPUs if none was set; EINVAL if the stored
-/// set has CPUs beyond `cpusetsize`.
-///
-/// # Safety
-/// `attr` an attr object; `cpuset` writable for `cpusetsize` bytes.
-#[cfg(feature = "gnu")]
-#[no_mangle]
-pub unsafe extern "C" fn pthread_attr_getaffinity_np(attr: *const pthread_attr_t, cpusetsize: usize, cpuset: *mut cpu_set_t) -> c_int {
-    // SAFETY: forwarded.
-    let r = unsafe { super::attr::attr_ref(attr) }.and_then(|a: &Attr| {
-        if cpuset.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: writable per contract.
-        let out = unsafe { core::slice::from_raw_parts_mut(cpuset.cast::<u8>(), cpusetsize) };
-        match a.ext().and_then(|e| e.cpuset.as_ref()) {
-            None => out.fill(0xff),
-            Some(set) => {
-                if set.iter().skip(cpusetsize).any(|&b| b != 0) {
-                    return Err(Errno::EINVAL);
-                }
-                let n = set.len().min(cpusetsize);
-                out[..n].copy_from_slice(&set[..n]);
-                out[n..].fill(0);
-            }
-        }
-        Ok(())
-    });
-    ret(r)
-}
-
-/// Sets the signal mask a thread created with `attr` starts with (GNU); null clears it (the
-/// thread then inherits the creator's mask).
-///
-/// # Safety
-/// `attr` an attr object; `sigmask` null or readable.
-#[no_mangle]
-pub unsafe extern "C" fn pthread_attr_setsigmask_np(attr: *mut pthread_attr_t, sigmask: *const libc::sigset_t) -> c_int {
-    // SAFETY: forwarded.
-    let r = unsafe { super::attr::attr_mut(attr) }.map(|a| {
-        // SAFETY: null or readable per contract; the kernel's set is the first 8 bytes.
-        a.ext_mut().sigmask = unsafe { sigmask.cast::<u64>().as_ref() }.copied();
-    });
-    ret(r)
-}
-
-/// Reads the signal mask stored in `attr` (GNU). Returns PTHREAD_ATTR_NO_SIGMASK_NP (-1)
-/// and an empty set if none was set.
-///
-/// # Safety
-/// `attr` an attr object; `sigmask` writable.
-#[no_mangle]
-pub unsafe extern "C" fn pthread_attr_getsigmask_np(attr: *const pthread_attr_t, sigmask: *mut libc::sigset_t) -> c_int {
-    // SAFETY: forwarded.
-    let a = match unsafe { super::attr::attr_ref(attr) } {
-        Ok(a) => a,
-        Err(e) => return e.0,
-    };
-    if sigmask.is_null() {
-        return libc::EINVAL;
-    }
-    // SAFETY: writable per contract; zeroed sigset_t is the empty set.
-    unsafe { sigmask.write(core::mem::zeroed()) };
-    match a.ext().and_then(|e| e.sigmask) {
-        Some(m) => {
-            // SAFETY: as above.
-            unsafe { *sigmask.cast::<u64>() = m };
-            0
-        }
-        None => -1,
-    }
-}
-
 /// Names `thread` (GNU); visible in /proc/self/task/<tid>/comm. Errors: ERANGE (longer than
 /// 15 bytes), ESRCH.
 ///
 /// # Safety
 /// `name` must be a NUL-terminated string.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setname_np(thread: pthread_t, name: *const c_char) -> c_int {
     ensure_init();
@@ -197,6 +102,7 @@ pub unsafe extern "C" fn pthread_setname_np(thread: pthread_t, name: *const c_ch
 ///
 /// # Safety
 /// `buf` must be writable for `len` bytes.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, buf: *mut c_char, len: usize) -> c_int {
     ensure_init();
@@ -250,5 +156,6 @@ pub extern "C" fn pthread_getconcurrency() -> c_int {
 
 /// Does nothing, as in glibc: LinuxThreads needed it before exec; NPTL-style threads end with
 /// exec on their own.
+#[cfg(gnu)]
 #[no_mangle]
 pub extern "C" fn pthread_kill_other_threads_np() {}

@@ -4,6 +4,7 @@
 //! sibling pages. sem_wait, sem_timedwait and sem_clockwait are cancellation points (their
 //! sleep is `sync::sem::block`).
 
+use super::object::{obj, init};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Scope;
 use crate::sync::sem::Semaphore;
@@ -16,9 +17,7 @@ fn sem_ret(r: Result<()>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => {
-            // SAFETY: __errno_location returns the calling thread's errno slot (async-signal-
-            // safe: it reads %fs).
-            unsafe { *libc::__errno_location() = e.0 };
+            crate::errno::set(e);
             -1
         }
     }
@@ -28,8 +27,9 @@ fn sem_ret(r: Result<()>) -> c_int {
 /// `p` null or a live `sem_t`.
 #[inline]
 unsafe fn sem<'a>(p: *mut sem_t) -> Result<&'a Semaphore> {
-    // SAFETY: Semaphore has sem_t's size and no stricter alignment.
-    unsafe { p.cast::<Semaphore>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(p) }
 }
 
 /// Initializes an unnamed semaphore with count `value`; `pshared` non-zero makes it usable
@@ -44,11 +44,8 @@ unsafe fn sem<'a>(p: *mut sem_t) -> Result<&'a Semaphore> {
 pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint) -> c_int {
     let scope = if pshared != 0 { Scope::Shared } else { Scope::Private };
     let r = Semaphore::new(value, scope).and_then(|s| {
-        if sem.is_null() {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: writable, Semaphore's size.
-        unsafe { sem.cast::<Semaphore>().write(s) };
+        // SAFETY: `sem` is null or writable storage not in use (the contract).
+        unsafe { init(sem, s) }?;
         Ok(())
     });
     crate::diag::initialized(sem as usize, crate::diag::ObjectKind::Sem);
@@ -64,7 +61,7 @@ pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.map(drop))
 }
 
@@ -81,7 +78,7 @@ pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, None, true) }; }
     crate::cancel::testcancel();
-    // SAFETY: forwarded.
+    // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
 }
 
@@ -94,7 +91,7 @@ pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::try_wait))
 }
 
@@ -110,12 +107,12 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, Some((libc::CLOCK_REALTIME, abstime)), true) }; }
-    // SAFETY: forwarded (the caller's pointer).
+    // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
     let deadline = unsafe { super::rwlock::deadline(abstime, libc::CLOCK_REALTIME) };
     if deadline.is_ok() {
         crate::cancel::testcancel();
     }
-    // SAFETY: forwarded.
+    // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(deadline.and_then(|d| unsafe { self::sem(sem) }?.wait(Some(d))))
 }
 
@@ -132,7 +129,7 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
 pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait(sem, Some((clockid, abstime)), false) }; }
-    // SAFETY: forwarded (the caller's pointers).
+    // SAFETY: `sem` and `abstime` are valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem).and_then(|s| s.wait(Some(super::rwlock::deadline(abstime, clockid)?))) })
 }
 
@@ -145,7 +142,7 @@ pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abst
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.and_then(Semaphore::post))
 }
 
@@ -158,7 +155,7 @@ pub unsafe extern "C" fn sem_post(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore; `sval` null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_getvalue(sem: *mut sem_t, sval: *mut c_int) -> c_int {
-    // SAFETY: forwarded (the caller's pointers).
+    // SAFETY: `sem` and `sval` are valid as this function's `# Safety` section requires.
     let r = unsafe { self::sem(sem) }
         .and_then(|s| unsafe { super::nonnull_mut(sval) }.map(|out| *out = s.value() as c_int));
     sem_ret(r)

@@ -3,8 +3,9 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_lock.html>
 //! and its sibling pages.
 
+use super::object::{obj, init};
 use super::ret;
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
 use crate::sync::spin::SpinLock;
 use libc::{c_int, pthread_spinlock_t};
 
@@ -12,8 +13,9 @@ use libc::{c_int, pthread_spinlock_t};
 /// `p` null or a live `pthread_spinlock_t`.
 #[inline]
 unsafe fn spin<'a>(p: *mut pthread_spinlock_t) -> Result<&'a SpinLock> {
-    // SAFETY: SpinLock is a transparent i32.
-    unsafe { p.cast::<SpinLock>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
+    // that our type fits the C type.
+    unsafe { obj(p) }
 }
 
 /// Initializes a spinlock, unlocked. Any `pshared` value is accepted and both kinds work
@@ -27,11 +29,10 @@ unsafe fn spin<'a>(p: *mut pthread_spinlock_t) -> Result<&'a SpinLock> {
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshared: c_int) -> c_int {
     let _ = pshared;
-    if lock.is_null() {
-        return Errno::EINVAL.0;
+    // SAFETY: `lock` is null or writable storage not in use (the contract).
+    if let Err(e) = unsafe { init(lock, SpinLock::new()) } {
+        return e.0;
     }
-    // SAFETY: writable, SpinLock's size.
-    unsafe { lock.cast::<SpinLock>().write(SpinLock::new()) };
     crate::diag::initialized(lock as usize, crate::diag::ObjectKind::Spin);
     0
 }
@@ -46,7 +47,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> c_int {
     crate::diag::destroying(lock as usize, crate::diag::ObjectKind::Spin);
-    // SAFETY: forwarded.
+    // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(drop))
 }
 
@@ -62,7 +63,7 @@ pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> 
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, false) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(SpinLock::lock))
 }
 
@@ -77,7 +78,7 @@ pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_i
 pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, true) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.and_then(SpinLock::try_lock))
 }
 
@@ -92,6 +93,6 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
 pub unsafe extern "C" fn pthread_spin_unlock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
     if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::spin_unlock(lock) }; }
-    // SAFETY: forwarded.
+    // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(SpinLock::unlock))
 }

@@ -89,7 +89,7 @@ pub extern "C" fn pthread_equal(t1: pthread_t, t2: pthread_t) -> c_int {
 /// `retval` must be null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_join(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, Wait::Forever) }
 }
 
@@ -97,9 +97,10 @@ pub unsafe extern "C" fn pthread_join(thread: pthread_t, retval: *mut *mut c_voi
 ///
 /// # Safety
 /// `retval` must be null or writable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut c_void) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, Wait::Try) }
 }
 
@@ -110,13 +111,14 @@ pub unsafe extern "C" fn pthread_tryjoin_np(thread: pthread_t, retval: *mut *mut
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_timedjoin_np(
     thread: pthread_t,
     retval: *mut *mut c_void,
     abstime: *const timespec,
 ) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `retval` and `abstime` are valid as this function's `# Safety` section requires.
     unsafe { pthread_clockjoin_np(thread, retval, libc::CLOCK_REALTIME, abstime) }
 }
 
@@ -125,6 +127,7 @@ pub unsafe extern "C" fn pthread_timedjoin_np(
 ///
 /// # Safety
 /// `retval` must be null or writable; `abstime` null or readable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_clockjoin_np(
     thread: pthread_t,
@@ -141,7 +144,7 @@ pub unsafe extern "C" fn pthread_clockjoin_np(
         None => Wait::Forever,
         Some(ts) => Wait::Until(ts, clock),
     };
-    // SAFETY: forwarded.
+    // SAFETY: `retval` is valid as this function's `# Safety` section requires.
     unsafe { join_with(thread, retval, how) }
 }
 
@@ -183,16 +186,17 @@ pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
 ///
 /// # Safety
 /// `attr` must be writable; the caller destroys it with pthread_attr_destroy.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
     ensure_init();
     let r = (|| -> Result<()> {
-        // SAFETY: `attr` is null or writable (the contract).
-        let out = unsafe { nonnull_mut(attr) }?;
+        if attr.is_null() {
+            return Err(Errno::EINVAL);
+        }
         let a = th::info::attributes(thread as usize)?;
-        // SAFETY: Attr fits in pthread_attr_t (checked at compile time).
-        unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(a) };
-        Ok(())
+        // SAFETY: `attr` is writable storage for an attribute object (the contract).
+        unsafe { super::object::init(attr, a) }
     })();
     ret(r)
 }
@@ -201,16 +205,11 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 ///
 /// # Safety
 /// `attr` must be writable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
-    let r = (|| -> Result<()> {
-        // SAFETY: `attr` is null or writable (the contract).
-        let out = unsafe { nonnull_mut(attr) }?;
-        // SAFETY: Attr fits in pthread_attr_t.
-        unsafe { (out as *mut pthread_attr_t).cast::<Attr>().write(Attr::defaults()) };
-        Ok(())
-    })();
-    ret(r)
+    // SAFETY: `attr` is null or writable storage for an attribute object (the contract).
+    ret(unsafe { super::object::init(attr, Attr::defaults()) })
 }
 
 /// Sets the process-wide default attributes (GNU). EINVAL if `attr` has a stack address, a
@@ -218,9 +217,10 @@ pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -
 ///
 /// # Safety
 /// `attr` must be an attr object.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_setattr_default_np(attr: *const pthread_attr_t) -> c_int {
-    // SAFETY: forwarded.
+    // SAFETY: `attr` is valid as this function's `# Safety` section requires.
     let r = unsafe { super::attr::attr_ref(attr) }.and_then(Attr::set_defaults);
     ret(r)
 }

@@ -30,19 +30,6 @@ pub unsafe extern "C" fn pthread_key_create(
     })())
 }
 
-/// glibc's alias of [`pthread_key_create`].
-///
-/// # Safety
-/// As for [`pthread_key_create`].
-#[no_mangle]
-pub unsafe extern "C" fn __pthread_key_create(
-    key: *mut pthread_key_t,
-    destructor: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { pthread_key_create(key, destructor) }
-}
-
 /// Deletes a key. Values stay with the threads; no destructor runs.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_key_delete.html>.
@@ -61,12 +48,6 @@ pub extern "C" fn pthread_getspecific(key: pthread_key_t) -> *mut c_void {
     tsd::get(key)
 }
 
-/// glibc's alias of [`pthread_getspecific`].
-#[no_mangle]
-pub extern "C" fn __pthread_getspecific(key: pthread_key_t) -> *mut c_void {
-    tsd::get(key)
-}
-
 /// Sets the calling thread's value for `key`.
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_setspecific.html>.
@@ -76,8 +57,8 @@ pub extern "C" fn pthread_setspecific(key: pthread_key_t, value: *const c_void) 
     ret(tsd::set(key, value as *mut c_void))
 }
 
-/// glibc's alias of [`pthread_setspecific`].
-#[no_mangle]
-pub extern "C" fn __pthread_setspecific(key: pthread_key_t, value: *const c_void) -> c_int {
-    ret(tsd::set(key, value as *mut c_void))
+super::glibc_aliases! {
+    __pthread_key_create = pthread_key_create(key: *mut pthread_key_t, destructor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int;
+    __pthread_getspecific = pthread_getspecific(key: pthread_key_t) -> *mut c_void;
+    __pthread_setspecific = pthread_setspecific(key: pthread_key_t, value: *const c_void) -> c_int;
 }

@@ -1,6 +1,7 @@
-//! x86_64 assembly: every instruction sequence of the library is here (the naked
-//! pthread_once entry points in `abi` excepted: an export must be a Rust function), each
-//! routine commented line by line. The rest of the crate calls these small wrappers.
+//! x86_64 assembly: every instruction sequence of the library is here, each routine
+//! commented line by line. The rest of the crate calls these small wrappers; the naked
+//! pthread_once entry points of `abi` (an export must be a Rust function) take their bodies
+//! from the macros at the end of this file.
 //!
 //! - the `syscall` instruction and the raw `clone` that starts a thread;
 //! - `%fs`-relative loads and stores (the TCB of the calling thread, glibc's and ours);
@@ -366,4 +367,43 @@ extern "C" {
         result: *mut *mut c_void,
         chain: *mut *mut c_void,
     ) -> i32;
+}
+
+// ---- bodies of naked exports -------------------------------------------------------------
+
+/// The body of the naked `pthread_once(control, init)`: no frame of its own, so that a C++
+/// exception thrown by `init` passes through to the caller. Fast path: null control is
+/// EINVAL (22); a control that holds 1 (done) returns 0 at once, its plain load acquiring
+/// by x86 ordering (it pairs with the Release store of "done"). Otherwise a tail call of
+/// `$slow(control, init, &$ops)`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! naked_once_body {
+    ($ops:path, $slow:path) => {
+        core::arch::naked_asm!(
+            "test rdi, rdi",
+            "jz 2f",
+            "cmp dword ptr [rdi], 1",
+            "jne 3f",
+            "xor eax, eax",
+            "ret",
+            "2:",
+            "mov eax, 22",
+            "ret",
+            "3:",
+            "lea rdx, [rip + {ops}]",
+            "jmp {slow}",
+            ops = sym $ops,
+            slow = sym $slow,
+        )
+    };
+}
+
+/// The body of a naked alias: a tail jump to `$target`, arguments and return untouched.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! naked_jump {
+    ($target:path) => {
+        core::arch::naked_asm!("jmp {t}", t = sym $target)
+    };
 }

@@ -141,7 +141,7 @@ fn restore(saved: i32) {
 /// # Safety
 /// As for [`push`].
 pub unsafe fn push_defer(buf: *mut CleanupBuffer, routine: Option<unsafe extern "C" fn(*mut c_void)>, arg: *mut c_void) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` and `arg` are valid as this function's `# Safety` section requires.
     unsafe {
         push(buf, routine, arg);
         (*buf).canceltype = defer();
@@ -193,7 +193,7 @@ pub unsafe fn unregister(buf: *mut UnwindBuf) {
 /// # Safety
 /// As for [`register`].
 pub unsafe fn register_defer(buf: *mut UnwindBuf) {
-    // SAFETY: forwarded.
+    // SAFETY: `buf` is valid as this function's `# Safety` section requires.
     unsafe {
         (*buf).prev = *chain();
         (*buf).cleanup = *list();

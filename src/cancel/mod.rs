@@ -224,33 +224,21 @@ pub fn futex_wait_cancelable(
     deadline: Option<(&libc::timespec, Clock)>,
     scope: Scope,
 ) -> Result<()> {
-    const FUTEX_WAIT: usize = 0;
-    const FUTEX_WAIT_BITSET: usize = 9;
-    const FUTEX_PRIVATE_FLAG: usize = 128;
-    const FUTEX_CLOCK_REALTIME: usize = 256;
     let state = my_word();
-    let pflag = if scope == Scope::Private { FUTEX_PRIVATE_FLAG } else { 0 };
-    let addr = word as *const core::sync::atomic::AtomicU32 as usize;
-    let args = match deadline {
-        None => [addr, FUTEX_WAIT | pflag, expected as usize, 0, 0, 0],
-        Some((ts, _)) if ts.tv_sec < 0 => {
-            if enabled_and_canceled(state.load(Ordering::Relaxed)) {
-                return Err(Errno::ECANCELED);
-            }
-            return Err(Errno::ETIMEDOUT);
+    if matches!(deadline, Some((ts, _)) if ts.tv_sec < 0) {
+        if enabled_and_canceled(state.load(Ordering::Relaxed)) {
+            return Err(Errno::ECANCELED);
         }
-        Some((ts, clock)) => {
-            let clk = if clock == Clock::Realtime { FUTEX_CLOCK_REALTIME } else { 0 };
-            [addr, FUTEX_WAIT_BITSET | pflag | clk, expected as usize, ts as *const _ as usize, 0, 0xffff_ffff]
-        }
-    };
+        return Err(Errno::ETIMEDOUT);
+    }
+    let call = crate::sys::futex::wait_call(word, expected, deadline, scope);
     // SeqCst: ordered against pthread_cancel's CAS on the same word (a read-modify-write
     // order): either the canceller sees IN_WAIT and signals, or the window's check sees
     // CANCELED.
     state.fetch_or(IN_WAIT, Ordering::SeqCst);
     // SAFETY: `word` is a live u32 and the timeout (if any) a valid timespec the kernel reads;
     // `state` is the calling thread's word.
-    let r = unsafe { window::syscall(state, libc::SYS_futex, args) };
+    let r = unsafe { window::syscall(state, call.nr, call.args) };
     state.fetch_and(!IN_WAIT, Ordering::SeqCst);
     if r == -(libc::ECANCELED as isize)
         || (r == -(libc::EINTR as isize) && enabled_and_canceled(state.load(Ordering::Relaxed)))

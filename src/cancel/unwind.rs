@@ -182,9 +182,7 @@ extern "C" {
 /// The exception cleanup hook: C++ caught the forced unwind and did not rethrow it.
 unsafe extern "C" fn exception_swallowed(_reason: c_int, _exc: *mut Exception) {
     let msg = b"FATAL: exception not rethrown\n";
-    // SAFETY: write(2) of a static buffer; abort never returns.
-    unsafe {
-        crate::sys::raw(libc::SYS_write, &[2, msg.as_ptr() as usize, msg.len()]);
-        libc::abort();
-    }
+    crate::sys::write_stderr(msg);
+    // SAFETY: abort has no preconditions and never returns.
+    unsafe { libc::abort() }
 }

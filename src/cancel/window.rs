@@ -57,45 +57,30 @@ pub unsafe fn syscall(word: &AtomicI32, nr: i64, a: [usize; 6]) -> isize {
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// The kernel's `struct sigaction` for rt_sigaction.
-#[repr(C)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
-const SA_RESTORER: u64 = 0x0400_0000;
-
 /// Installs the SIGCANCEL handler (once). glibc's sigaction refuses signal 32, so this uses
 /// the raw system call with our own restorer.
 pub fn install_handler() {
     if INSTALLED.load(Ordering::Acquire) {
         return;
     }
-    let act = KernelSigaction {
+    let act = crate::sys::signal::KernelSigaction {
         handler: handler as extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void) as usize,
         // SA_RESTART: a restartable call interrupted in the window comes back with its PC
         // on the `syscall` instruction, inside the window.
-        flags: (libc::SA_SIGINFO | libc::SA_RESTART) as u64 | SA_RESTORER,
+        flags: (libc::SA_SIGINFO | libc::SA_RESTART) as u64 | crate::sys::signal::SA_RESTORER,
         restorer: crate::arch::sigreturn_restorer(),
         mask: 0,
     };
-    // SAFETY: a valid kernel sigaction for signal 32; 8 = the kernel's sigset size.
-    let r = unsafe {
-        crate::sys::raw(libc::SYS_rt_sigaction, &[SIGCANCEL as usize, &act as *const _ as usize, 0, 8])
-    };
-    if r == 0 {
+    // SAFETY: `handler` is this module's SIGCANCEL handler, the restorer the arch's
+    // rt_sigreturn trampoline.
+    if unsafe { crate::sys::signal::set_action(SIGCANCEL, &act) }.is_ok() {
         INSTALLED.store(true, Ordering::Release);
     }
 }
 
 /// Unblocks SIGCANCEL in the calling thread.
 pub fn unblock() {
-    let set: u64 = 1 << (SIGCANCEL - 1);
-    // SAFETY: the kernel reads 8 bytes of `set`.
-    unsafe { crate::sys::raw(libc::SYS_rt_sigprocmask, &[libc::SIG_UNBLOCK as usize, &set as *const u64 as usize, 0, 8]) };
+    crate::sys::signal::unblock(1 << (SIGCANCEL - 1));
 }
 
 /// The SIGCANCEL handler.
@@ -118,8 +103,8 @@ extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
     if info.si_code != libc::SI_TKILL || unsafe { info.si_pid() } != crate::sys::getpid() {
         return;
     }
-    // SAFETY: the thread's own errno slot; restored before returning to the interrupted code.
-    let errno = unsafe { *libc::__errno_location() };
+    // The interrupted code's errno, restored before returning to it.
+    let errno = crate::errno::last();
     let w = tcb::my_cancel_word();
     let mut old = w.load(Ordering::Relaxed);
     loop {
@@ -151,6 +136,5 @@ extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_vo
             gregs[libc::REG_RIP as usize] = cancel as i64;
         }
     }
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
+    crate::errno::set(errno);
 }

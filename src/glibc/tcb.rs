@@ -39,7 +39,7 @@ pub fn current_tid() -> i32 {
 /// `tcb` must be a live TCB and `off` the offset of a field of type `T`.
 #[inline(always)]
 pub unsafe fn field<T>(tcb: *mut u8, off: usize) -> *mut T {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `tcb` is valid as this function's `# Safety` section requires.
     unsafe { tcb.add(off).cast() }
 }
 
@@ -90,7 +90,7 @@ pub fn unwind_buf_chain<T>() -> *mut *mut T {
 /// `tcb` must be a live TCB.
 #[inline]
 pub unsafe fn result(tcb: *mut u8) -> *mut *mut core::ffi::c_void {
-    // SAFETY: forwarded.
+    // SAFETY: `tcb` is valid as this function's `# Safety` section requires.
     unsafe { field(tcb, L::RESULT) }
 }
 
@@ -145,6 +145,22 @@ pub struct SchedCache {
     pub policy: i32,
     /// `sched_priority`.
     pub priority: i32,
+}
+
+impl SchedCache {
+    /// Fills what is not set yet from the kernel (kernel thread `tid`), as glibc does when a
+    /// scheduling function first needs it.
+    pub fn fill(&mut self, tid: i32) -> crate::errno::Result<()> {
+        if !self.priority_set {
+            self.priority = crate::sys::sched::get_param(tid)?;
+            self.priority_set = true;
+        }
+        if !self.policy_set {
+            self.policy = crate::sys::sched::get_scheduler(tid)?;
+            self.policy_set = true;
+        }
+        Ok(())
+    }
 }
 
 /// Runs `f` on the scheduling cache of thread `tcb` with the thread's TCB lock held, as
@@ -341,12 +357,12 @@ pub unsafe fn enter_thread(tcb: *mut u8) {
     // SAFETY: the TCB is ours and complete; the syscalls get valid pointers into it.
     unsafe {
         let head = field::<RobustListHead>(tcb, L::ROBUST_HEAD);
-        crate::sys::raw(libc::SYS_set_robust_list, &[head as usize, 24]);
+        let _ = crate::sys::set_robust_list(head.cast());
         super::tls::register_rseq(tcb);
         (s.ctype_init)();
         // __resp is static TLS: its offset from the thread pointer is the same in every thread.
         let resp_off = super::tls::resp_offset();
         *tcb.offset(resp_off).cast::<*mut u8>() = field(tcb, L::RES);
-        *libc::__errno_location() = 0;
+        crate::errno::set(crate::errno::Errno(0));
     }
 }

@@ -461,7 +461,7 @@ pub unsafe fn register_rseq(tp: *mut u8) {
         *cpu_id = -1; // RSEQ_CPU_ID_UNINITIALIZED
         let enabled = !s.rseq_size.is_null() && *s.rseq_size > 0;
         let ok = enabled
-            && crate::sys::raw(libc::SYS_rseq, &[area as usize, 32, 0, 0x5305_3053]) == 0;
+            && crate::sys::rseq_register(area, 32, 0x5305_3053).is_ok();
         if !ok {
             *cpu_id = -2; // RSEQ_CPU_ID_REGISTRATION_FAILED
         }

@@ -15,7 +15,6 @@ const MONOTONIC: u32 = 2;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CondAttr(pub u32);
 
-const _: () = assert!(core::mem::size_of::<CondAttr>() == core::mem::size_of::<libc::pthread_condattr_t>());
 
 impl CondAttr {
     /// CLOCK_REALTIME, process-private.

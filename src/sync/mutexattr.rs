@@ -43,7 +43,6 @@ const FLAG_BITS: u32 = SHARED | ROBUST | PROTO_MASK | CEIL_MASK;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MutexAttr(pub u32);
 
-const _: () = assert!(core::mem::size_of::<MutexAttr>() == core::mem::size_of::<libc::pthread_mutexattr_t>());
 
 impl MutexAttr {
     /// The default attributes: normal, private, stalled (not robust), no protocol.
@@ -142,14 +141,8 @@ pub fn check_ceiling(ceiling: i32) -> Result<()> {
 
 /// The SCHED_FIFO priority range (1..=99 on Linux; asked of the kernel).
 pub fn fifo_range() -> (i32, i32) {
-    // SAFETY: plain syscalls without pointers.
-    let (min, max) = unsafe {
-        (
-            crate::sys::raw(libc::SYS_sched_get_priority_min, &[libc::SCHED_FIFO as usize]),
-            crate::sys::raw(libc::SYS_sched_get_priority_max, &[libc::SCHED_FIFO as usize]),
-        )
-    };
-    (min as i32, max as i32)
+    // SCHED_FIFO always exists on Linux.
+    crate::sys::sched::priority_range(libc::SCHED_FIFO).unwrap_or((1, 99))
 }
 
 #[cfg(test)]

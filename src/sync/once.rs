@@ -30,9 +30,6 @@ const TID_SHIFT: u32 = 3;
 #[repr(transparent)]
 pub struct Once(AtomicU32);
 
-#[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<Once>() == core::mem::size_of::<libc::pthread_once_t>());
-
 impl Once {
     /// `PTHREAD_ONCE_INIT`.
     pub fn new() -> Once {

@@ -52,8 +52,7 @@ fn path_of(name: &CStr) -> Option<Vec<u8>> {
 }
 
 fn errno() -> Errno {
-    // SAFETY: __errno_location returns the calling thread's errno slot.
-    Errno(unsafe { *libc::__errno_location() })
+    crate::errno::last()
 }
 
 /// A file descriptor closed on drop.

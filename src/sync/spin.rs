@@ -22,9 +22,6 @@ const UNLOCKED: i32 = 1;
 #[repr(transparent)]
 pub struct SpinLock(AtomicI32);
 
-#[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<SpinLock>() == core::mem::size_of::<libc::pthread_spinlock_t>());
-
 impl SpinLock {
     /// An unlocked spinlock.
     pub fn new() -> SpinLock {

@@ -30,6 +30,6 @@ pub unsafe fn spawn(
     entry: unsafe extern "C" fn(*mut c_void) -> !,
     arg: *mut c_void,
 ) -> isize {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: `stack_top`, `tid`, `tls` and `arg` are valid as this function's `# Safety` section requires.
     unsafe { crate::arch::clone_thread(flags, stack_top, tid, tls, entry, arg) }
 }

@@ -76,6 +76,37 @@ fn addr(word: &AtomicU32) -> usize {
     word as *const AtomicU32 as usize
 }
 
+/// A prepared futex wait: the system call number and its six arguments, for [`wait`] and
+/// for callers that make the call themselves (the cancellable wait of `cancel`).
+pub struct WaitCall {
+    /// System call number (`SYS_futex`).
+    pub nr: i64,
+    /// The arguments.
+    pub args: [usize; 6],
+}
+
+/// The futex wait for `*word == expected` until the absolute `deadline` (a `tv_sec` that is
+/// not negative: such a deadline has passed, and the caller returns ETIMEDOUT instead).
+/// The pointers in the arguments borrow `word` and the deadline's timespec.
+pub fn wait_call(word: &AtomicU32, expected: u32, deadline: Option<(&libc::timespec, Clock)>, scope: Scope) -> WaitCall {
+    let args = match deadline {
+        // A null timeout means "forever".
+        None => [addr(word), FUTEX_WAIT | scope.flag(), expected as usize, 0, 0, 0],
+        Some((ts, clock)) => {
+            let clk = if clock == Clock::Realtime { FUTEX_CLOCK_REALTIME } else { 0 };
+            [
+                addr(word),
+                FUTEX_WAIT_BITSET | scope.flag() | clk,
+                expected as usize,
+                ts as *const _ as usize,
+                0,
+                FUTEX_BITSET_MATCH_ANY,
+            ]
+        }
+    };
+    WaitCall { nr: libc::SYS_futex, args }
+}
+
 /// Sleeps while `*word == expected`, until woken or until the absolute `deadline` on `clock`.
 ///
 /// Returns `Ok` when woken (possibly spuriously), `EAGAIN` if the word did not hold `expected`,
@@ -87,36 +118,13 @@ pub fn wait(
     deadline: Option<(&libc::timespec, Clock)>,
     scope: Scope,
 ) -> Result<()> {
-    let r = match deadline {
-        None => {
-            // SAFETY: `word` is a live u32; a null timeout means "forever".
-            unsafe {
-                crate::sys::raw(
-                    libc::SYS_futex,
-                    &[addr(word), FUTEX_WAIT | scope.flag(), expected as usize, 0],
-                )
-            }
-        }
-        Some((ts, _)) if ts.tv_sec < 0 => return Err(Errno::ETIMEDOUT),
-        Some((ts, clock)) => {
-            let clk = if clock == Clock::Realtime { FUTEX_CLOCK_REALTIME } else { 0 };
-            // SAFETY: `word` is a live u32 and `ts` a valid timespec the kernel only reads.
-            unsafe {
-                crate::sys::raw(
-                    libc::SYS_futex,
-                    &[
-                        addr(word),
-                        FUTEX_WAIT_BITSET | scope.flag() | clk,
-                        expected as usize,
-                        ts as *const _ as usize,
-                        0,
-                        FUTEX_BITSET_MATCH_ANY,
-                    ],
-                )
-            }
-        }
-    };
-    from_syscall(r).map(drop)
+    if matches!(deadline, Some((ts, _)) if ts.tv_sec < 0) {
+        return Err(Errno::ETIMEDOUT);
+    }
+    let c = wait_call(word, expected, deadline, scope);
+    // SAFETY: `word` is a live u32 and the deadline, if any, a timespec the kernel only
+    // reads; both outlive the call.
+    from_syscall(unsafe { crate::sys::raw(c.nr, &c.args) }).map(drop)
 }
 
 /// Wakes up to `n` threads sleeping on `word`; returns how many were woken.
@@ -174,6 +182,16 @@ pub fn lock_pi(word: &AtomicU32, deadline: Option<&libc::timespec>, scope: Scope
     // SAFETY: the word is live; `ts` is null or a valid timespec.
     let r = unsafe {
         crate::sys::raw(libc::SYS_futex, &[addr(word), FUTEX_LOCK_PI | scope.flag(), 0, ts])
+    };
+    from_syscall(r).map(drop)
+}
+
+/// `FUTEX_LOCK_PI2`: as [`lock_pi`], with a `CLOCK_MONOTONIC` deadline (Linux 5.14+).
+pub fn lock_pi2(word: &AtomicU32, deadline: &libc::timespec, scope: Scope) -> Result<()> {
+    const FUTEX_LOCK_PI2: usize = 13;
+    // SAFETY: the word is live; `deadline` a valid timespec the kernel only reads.
+    let r = unsafe {
+        crate::sys::raw(libc::SYS_futex, &[addr(word), FUTEX_LOCK_PI2 | scope.flag(), 0, deadline as *const _ as usize])
     };
     from_syscall(r).map(drop)
 }

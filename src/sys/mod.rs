@@ -4,6 +4,8 @@
 
 pub mod clone;
 pub mod futex;
+pub mod sched;
+pub mod signal;
 pub mod syscall;
 
 pub use syscall::*;

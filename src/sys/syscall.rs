@@ -96,6 +96,40 @@ pub fn sigprocmask(how: i32, set: Option<&libc::sigset_t>) -> libc::sigset_t {
     old
 }
 
+/// Writes `msg` to standard error with one write(2) (no stdio: usable anywhere).
+pub fn write_stderr(msg: &[u8]) {
+    // SAFETY: the kernel reads `msg.len()` bytes of `msg`.
+    unsafe { raw(libc::SYS_write, &[2, msg.as_ptr() as usize, msg.len()]) };
+}
+
+/// set_robust_list(2): the calling thread's robust-futex list head (the kernel's 24-byte
+/// `struct robust_list_head`).
+///
+/// # Safety
+/// `head` stays a valid robust list head until the thread exits or sets another.
+pub unsafe fn set_robust_list(head: *mut u8) -> Result<()> {
+    // SAFETY: the caller keeps the head alive; the kernel only records the address.
+    from_syscall(unsafe { raw(libc::SYS_set_robust_list, &[head as usize, 24]) }).map(drop)
+}
+
+/// rseq(2) registration of the calling thread's area (`len` bytes, signature `sig`).
+///
+/// # Safety
+/// `area` is 32-byte aligned, `len` bytes, and lives until the thread exits.
+pub unsafe fn rseq_register(area: *mut u8, len: u32, sig: u32) -> Result<()> {
+    // SAFETY: the caller's area; the kernel writes it on preemption until the thread exits.
+    from_syscall(unsafe { raw(libc::SYS_rseq, &[area as usize, len as usize, 0, sig as usize]) }).map(drop)
+}
+
+/// clock_nanosleep(2), relative (flags 0): sleeps for `req` on `clock`; on EINTR the time
+/// left goes to `rem` when given.
+pub fn clock_nanosleep(clock: libc::clockid_t, req: &libc::timespec, rem: Option<&mut libc::timespec>) -> Result<()> {
+    let rem = rem.map_or(0, |r| r as *mut _ as usize);
+    // SAFETY: the kernel reads `req` and writes `rem` when non-null.
+    from_syscall(unsafe { raw(libc::SYS_clock_nanosleep, &[clock as usize, 0, req as *const _ as usize, rem]) })
+        .map(drop)
+}
+
 /// A signal set with every signal in it.
 pub fn full_sigset() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; all bits set = all signals (the kernel ignores
@@ -117,21 +151,4 @@ pub fn exit_thread(code: i32) -> ! {
 pub fn sched_yield() {
     // SAFETY: no arguments.
     unsafe { raw(libc::SYS_sched_yield, &[]) };
-}
-
-/// The CPU affinity of kernel thread `tid` (0: the caller), in a buffer grown as glibc's
-/// pthread_getattr_np does until the kernel's mask fits.
-pub fn affinity_of_tid(tid: i32) -> Result<Vec<u8>> {
-    let mut size = 32;
-    loop {
-        let mut set = vec![0u8; size];
-        // SAFETY: the kernel writes at most `size` bytes.
-        match from_syscall(unsafe {
-            raw(libc::SYS_sched_getaffinity, &[tid as usize, size, set.as_mut_ptr() as usize])
-        }) {
-            Ok(_) => return Ok(set),
-            Err(crate::errno::Errno::EINVAL) if size < 1024 * 1024 => size *= 2,
-            Err(e) => return Err(e),
-        }
-    }
 }

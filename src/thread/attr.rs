@@ -68,8 +68,6 @@ pub struct AttrExt {
     pub cpuset: Option<Vec<u8>>,
 }
 
-const _: () = assert!(core::mem::size_of::<Attr>() <= 56);
-const _: () = assert!(core::mem::align_of::<Attr>() <= 8);
 
 // SAFETY: the cpuset pointer is owned by the attr object and only read.
 unsafe impl Send for Attr {}

@@ -126,26 +126,23 @@ fn wait_start_status(th: &Thread) -> u32 {
 /// Applies explicit scheduling and affinity in the new thread; Err(errno) on failure.
 fn apply_start_attrs(th: &Thread) -> Result<()> {
     if let Some((policy, prio)) = th.start_sched {
-        let p = libc::sched_param { sched_priority: prio };
-        // SAFETY: sched_setscheduler on ourselves with a valid param.
-        let r = unsafe {
-            sys::raw(libc::SYS_sched_setscheduler, &[0, policy as usize, &p as *const _ as usize])
-        };
-        crate::errno::from_syscall(r)?;
+        sys::sched::set_scheduler(0, policy, prio)?;
     }
     let (set, size) = th.start_cpuset;
     if !set.is_null() {
-        // SAFETY: the attr's cpuset bytes, valid for the creator's call which is waiting.
-        let r = unsafe { sys::raw(libc::SYS_sched_setaffinity, &[0, size, set as usize]) };
-        crate::errno::from_syscall(r)?;
+        // SAFETY: the attr's cpuset bytes, valid while the creator waits for this thread
+        // to start.
+        let set = unsafe { core::slice::from_raw_parts(set, size) };
+        sys::sched::set_affinity(0, set)?;
     }
     Ok(())
 }
 
 /// First code of every thread of ours, on its new stack with its TCB in %fs.
 unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
-    // SAFETY: `arg` is the descriptor `create` prepared for this thread.
-    let th = unsafe { &mut *arg.cast::<Thread>() };
+    // SAFETY: `arg` is the descriptor `create` prepared for this thread. Shared: the
+    // creator and joiners read it concurrently (its shared fields are atomics).
+    let th = unsafe { &*arg.cast::<Thread>() };
     // SAFETY: first thing in the thread, on its own TCB.
     unsafe {
         tcb::mark_started(th.tcb);
@@ -204,5 +201,6 @@ unsafe extern "C" fn start_thread(arg: *mut c_void) -> ! {
         // SAFETY: only the thread itself writes its result, before it exits.
         unsafe { *tcb::result(th.tcb) = result };
     }
-    super::exit::finish(th)
+    // SAFETY: `arg` is this thread's descriptor pointer as created.
+    unsafe { super::exit::finish(arg.cast()) }
 }

@@ -41,7 +41,12 @@ pub fn exit_current(result: *mut c_void) -> ! {
 /// The end of every thread of ours once its start routine returned or its stack was unwound:
 /// C++ `thread_local` destructors, key destructors (glibc's order in its start_thread), then
 /// the thread count and the memory.
-pub fn finish(th: &Thread) -> ! {
+///
+/// # Safety
+/// `ptr` is the calling thread's own descriptor, as created (the start argument).
+pub unsafe fn finish(ptr: *mut Thread) -> ! {
+    // SAFETY: our own live descriptor (the contract).
+    let th = unsafe { &*ptr };
     run_exit_observer();
     // A pthread_once routine left by longjmp will never finish: let another run it (one
     // left by an unwind was reset by pthread_once's own clean-up).
@@ -73,7 +78,7 @@ pub fn finish(th: &Thread) -> ! {
     if prev & state::DETACHED != 0 {
         // SAFETY: detached: nobody else references the descriptor; the cache will not hand
         // the memory out before the kernel clears our tid.
-        unsafe { retire(th as *const Thread as *mut Thread) };
+        unsafe { retire(ptr) };
     }
     sys::exit_thread(0)
 }

@@ -58,7 +58,7 @@ pub fn attributes(handle: usize) -> Result<Attr> {
     a.priority = snap.sched.priority;
     // glibc stores the thread's affinity in the attributes (for an ended thread the kernel
     // answers for tid 0, the caller, as it does for glibc).
-    a.ext_mut().cpuset = Some(crate::sys::affinity_of_tid(snap.tid)?);
+    a.ext_mut().cpuset = Some(crate::sys::sched::affinity_of_tid(snap.tid)?);
     Ok(a)
 }
 

@@ -27,7 +27,9 @@ pub enum Wait<'a> {
 /// Claims thread `t` for joining (glibc's checks, in glibc's order): EINVAL if detached or
 /// already being joined; EDEADLK for a self-join or when `t` is joining the caller, unless the
 /// caller has a pending cancellation request (then the wait acts on it).
-fn claim(t: &Thread) -> Result<*mut Thread> {
+fn claim(ptr: *mut Thread) -> Result<*mut Thread> {
+    // SAFETY: a registered descriptor (the registry lock is held by the caller).
+    let t = unsafe { &*ptr };
     let me = tcb::current();
     let s = t.state.load(Ordering::Acquire);
     if s & state::DETACHED != 0 {
@@ -56,7 +58,7 @@ fn claim(t: &Thread) -> Result<*mut Thread> {
     }
     // SAFETY: the target's live TCB.
     unsafe { tcb::joinid(t.tcb).store(me, Ordering::Release) };
-    Ok(t as *const Thread as *mut Thread)
+    Ok(ptr)
 }
 
 /// Gives up a claim (timeout, cancellation): the thread stays joinable.
@@ -112,7 +114,7 @@ pub fn join(handle: usize, how: Wait) -> Result<*mut c_void> {
             }
         }
     }
-    let t = match registry::with_thread(handle, claim) {
+    let t = match registry::with_thread_raw(handle, claim) {
         Ok(claimed) => claimed?,
         Err(_) if super::is_foreign(handle) => return join_foreign(handle, how),
         Err(e) => return Err(e),
@@ -153,7 +155,9 @@ fn join_foreign(handle: usize, how: Wait) -> Result<*mut c_void> {
 /// Detaches `handle`: its memory is freed when it ends (or now, if it already has). As in
 /// glibc, detaching a thread another thread is joining changes nothing and returns 0.
 pub fn detach(handle: usize) -> Result<()> {
-    let exited = match registry::with_thread(handle, |t| {
+    let exited = match registry::with_thread_raw(handle, |ptr| {
+        // SAFETY: a registered descriptor (registry locked).
+        let t = unsafe { &*ptr };
         let mut s = t.state.load(Ordering::Acquire);
         loop {
             if s & state::DETACHED != 0 {
@@ -167,7 +171,7 @@ pub fn detach(handle: usize) -> Result<()> {
                     // glibc's mark: a detached thread's joinid is itself.
                     // SAFETY: the target's live TCB (registry locked).
                     unsafe { tcb::joinid(t.tcb).store(t.tcb, Ordering::Release) };
-                    return Ok((s & state::EXITED != 0).then_some(t as *const Thread as *mut Thread));
+                    return Ok((s & state::EXITED != 0).then_some(ptr));
                 }
                 Err(now) => s = now,
             }

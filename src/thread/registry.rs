@@ -134,9 +134,16 @@ pub fn remove(handle: usize) {
 /// Runs `f` on the descriptor of `handle` while the registry is locked, so the descriptor
 /// cannot be freed meanwhile. ESRCH if no such thread of ours.
 pub fn with_thread<R>(handle: usize, f: impl FnOnce(&Thread) -> R) -> Result<R> {
+    // SAFETY: registered descriptors stay valid until removed, which needs this lock.
+    with_thread_raw(handle, |t| f(unsafe { &*t }))
+}
+
+/// As [`with_thread`], with the descriptor's own pointer (the one its memory was mapped
+/// with), for callers that hand the descriptor on to be written or freed: a pointer cast
+/// from the shared reference would not allow that.
+pub fn with_thread_raw<R>(handle: usize, f: impl FnOnce(*mut Thread) -> R) -> Result<R> {
     REGISTRY.with(|r| match r.find(handle) {
-        // SAFETY: registered descriptors stay valid until removed, which needs this lock.
-        Some(i) => Ok(f(unsafe { &*r.slot(i).val })),
+        Some(i) => Ok(f(r.slot(i).val)),
         None => Err(Errno::ESRCH),
     })
 }

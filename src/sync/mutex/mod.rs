@@ -111,12 +111,14 @@ pub struct Mutex {
     next: AtomicUsize,
 }
 
+// glibc's field offsets (its code reads `__kind` and `__owner` of our mutexes: condvars,
+// robust lists); size and alignment against pthread_mutex_t are checked in abi::object.
 #[cfg(not(loom))]
 const _: () = {
-    assert!(core::mem::size_of::<Mutex>() == core::mem::size_of::<libc::pthread_mutex_t>());
-    assert!(core::mem::align_of::<Mutex>() <= core::mem::align_of::<libc::pthread_mutex_t>());
+    assert!(core::mem::offset_of!(Mutex, owner) == 8);
+    assert!(core::mem::offset_of!(Mutex, kind) == 16);
+    assert!(core::mem::offset_of!(Mutex, prev) == 24);
 };
-
 
 #[inline(always)]
 fn spin_hint() {

@@ -115,25 +115,7 @@ fn pi_lock_until(w: &AtomicU32, deadline: Deadline, scope: Scope) -> Result<()> 
 /// the loom models cover the plain kinds only, so there these are unreachable.
 #[cfg(not(loom))]
 pub(super) mod futex {
-    pub use crate::sys::futex::{lock_pi as lock, trylock_pi as trylock, unlock_pi as unlock};
-    use crate::errno::Result;
-    use crate::sys::futex::Scope;
-    use core::sync::atomic::AtomicU32;
-
-    /// FUTEX_LOCK_PI2: as LOCK_PI, with a CLOCK_MONOTONIC deadline.
-    pub fn lock2(w: &AtomicU32, ts: &libc::timespec, scope: Scope) -> Result<()> {
-        const FUTEX_LOCK_PI2: usize = 13;
-        let private = if scope == Scope::Private { 128 } else { 0 };
-        // SAFETY: `w` is a live u32 and `ts` a valid timespec the kernel only reads.
-        // (sys::futex has no LOCK_PI2 wrapper yet; this is its one use.)
-        let r = unsafe {
-            crate::sys::raw(
-                libc::SYS_futex,
-                &[w as *const AtomicU32 as usize, FUTEX_LOCK_PI2 | private, 0, ts as *const _ as usize],
-            )
-        };
-        crate::errno::from_syscall(r).map(drop)
-    }
+    pub use crate::sys::futex::{lock_pi as lock, lock_pi2 as lock2, trylock_pi as trylock, unlock_pi as unlock};
 }
 
 #[cfg(loom)]

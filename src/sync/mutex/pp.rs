@@ -57,8 +57,7 @@ pub(crate) mod prio {
     use crate::glibc::tcb;
 
     fn fifo_range() -> (i32, i32) {
-        // SAFETY: plain queries.
-        unsafe { (libc::sched_get_priority_min(libc::SCHED_FIFO), libc::sched_get_priority_max(libc::SCHED_FIFO)) }
+        crate::sync::mutexattr::fifo_range()
     }
 
     /// The calling thread's priority as glibc's `__pthread_current_priority` sees it: the
@@ -69,16 +68,7 @@ pub(crate) mod prio {
         // SAFETY: the caller's own live TCB.
         unsafe {
             tcb::with_sched_cache(me, |c| {
-                if !c.priority_set {
-                    let mut p = libc::sched_param { sched_priority: 0 };
-                    crate::errno::from_syscall(crate::sys::raw(libc::SYS_sched_getparam, &[tid as usize, &mut p as *mut _ as usize]))?;
-                    c.priority = p.sched_priority;
-                    c.priority_set = true;
-                }
-                if !c.policy_set {
-                    c.policy = crate::errno::from_syscall(crate::sys::raw(libc::SYS_sched_getscheduler, &[tid as usize]))? as i32;
-                    c.policy_set = true;
-                }
+                c.fill(tid)?;
                 Ok(c.priority)
             })
         }
@@ -135,8 +125,7 @@ pub(crate) mod prio {
             *tpp = newmax;
             tcb::with_sched_cache(me, |c| {
                 if c.priority < newmax || c.priority < priomax {
-                    let p = libc::sched_param { sched_priority: c.priority.max(newmax) };
-                    crate::errno::from_syscall(crate::sys::raw(libc::SYS_sched_setscheduler, &[tid as usize, c.policy as usize, &p as *const _ as usize]))?;
+                    crate::sys::sched::set_scheduler(tid, c.policy, c.priority.max(newmax))?;
                 }
                 Ok(())
             })

@@ -91,8 +91,6 @@ pub struct RwLock {
 
 #[cfg(not(loom))]
 const _: () = {
-    assert!(core::mem::size_of::<RwLock>() == 56);
-    assert!(core::mem::size_of::<libc::pthread_rwlock_t>() == 56);
     assert!(core::mem::offset_of!(RwLock, cur_writer) == 24);
     assert!(core::mem::offset_of!(RwLock, shared) == 28);
     assert!(core::mem::offset_of!(RwLock, kind) == 48);
@@ -107,9 +105,6 @@ pub struct RwLockAttr {
     /// `PTHREAD_PROCESS_PRIVATE` or `PTHREAD_PROCESS_SHARED`.
     pub pshared: i32,
 }
-
-#[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<RwLockAttr>() == core::mem::size_of::<libc::pthread_rwlockattr_t>());
 
 impl RwLockAttr {
     /// The defaults: reader preference, process-private.
