@@ -17,6 +17,8 @@ pub mod errno;
 pub mod fork;
 pub mod glibc;
 pub mod lock;
+#[cfg(not(loom))]
+pub mod object;
 pub mod sched;
 pub mod signal;
 pub mod stats;

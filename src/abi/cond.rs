@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_wait.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
-use super::object::obj;
+use crate::object::obj;
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::cond::Cond;
@@ -185,7 +185,7 @@ pub unsafe extern "C" fn pthread_cond_broadcast(cond: *mut pthread_cond_t) -> c_
 unsafe fn as_attr<'a>(a: *mut pthread_condattr_t) -> Result<&'a mut CondAttr> {
     // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
     // that our type fits the C type.
-    unsafe { super::object::obj_mut(a) }
+    unsafe { crate::object::obj_mut(a) }
 }
 
 /// Initializes a condition attributes object: CLOCK_REALTIME, process-private.

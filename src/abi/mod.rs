@@ -30,7 +30,6 @@ mod cond;
 mod diag;
 mod fork;
 mod mutex;
-mod object;
 mod once;
 mod rwlock;
 mod sched;

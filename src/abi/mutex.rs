@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
-use super::object::{obj, obj_mut};
+use crate::object::{obj, obj_mut};
 use super::{nonnull_mut, ret};
 use crate::errno::Result;
 use crate::sync::mutex::Mutex;

@@ -4,7 +4,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>
 //! and its sibling pages. rwlock waits are not cancellation points.
 
-use super::object::{obj, obj_mut, init};
+use crate::object::{obj, obj_mut, init};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Clock;

@@ -4,7 +4,7 @@
 //! sibling pages. sem_wait, sem_timedwait and sem_clockwait are cancellation points (their
 //! sleep is `sync::sem::block`).
 
-use super::object::{obj, init};
+use crate::object::{obj, init};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Scope;
 use crate::sync::sem::Semaphore;

@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_lock.html>
 //! and its sibling pages.
 
-use super::object::{obj, init};
+use crate::object::{obj, init};
 use super::ret;
 use crate::errno::Result;
 use crate::sync::spin::SpinLock;

@@ -196,7 +196,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
         }
         let a = th::info::attributes(thread as usize)?;
         // SAFETY: `attr` is writable storage for an attribute object (the contract).
-        unsafe { super::object::init(attr, a) }
+        unsafe { crate::object::init(attr, a) }
     })();
     ret(r)
 }
@@ -209,7 +209,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
     // SAFETY: `attr` is null or writable storage for an attribute object (the contract).
-    ret(unsafe { super::object::init(attr, Attr::defaults()) })
+    ret(unsafe { crate::object::init(attr, Attr::defaults()) })
 }
 
 /// Sets the process-wide default attributes (GNU). EINVAL if `attr` has a stack address, a

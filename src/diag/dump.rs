@@ -70,8 +70,8 @@ pub fn install() {
 }
 
 extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
-    // SAFETY: the calling thread's errno slot, restored before returning.
-    let errno = unsafe { *libc::__errno_location() };
+    // The interrupted code's errno, restored before returning.
+    let errno = crate::errno::last();
     let rec = thread::existing();
     let was = rec.map(|r| r.busy.swap(1, Ordering::Relaxed));
     if modes() & mode::DUMP != 0 {
@@ -83,8 +83,7 @@ extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, _uc: *mut libc::
     if let (Some(r), Some(w)) = (rec, was) {
         r.busy.store(w, Ordering::Relaxed);
     }
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
+    crate::errno::set(errno);
 }
 
 /// A full dump as its own report (signal, API call).
@@ -110,62 +109,59 @@ pub fn after_fork() {
 
 /// The tids of this process's threads, into TID_LIST; how many.
 fn list_tids() -> usize {
+    use crate::sys::fs;
     let mut n = 0;
-    // SAFETY: open/getdents64/close on a directory we open; the buffer is ours.
-    unsafe {
-        let fd = crate::sys::raw(
-            libc::SYS_open,
-            &[c"/proc/self/task".as_ptr() as usize, (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as usize],
-        );
-        if fd < 0 {
-            return 0;
-        }
-        let mut buf = [0u8; 2048];
-        loop {
-            let r = crate::sys::raw(libc::SYS_getdents64, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()]);
-            if r <= 0 {
+    let Ok(fd) = fs::open(c"/proc/self/task", libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC, 0) else {
+        return 0;
+    };
+    let mut buf = [0u8; 2048];
+    while let Ok(r @ 1..) = fs::getdents64(fd, &mut buf) {
+        // struct linux_dirent64: d_ino @0, d_off @8, d_reclen @16, d_type @18, d_name @19.
+        let mut off = 0usize;
+        while off + 19 < r {
+            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen < 20 || off + reclen > r {
                 break;
             }
-            let mut off = 0usize;
-            while off + 19 < r as usize {
-                let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
-                if reclen < 20 || off + reclen > r as usize {
-                    break;
-                }
-                let name = &buf[off + 19..off + reclen];
-                let mut v: i32 = 0;
-                let mut ok = false;
-                for &c in name {
-                    if c == 0 {
-                        break;
-                    }
-                    if !c.is_ascii_digit() {
-                        ok = false;
-                        break;
-                    }
-                    v = v.wrapping_mul(10).wrapping_add((c - b'0') as i32);
-                    ok = true;
-                }
-                if ok && n < TIDS {
+            if let Some(v) = parse_tid(&buf[off + 19..off + reclen]) {
+                if n < TIDS {
                     TID_LIST[n].store(v, Ordering::Relaxed);
                     n += 1;
                 }
-                off += reclen;
             }
+            off += reclen;
         }
-        crate::sys::raw(libc::SYS_close, &[fd as usize]);
     }
+    fs::close(fd);
     n
 }
 
-/// The kernel's state letter of thread `tid` (R, S, D, ...).
-fn kernel_state(tid: i32) -> u8 {
-    let mut path = [0u8; 48];
-    let mut k = 0;
-    for &c in b"/proc/self/task/" {
-        path[k] = c;
-        k += 1;
+/// A directory entry's name as a tid: decimal digits up to the NUL ("." and ".." are not).
+fn parse_tid(name: &[u8]) -> Option<i32> {
+    let digits = name.iter().take_while(|&&c| c != 0);
+    let mut v: i32 = 0;
+    let mut any = false;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.wrapping_mul(10).wrapping_add((c - b'0') as i32);
+        any = true;
     }
+    any.then_some(v)
+}
+
+/// Reads `/proc/self/task/<tid>/<leaf>` (its start) into `buf`: the bytes read, 0 on error.
+pub(super) fn read_task_file(tid: i32, leaf: &[u8], buf: &mut [u8]) -> usize {
+    let mut path = [0u8; 64];
+    let mut k = 0;
+    let mut put = |bytes: &[u8]| {
+        for &c in bytes {
+            path[k] = c;
+            k += 1;
+        }
+    };
+    put(b"/proc/self/task/");
     let mut d = [0u8; 12];
     let mut i = d.len();
     let mut v = tid.max(0) as u32;
@@ -177,85 +173,31 @@ fn kernel_state(tid: i32) -> u8 {
             break;
         }
     }
-    for &c in d[i..].iter().chain(b"/stat") {
-        path[k] = c;
-        k += 1;
-    }
+    put(&d[i..]);
+    put(leaf);
+    // `path` ends with zeros: at most 16 + 10 + the leaf of its 64 bytes are written.
+    let Ok(p) = core::ffi::CStr::from_bytes_until_nul(&path) else { return 0 };
+    crate::sys::fs::read_file(p, buf).unwrap_or(0)
+}
+
+/// The kernel's state letter of thread `tid` (R, S, D, ...).
+fn kernel_state(tid: i32) -> u8 {
     let mut buf = [0u8; 256];
-    // SAFETY: a NUL-terminated path; read into our buffer; close what we opened.
-    let n = unsafe {
-        let fd = crate::sys::raw(libc::SYS_open, &[path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize]);
-        if fd < 0 {
-            return b'?';
-        }
-        let r = crate::sys::raw(libc::SYS_read, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()]);
-        crate::sys::raw(libc::SYS_close, &[fd as usize]);
-        r.max(0) as usize
-    };
+    let n = read_task_file(tid, b"/stat", &mut buf);
     match buf[..n].iter().rposition(|&c| c == b')') {
         Some(p) if p + 2 < n => buf[p + 2],
         _ => b'?',
     }
 }
 
-/// System calls a signal handler interrupts even with SA_RESTART (signal(7)); a thread in one
-/// is not asked for its stack.
-const NOT_RESTARTED: &[(i64, &str)] = &[
-    (7, "poll"),
-    (23, "select"),
-    (34, "pause"),
-    (35, "nanosleep"),
-    (128, "rt_sigtimedwait"),
-    (130, "rt_sigsuspend"),
-    (208, "io_getevents"),
-    (220, "semtimedop"),
-    (230, "clock_nanosleep"),
-    (232, "epoll_wait"),
-    (270, "pselect6"),
-    (271, "ppoll"),
-    (281, "epoll_pwait"),
-    (333, "io_pgetevents"),
-    (441, "epoll_pwait2"),
-];
-
 /// The system call thread `tid` is blocked in, if it is one a signal would cut short.
 fn not_restarted(tid: i32) -> Option<&'static str> {
-    let mut path = [0u8; 48];
-    let mut k = 0;
-    for &c in b"/proc/self/task/" {
-        path[k] = c;
-        k += 1;
-    }
-    let mut d = [0u8; 12];
-    let mut i = d.len();
-    let mut v = tid.max(0) as u32;
-    loop {
-        i -= 1;
-        d[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &c in d[i..].iter().chain(b"/syscall") {
-        path[k] = c;
-        k += 1;
-    }
     let mut buf = [0u8; 32];
-    // SAFETY: a NUL-terminated path; read into our buffer; close what we opened.
-    let n = unsafe {
-        let fd = crate::sys::raw(libc::SYS_open, &[path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize]);
-        if fd < 0 {
-            return None;
-        }
-        let r = crate::sys::raw(libc::SYS_read, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()]);
-        crate::sys::raw(libc::SYS_close, &[fd as usize]);
-        r.max(0) as usize
-    };
+    let n = read_task_file(tid, b"/syscall", &mut buf);
     let nr = buf[..n].iter().take_while(|c| c.is_ascii_digit()).fold(None, |acc: Option<i64>, &c| {
         Some(acc.unwrap_or(0) * 10 + (c - b'0') as i64)
     })?;
-    NOT_RESTARTED.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)
+    crate::sys::signal::not_restarted(nr)
 }
 
 /// What became of a stack request.
@@ -301,14 +243,8 @@ fn ask_signal(tid: i32) -> Option<Frames> {
         *(p.add(20) as *mut u32) = libc::getuid();
         *(p.add(24) as *mut u64) = MAGIC << 32 | seq as u64;
     }
-    // SAFETY: rt_tgsigqueueinfo to a thread of our own process with a valid siginfo.
-    let r = unsafe {
-        crate::sys::raw(
-            libc::SYS_rt_tgsigqueueinfo,
-            &[crate::sys::getpid() as usize, tid as usize, crate::signal::SIGCANCEL as usize, &info as *const _ as usize],
-        )
-    };
-    let answered = r == 0 && {
+    let sent = crate::sys::signal::tgsigqueueinfo(crate::sys::getpid(), tid, crate::signal::SIGCANCEL, &info);
+    let answered = sent.is_ok() && {
         let end = now() + ANSWER_MS * 1_000_000;
         loop {
             let s = REQUEST.state.load(Ordering::Acquire);
@@ -326,9 +262,7 @@ fn ask_signal(tid: i32) -> Option<Frames> {
                 }
             }
             let ts = libc::timespec { tv_sec: 0, tv_nsec: left.clamp(1, 5_000_000) as i64 };
-            let w = &REQUEST.state as *const AtomicU32 as usize;
-            // SAFETY: FUTEX_WAIT_PRIVATE on our own word with a relative timeout.
-            unsafe { crate::sys::raw(libc::SYS_futex, &[w, 128, s as usize, &ts as *const _ as usize]) };
+            let _ = crate::sys::futex::wait_relative(&REQUEST.state, s, &ts, crate::sys::futex::Scope::Private);
         }
     };
     let out = answered.then(|| {
@@ -371,8 +305,8 @@ pub fn on_request(info: &libc::siginfo_t, _uc: *mut libc::c_void) -> bool {
     {
         return true; // a late answer to a request given up on
     }
-    // SAFETY: errno is the thread's own; restored below (the unwinder may change it).
-    let errno = unsafe { *libc::__errno_location() };
+    // The interrupted code's errno, restored below (the unwinder may change it).
+    let errno = crate::errno::last();
     let rec = thread::existing();
     let was = rec.map(|r| r.busy.swap(1, Ordering::Relaxed));
     let f = stack::capture(true);
@@ -385,12 +319,8 @@ pub fn on_request(info: &libc::siginfo_t, _uc: *mut libc::c_void) -> bool {
     REQUEST.n.store(f.n, Ordering::Relaxed);
     // Release: the frames are visible to the asker that sees "done".
     REQUEST.state.store(3, Ordering::Release);
-    let w = &REQUEST.state as *const AtomicU32 as usize;
-    // SAFETY: FUTEX_WAKE_PRIVATE on our own word; restoring our own errno.
-    unsafe {
-        crate::sys::raw(libc::SYS_futex, &[w, 129, 1]);
-        *libc::__errno_location() = errno;
-    }
+    crate::sys::futex::wake(&REQUEST.state, 1, crate::sys::futex::Scope::Private);
+    crate::errno::set(errno);
     true
 }
 

@@ -333,38 +333,7 @@ pub fn thread(o: &mut Out, tid: i32) {
 
 /// The kernel's name of thread `tid` of this process (`/proc/self/task/<tid>/comm`).
 pub fn comm(tid: i32, buf: &mut [u8; 32]) -> &[u8] {
-    let mut path = [0u8; 64];
-    let mut n = 0;
-    for &c in b"/proc/self/task/" {
-        path[n] = c;
-        n += 1;
-    }
-    let mut d = [0u8; 12];
-    let mut k = d.len();
-    let mut v = tid.max(0) as u32;
-    loop {
-        k -= 1;
-        d[k] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &c in d[k..].iter().chain(b"/comm") {
-        path[n] = c;
-        n += 1;
-    }
-    // SAFETY: a NUL-terminated path; read into our buffer; close what we opened.
-    let len = unsafe {
-        let fd = crate::sys::raw(libc::SYS_open, &[path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize]);
-        if fd < 0 {
-            0
-        } else {
-            let r = crate::sys::raw(libc::SYS_read, &[fd as usize, buf.as_mut_ptr() as usize, buf.len()]);
-            crate::sys::raw(libc::SYS_close, &[fd as usize]);
-            r.max(0) as usize
-        }
-    };
+    let len = super::dump::read_task_file(tid, b"/comm", buf);
     let mut len = len;
     while len > 0 && (buf[len - 1] == b'\n' || buf[len - 1] == 0) {
         len -= 1;

@@ -45,8 +45,7 @@ pub struct Out {
 
 fn sleep_ms(ms: u64) {
     let ts = libc::timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
-    // SAFETY: nanosleep with a valid timespec and no remainder pointer.
-    unsafe { crate::sys::raw(libc::SYS_nanosleep, &[&ts as *const _ as usize, 0]) };
+    crate::sys::fs::nanosleep(&ts);
 }
 
 /// Expands `%p` in `path` into `out` (NUL-terminated); false if it does not fit.
@@ -97,8 +96,9 @@ fn open(path: &[u8], append: bool) -> i32 {
         return -1;
     }
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | if append { libc::O_APPEND } else { libc::O_TRUNC };
-    // SAFETY: a NUL-terminated path.
-    unsafe { crate::sys::raw(libc::SYS_open, &[p.as_ptr() as usize, flags as usize, 0o644]) as i32 }
+    // `expand` NUL-terminated it.
+    let Ok(path) = core::ffi::CStr::from_bytes_until_nul(&p) else { return -1 };
+    crate::sys::fs::open(path, flags, 0o644).unwrap_or(-1)
 }
 
 /// Starts a report. None only if every buffer is taken (a report is dropped then).
@@ -140,16 +140,12 @@ impl Out {
         let mut off = 0;
         let len = self.len;
         while off < len && self.fd >= 0 {
-            let p = self.buf()[off..len].as_ptr() as usize;
-            // SAFETY: write(2) of buffered bytes.
-            let r = unsafe { crate::sys::raw(libc::SYS_write, &[self.fd as usize, p, len - off]) };
-            if r == -(libc::EINTR as isize) {
-                continue;
-            }
-            if r <= 0 {
-                break;
-            }
-            off += r as usize;
+            let r = match crate::sys::fs::write(self.fd, &self.buf()[off..len]) {
+                Err(crate::errno::Errno::EINTR) => continue,
+                Err(_) | Ok(0) => break,
+                Ok(r) => r,
+            };
+            off += r;
         }
         self.len = 0;
     }
@@ -276,8 +272,7 @@ impl Drop for Out {
     fn drop(&mut self) {
         self.flush();
         if self.close && self.fd >= 0 {
-            // SAFETY: closing the descriptor this report opened.
-            unsafe { crate::sys::raw(libc::SYS_close, &[self.fd as usize]) };
+            crate::sys::fs::close(self.fd);
         }
         if self.level == 0 {
             // Release: the next report starts after this one's writes.
@@ -291,8 +286,7 @@ impl Drop for Out {
 /// A warning written straight to stderr (configuration problems, before anything is set up).
 pub fn warn_raw(msg: &[u8], detail: &[u8]) {
     for part in [msg, detail, b"\n"] {
-        // SAFETY: write(2) of a valid buffer to stderr.
-        unsafe { crate::sys::raw(libc::SYS_write, &[2, part.as_ptr() as usize, part.len()]) };
+        crate::sys::write_stderr(part);
     }
 }
 

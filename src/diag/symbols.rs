@@ -300,27 +300,9 @@ fn elf_of(m: &Module) -> Option<(usize, usize)> {
 }
 
 fn map_file(path: &[u8]) -> Option<(usize, usize)> {
-    // SAFETY: a NUL-terminated path; open/fstat/mmap/close are plain system calls.
-    unsafe {
-        let fd = crate::sys::raw(libc::SYS_open, &[path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize]);
-        if fd < 0 {
-            return None;
-        }
-        let mut st: libc::stat = core::mem::zeroed();
-        let ok = crate::sys::raw(libc::SYS_fstat, &[fd as usize, &mut st as *mut _ as usize]) == 0;
-        let len = st.st_size as usize;
-        let r = if ok && len >= 64 {
-            crate::sys::raw(
-                libc::SYS_mmap,
-                &[0, len, libc::PROT_READ as usize, libc::MAP_PRIVATE as usize, fd as usize, 0],
-            )
-        } else {
-            -1
-        };
-        crate::sys::raw(libc::SYS_close, &[fd as usize]);
-        // User-space addresses are below 2^47: a negative value is an error.
-        (r > 0).then_some((r as usize, len))
-    }
+    let path = core::ffi::CStr::from_bytes_until_nul(path).ok()?;
+    // An ELF file is at least its 64-byte header.
+    crate::sys::fs::map_file(path, 64).ok().map(|(a, len)| (a as usize, len))
 }
 
 fn rd<const N: usize>(f: &[u8], off: usize) -> Option<[u8; N]> {

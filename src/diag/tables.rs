@@ -303,7 +303,7 @@ pub fn map() -> bool {
         if end > tail {
             let _ = crate::sys::munmap(tail as *mut u8, end - tail);
         }
-        crate::sys::raw(libc::SYS_madvise, &[base, len, libc::MADV_HUGEPAGE as usize]);
+        crate::sys::madvise_hugepage(base as *mut u8, len);
     }
     // Release: the mapping is fresh; publishing the address needs nothing more, but this
     // keeps the pairing with `get` simple to state.

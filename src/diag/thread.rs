@@ -230,9 +230,8 @@ pub fn alive(tid: i32) -> bool {
     if tid <= 0 {
         return false;
     }
-    // SAFETY: tgkill with signal 0 only checks the thread exists.
-    let r = unsafe { crate::sys::raw(libc::SYS_tgkill, &[crate::sys::getpid() as usize, tid as usize, 0]) };
-    r != -(libc::ESRCH as isize)
+    // Signal 0 only checks that the thread exists.
+    crate::sys::tgkill(tid, 0) != Err(crate::errno::Errno::ESRCH)
 }
 
 /// Gives the calling thread's record back (its thread is ending).

@@ -3,8 +3,8 @@
 use super::*;
 
 fn cond<'a>(p: *mut pthread_cond_t) -> Result<&'a Cond> {
-    // SAFETY: as in abi::cond: a null or live pthread_cond_t, which Cond lays out.
-    unsafe { p.cast::<Cond>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: as in abi: a null or live C object (the hook's contract); layout: object.rs.
+    unsafe { crate::object::obj(p) }
 }
 
 /// pthread_cond_wait / timedwait / clockwait with diagnostics. `abstime` null: untimed;

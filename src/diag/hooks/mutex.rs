@@ -3,8 +3,8 @@
 use super::*;
 
 pub(super) fn mutex<'a>(p: *mut pthread_mutex_t) -> Result<&'a Mutex> {
-    // SAFETY: as in abi::mutex: a null or live pthread_mutex_t, which Mutex lays out.
-    unsafe { p.cast::<Mutex>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: as in abi: a null or live C object (the hook's contract); layout: object.rs.
+    unsafe { crate::object::obj(p) }
 }
 
 pub(super) fn mutex_acq(p: *mut pthread_mutex_t) -> Acq {
@@ -22,7 +22,7 @@ pub(super) fn mutex_acq(p: *mut pthread_mutex_t) -> Acq {
 pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
     if crate::diag::contention_only() {
         // SAFETY: as in `mutex`.
-        if let Some(m) = unsafe { p.cast::<Mutex>().as_ref() } {
+        if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
             match m.trylock() {
                 Ok(()) if thread::tick() => return 0,
                 // Busy: the full path tries again and blocks, timed.
@@ -117,7 +117,7 @@ pub unsafe fn mutex_clocklock(p: *mut pthread_mutex_t, clockid: clockid_t, absti
 pub unsafe fn mutex_unlock(p: *mut pthread_mutex_t) -> c_int {
     if crate::diag::contention_only() && thread::timed() != p as usize {
         // SAFETY: as in `mutex`.
-        if let Some(m) = unsafe { p.cast::<Mutex>().as_ref() } {
+        if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
             return code(m.unlock());
         }
     }

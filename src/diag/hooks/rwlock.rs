@@ -3,8 +3,8 @@
 use super::*;
 
 fn rwlock<'a>(p: *mut pthread_rwlock_t) -> Result<&'a RwLock> {
-    // SAFETY: as in abi::rwlock: a null or live pthread_rwlock_t, which RwLock lays out.
-    unsafe { p.cast::<RwLock>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: as in abi: a null or live C object (the hook's contract); layout: object.rs.
+    unsafe { crate::object::obj(p) }
 }
 
 fn rw_acq(p: *mut pthread_rwlock_t, write: bool) -> Acq {

@@ -7,8 +7,7 @@ fn sem_ret(r: Result<()>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => {
-            // SAFETY: the calling thread's errno slot.
-            unsafe { *libc::__errno_location() = e.0 };
+            crate::errno::set(e);
             -1
         }
     }
@@ -43,7 +42,7 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
         crate::cancel::testcancel();
     }
     // SAFETY: as in abi::sem: a null or live sem_t, which Semaphore lays out.
-    let s = match unsafe { p.cast::<Semaphore>().as_ref() } {
+    let s = match unsafe { crate::object::obj::<Semaphore, _>(p) }.ok() {
         Some(s) => s,
         None => return sem_ret(Err(Errno::EINVAL)),
     };

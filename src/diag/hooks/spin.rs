@@ -3,8 +3,8 @@
 use super::*;
 
 fn spin<'a>(p: *mut pthread_spinlock_t) -> Result<&'a SpinLock> {
-    // SAFETY: as in abi::spin: a null or live pthread_spinlock_t (a transparent i32).
-    unsafe { p.cast::<SpinLock>().as_ref() }.ok_or(Errno::EINVAL)
+    // SAFETY: as in abi: a null or live C object (the hook's contract); layout: object.rs.
+    unsafe { crate::object::obj(p) }
 }
 
 /// Spins for a busy spinlock with try-locks (glibc's encoding accepts them from any party),
