@@ -84,3 +84,24 @@ fn cond_wait_booked(rec: &'static Record, cv: &Cond, caddr: usize, m: &Mutex, ma
     after_release(rec, rel);
     r
 }
+
+/// pthread_cond_wait with diagnostics (scalar arguments, see `rwlock_rdlock`).
+///
+/// # Safety
+/// As pthread_cond_wait.
+#[inline(never)]
+pub unsafe fn cond_wait_untimed(c: *mut pthread_cond_t, mx: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cond_wait(c, mx, false, None, core::ptr::null()) }
+}
+
+/// pthread_cond_timedwait (`clockid` -1: the condvar's clock) and pthread_cond_clockwait
+/// with diagnostics.
+///
+/// # Safety
+/// As pthread_cond_timedwait / clockwait.
+#[inline(never)]
+pub unsafe fn cond_timedwait(c: *mut pthread_cond_t, mx: *mut pthread_mutex_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cond_wait(c, mx, true, (clockid != -1).then_some(clockid), abstime) }
+}

@@ -95,3 +95,56 @@ pub unsafe fn rwlock_unlock(p: *mut pthread_rwlock_t) -> c_int {
     after_release(rec, rel);
     code(r)
 }
+
+// The exports' entry points: scalar arguments only, so that an export with diagnostics off
+// pays one load and branch and no stack frame (it tail-calls these when they are on).
+
+/// pthread_rwlock_rdlock with diagnostics.
+///
+/// # Safety
+/// As pthread_rwlock_rdlock.
+#[inline(never)]
+pub unsafe fn rwlock_rdlock(p: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { rwlock_lock(p, false, false, None) }
+}
+
+/// pthread_rwlock_tryrdlock with diagnostics.
+///
+/// # Safety
+/// As pthread_rwlock_tryrdlock.
+#[inline(never)]
+pub unsafe fn rwlock_tryrdlock(p: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { rwlock_lock(p, false, true, None) }
+}
+
+/// pthread_rwlock_wrlock with diagnostics.
+///
+/// # Safety
+/// As pthread_rwlock_wrlock.
+#[inline(never)]
+pub unsafe fn rwlock_wrlock(p: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { rwlock_lock(p, true, false, None) }
+}
+
+/// pthread_rwlock_trywrlock with diagnostics.
+///
+/// # Safety
+/// As pthread_rwlock_trywrlock.
+#[inline(never)]
+pub unsafe fn rwlock_trywrlock(p: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { rwlock_lock(p, true, true, None) }
+}
+
+/// The timed rwlock locks with diagnostics (`write`: wrlock).
+///
+/// # Safety
+/// As pthread_rwlock_clockrdlock / clockwrlock.
+#[inline(never)]
+pub unsafe fn rwlock_clocklock(p: *mut pthread_rwlock_t, write: bool, clockid: clockid_t, abstime: *const timespec) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { rwlock_lock(p, write, false, Some((clockid, abstime))) }
+}

@@ -68,3 +68,23 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
     }
     sem_ret(r)
 }
+
+/// sem_wait with diagnostics (scalar arguments, see `rwlock_rdlock`).
+///
+/// # Safety
+/// As sem_wait.
+#[inline(never)]
+pub unsafe fn sem_wait_untimed(p: *mut sem_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { sem_wait(p, None, true) }
+}
+
+/// sem_timedwait (`cancel_first`) and sem_clockwait with diagnostics.
+///
+/// # Safety
+/// As sem_timedwait / sem_clockwait.
+#[inline(never)]
+pub unsafe fn sem_clockwait(p: *mut sem_t, clockid: clockid_t, abstime: *const timespec, cancel_first: bool) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { sem_wait(p, Some((clockid, abstime)), cancel_first) }
+}
