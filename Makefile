@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 LIB := target/release/librpthread.so
 
-.PHONY: all build demo test lint unit loom header-check ctest footprint interop stress stress-rss bench coverage realworld glibc-tests clean
+.PHONY: all build demo test lint unit loom header-check ctest footprint interop stress stress-rss bench bench-diag coverage realworld glibc-tests diag diag-demo diag-check clean
 
 all: build
 
@@ -15,8 +15,8 @@ demo: build
 	python3 scripts/docs.py
 
 # Unit tests, model checking, header check, document examples, conformance, footprint and
-# stress tests, and process-shared objects used by a glibc process and an rpthread process
-# at once.
+# stress tests, process-shared objects used by a glibc process and an rpthread process at
+# once, and the lock diagnostics.
 test: build lint header-check unit loom
 	python3 scripts/docs.py --check
 	python3 scripts/ctest.py
@@ -24,6 +24,7 @@ test: build lint header-check unit loom
 	python3 scripts/footprint.py
 	python3 scripts/coverage.py
 	python3 scripts/realworld.py --fast
+	python3 scripts/diag.py
 
 # Structure (no import cycle between top-level modules, no source file over 600 lines) and
 # clippy with every unsafe block documented and every public item documented.
@@ -74,7 +75,18 @@ stress-rss: build
 	LD_PRELOAD=$(CURDIR)/$(LIB) build/stress/rss_flat $(RSS_ARGS)
 
 bench: build
-	python3 bench/run.py
+	python3 bench/run.py $(BENCH_ARGS)
+
+# The cost of the lock diagnostics (issue 12): the lock benchmarks under glibc, under rpthread
+# with diagnostics off, with RPTHREAD_DIAG=contention and =order, and under the build before
+# the diagnostics ("base", DIAG_BASE: the merge base with main), all alternated.
+DIAG_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || git rev-parse HEAD)
+bench-diag: build
+	@rm -rf build/base-src && mkdir -p build/base-src
+	git archive $(DIAG_BASE) | tar -x -C build/base-src
+	cd build/base-src && $(CARGO) build --release --target-dir $(CURDIR)/build/base-target
+	python3 bench/run.py --filter sync_ --base-lib build/base-target/release/librpthread.so \
+	  --diag contention --diag order $(BENCH_ARGS)
 
 # Real multithreaded programs (pigz, xz, zstd, sort, rg, Rust, OpenMP, SQLite, CPython's
 # threading tests, redis, memcached, the JVM, node) run plain and under LD_PRELOAD, results compared.
@@ -84,6 +96,21 @@ realworld: build
 
 coverage: build
 	python3 scripts/coverage.py
+
+# Lock diagnostics (RPTHREAD_DIAG, issue 12): the tests of each mode (also run by `make test`),
+# a demonstration of each mode on the small programs of c-tests/diag, and the conformance
+# suite and the real programs with every diagnostic on (reports go to build/diag-check/).
+diag: build
+	python3 scripts/diag.py
+
+diag-demo: build
+	python3 scripts/diag.py --demo
+
+diag-check: build
+	@rm -rf build/diag-check && mkdir -p build/diag-check
+	python3 scripts/ctest.py --env RPTHREAD_DIAG=all --env RPTHREAD_DIAG_OUT=$(CURDIR)/build/diag-check/ctest.%p
+	RPTHREAD_DIAG=all RPTHREAD_DIAG_OUT=$(CURDIR)/build/diag-check/realworld.%p python3 scripts/realworld.py $(REALWORLD_ARGS)
+	@echo "reports: $$(cat build/diag-check/* 2>/dev/null | grep -c '^rpthread-diag') in build/diag-check/"
 
 # glibc 2.36's own thread tests (nptl/, sysdeps/pthread/), built from the installed glibc's
 # source (fetched once with apt-get source, cached under ~/.cache/rpthread) and run plain and

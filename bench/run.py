@@ -33,7 +33,16 @@ Directives in a comment line of a source (optional):
     // rpthread-bench: timeout=60       seconds per run (default 60)
     // rpthread-bench: rlimit_as=200000 address-space limit in KiB (as `ulimit -v`)
 
+Variants (the cost of rpthread's lock diagnostics, issue 12): `--base-lib SO` adds a side
+"base" (another build of the library, e.g. the commit before the diagnostics: "today"), and
+each `--diag MODES` a side "diag:MODES" (our library with RPTHREAD_DIAG=MODES, reports to
+/dev/null). They run in the same alternation (glibc, ours, base, diag:..., ...), are verified
+the same way, and get a second table: each variant's median against ours with diagnostics
+off, as a cost ratio (> 1: the variant is slower). `make bench-diag` runs the lock
+benchmarks that way.
+
 Usage: bench/run.py [--rounds N] [--quick] [--filter SUBSTR]... [--pin CPU_LIST] [--lib SO]
+                    [--base-lib SO] [--diag MODES]...
 """
 import argparse
 import datetime
@@ -132,6 +141,10 @@ def machine_info(pin):
 BIND_RE = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: normal symbol `([^'`]+)'")
 
 
+# Extra sides: name -> (library, extra environment). Filled by main from --base-lib/--diag.
+VARIANTS = {}
+
+
 def run_program(binary, side, args, timeout, env_extra, lib, rlimit_as=None):
     """Runs `binary` (side: glibc or ours) with ld.so's binding log on.
 
@@ -144,6 +157,11 @@ def run_program(binary, side, args, timeout, env_extra, lib, rlimit_as=None):
     if side == "ours":
         env["LD_PRELOAD"] = lib
     env.update(env_extra)
+    if side in VARIANTS:
+        vlib, venv = VARIANTS[side]
+        env["LD_PRELOAD"] = vlib
+        env.update(venv)
+        lib = vlib
 
     def limit():
         if rlimit_as:
@@ -220,11 +238,13 @@ def run_once(binary, side, args, timeout, env_extra, lib, rlimit_as=None):
         failure = None
     if failure and r["err"].strip():
         failure += ": " + r["err"].strip().splitlines()[-1][:200]
+    if side in VARIANTS:
+        lib = VARIANTS[side][0]
     lib = os.path.basename(lib)
     # Lookups made by librpthread itself (it finds glibc's own functions) do not count.
     foreign = [(frm, to, sym) for frm, to, sym in r["bindings"] if frm != lib]
     ours = any(to == lib for _, to, _ in foreign)
-    if side == "ours":
+    if side != "glibc":
         verified = ours
         leaked = sorted({f"{sym} (from {frm})" for frm, to, sym in foreign if to.startswith("libc.so")})
     else:
@@ -359,6 +379,54 @@ def is_footprint(r):
     return r["metric"] == "peak_rss" or r["bench"].startswith("footprint_")
 
 
+def variant_rows(runs, names):
+    """Each variant side's median against ours (diagnostics off), per metric: cost ratios."""
+    out = []
+    for bench in runs:
+        metrics = []
+        for r in runs[bench]["ours"]:
+            for m, (_, unit, _) in r["metrics"].items():
+                # Costs only: not peak RSS, not fairness (a spread, not a speed).
+                if m not in metrics and m != "peak_rss" and not unit.startswith("%"):
+                    metrics.append(m)
+        for m in metrics:
+            better = next(r["metrics"][m][2] for r in runs[bench]["ours"] if m in r["metrics"])
+            unit = next(r["metrics"][m][1] for r in runs[bench]["ours"] if m in r["metrics"])
+
+            def med(side):
+                v = [r["metrics"][m][0] for r in runs[bench][side] if not r["failure"] and m in r["metrics"]]
+                return (statistics.median(v), min(v), max(v), len(v)) if v else None
+
+            base = med("ours")
+            row = dict(bench=bench, metric=m, unit=unit, better=better, ours=base, variants={})
+            for v in names:
+                mv = med(v)
+                ok = all(r["verified"] for r in runs[bench][v])
+                if base and mv and ok and base[0] and mv[0]:
+                    cost = mv[0] / base[0] if better == "lower" else base[0] / mv[0]
+                    row["variants"][v] = dict(median=mv[0], min=mv[1], max=mv[2], n=mv[3], cost=cost)
+            out.append(row)
+    return out
+
+
+def print_variants(vrows, names):
+    head = ["benchmark", "metric", "unit", "ours (diag off)"] + [f"{v}" for v in names] + [f"{v} cost" for v in names]
+    body = []
+    for r in vrows:
+        b = [r["bench"], r["metric"], r["unit"] + (" (↓)" if r["better"] == "lower" else " (↑)"),
+             fmt(r["ours"][0]) if r["ours"] else "-"]
+        b += [fmt(r["variants"][v]["median"]) if v in r["variants"] else "-" for v in names]
+        b += [f"{r['variants'][v]['cost']:.3f}x" if v in r["variants"] else "-" for v in names]
+        body.append(b)
+    print("\nVariants against ours with diagnostics off (cost > 1: the variant is slower; medians):")
+    print_table(head, body)
+    for v in names:
+        costs = [r["variants"][v]["cost"] for r in vrows if v in r["variants"]]
+        if costs:
+            gm = math.exp(sum(math.log(c) for c in costs) / len(costs))
+            print(f"geometric mean cost of {v}: {gm:.3f}x over {len(costs)} figures (max {max(costs):.3f}x)")
+
+
 def geomeans(rows):
     """(timings, footprint): each (geometric mean of the speedups, count, slower count)."""
     out = []
@@ -436,6 +504,9 @@ def main():
                     help="BENCH_SECONDS for the programs' timed loops (default 0.5; --quick: 0.2)")
     ap.add_argument("--lib", default=H.LIB,
                     help="the librpthread.so to preload (default target/release/librpthread.so)")
+    ap.add_argument("--base-lib", help="another build of the library, run as side 'base'")
+    ap.add_argument("--diag", action="append", default=[],
+                    help="a side running our library with RPTHREAD_DIAG=MODES (repeatable)")
     args = ap.parse_args()
     args.lib = os.path.abspath(args.lib)
     if args.rounds is None:
@@ -484,25 +555,31 @@ def main():
     if args.lib != os.path.abspath(H.LIB):
         info["rpthread_commit"] = "library " + args.lib
     env_extra = {"BENCH_SECONDS": str(args.seconds)}
-    runs = {name: {s: [] for s in SIDES} for name, _, _ in benches}
+    if args.base_lib:
+        VARIANTS["base"] = (os.path.abspath(args.base_lib), {})
+    for modes in args.diag:
+        VARIANTS["diag:" + modes] = (args.lib, {"RPTHREAD_DIAG": modes, "RPTHREAD_DIAG_OUT": "/dev/null"})
+    sides = SIDES + tuple(VARIANTS)
+    runs = {name: {s: [] for s in sides} for name, _, _ in benches}
     print(f"{len(benches)} benchmarks, {args.rounds} rounds, BENCH_SECONDS={args.seconds}"
           + (f", pinned to CPU {args.pin}" if args.pin else "")
           + f"; load average {info['loadavg_at_start']:.2f}", flush=True)
     for rnd in range(args.rounds):
         for name, binary, d in benches:
-            for side in SIDES:
+            for side in sides:
                 rlimit_as = int(d["rlimit_as"]) if "rlimit_as" in d else None
                 r = run_once(binary, side, d.get("args", "").split(), int(d.get("timeout", "60")),
                              env_extra, args.lib, rlimit_as)
                 runs[name][side].append(r)
                 status = "ok" if not r["failure"] else r["failure"]
                 if not r["verified"]:
-                    status += "; NOT VERIFIED (" + ("rpthread not bound" if side == "ours" else "rpthread bound in a glibc run") + ")"
+                    status += "; NOT VERIFIED (" + ("rpthread not bound" if side != "glibc" else "rpthread bound in a glibc run") + ")"
                 print(f"  round {rnd + 1}/{args.rounds} {name:<28} {side:<5} {status}", flush=True)
 
     rows = []
     for name, _, _ in benches:
         rows.extend(summarize(name, runs[name]))
+    vrows = variant_rows(runs, list(VARIANTS)) if VARIANTS else []
     leaked = sorted({sym for name in runs for r in runs[name]["ours"] for sym in r["leaked"]})
     notes = sorted({f"{name} [{side}]: {n}" for name in runs for side in SIDES
                     for r in runs[name][side] for n in r["notes"]})
@@ -517,6 +594,8 @@ def main():
     print()
     for line in summary_lines(rows):
         print(line)
+    if vrows:
+        print_variants(vrows, list(VARIANTS))
     for r in rows:
         for p in r["problems"]:
             print(f"PROBLEM {r['bench']} {r['metric']}: {p}")
@@ -530,7 +609,8 @@ def main():
 
     result = dict(machine=info, rounds=args.rounds, bench_seconds=args.seconds,
                   library=args.lib, rows=rows, leaked_to_glibc=leaked, notes=notes,
-                  build_failed=build_failed)
+                  build_failed=build_failed, variants=vrows,
+                  variant_sides={k: dict(lib=v[0], env=v[1]) for k, v in VARIANTS.items()})
     with open(os.path.join(OUT_DIR, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
     md = markdown(info, args, head, body, rows)

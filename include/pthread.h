@@ -270,6 +270,10 @@ int pthread_condattr_getpshared(const pthread_condattr_t *attr, int *pshared);
 
 int pthread_condattr_setpshared(pthread_condattr_t *attr, int pshared);
 
+int rpthread_diag_report(void);
+
+int rpthread_diag_dump(void);
+
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);

@@ -15,7 +15,8 @@ failed otherwise. Directives in comment lines of the source tune the harness:
 
 Both ways must run on rpthread: the harness reads ld.so's binding log and fails a test in
 which no pthread-family symbol bound to librpthread.so, or one bound to glibc.
-Usage: ctest.py [substring filters...]
+Usage: ctest.py [--env NAME=VALUE]... [--modes link,preload] [substring filters...]
+(`--env RPTHREAD_DIAG=all`: the whole suite with every diagnostic on; `make diag-check`.)
 """
 import glob
 import os
@@ -29,13 +30,13 @@ def directives(src):
     return H.directives(src, "rpthread-test")
 
 
-def check(src, mode, d):
+def check(src, mode, d, env=None):
     name = os.path.splitext(os.path.basename(src))[0]
     out = os.path.join(H.BUILD, "ct", mode, name)
     ok, log = H.build(src, mode, out, d.get("flags", "").split())
     if not ok:
         return False, "build failed:\n" + log
-    r = H.run(out, mode, d.get("args", "").split(), timeout=int(d.get("timeout", "60")))
+    r = H.run(out, mode, d.get("args", "").split(), timeout=int(d.get("timeout", "60")), env_extra=env)
     if r["timed_out"]:
         return False, "timed out\n" + r["out"][-2000:] + r["err"][-2000:]
     expect = d.get("expect", "exit:0")
@@ -56,7 +57,17 @@ def check(src, mode, d):
 
 
 def main():
-    filters = sys.argv[1:]
+    args = sys.argv[1:]
+    env, only_modes, filters = {}, None, []
+    while args:
+        a = args.pop(0)
+        if a == "--env" and args:
+            k, _, v = args.pop(0).partition("=")
+            env[k] = v
+        elif a == "--modes" and args:
+            only_modes = set(args.pop(0).split(","))
+        else:
+            filters.append(a)
     srcs = sorted(glob.glob(os.path.join(H.ROOT, "c-tests", "conformance", "*.c"))
                   + glob.glob(os.path.join(H.ROOT, "c-tests", "conformance", "*.cc")))
     if filters:
@@ -65,8 +76,10 @@ def main():
     for src in srcs:
         d = directives(src)
         for mode in d.get("modes", "link,preload").split(","):
+            if only_modes and mode not in only_modes:
+                continue
             label = f"{os.path.basename(src)} [{mode}]"
-            ok, why = check(src, mode, d)
+            ok, why = check(src, mode, d, env or None)
             if "xfail" in d:
                 if ok:
                     print(f"XPASS {label}: remove the xfail mark ({d['xfail']})")

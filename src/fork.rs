@@ -28,6 +28,7 @@ unsafe extern "C" fn parent() {
 unsafe extern "C" fn child() {
     // SAFETY: fork child: single-threaded; the locks are held by us (prepare).
     unsafe { parent() };
+    crate::diag::fork_child();
     let me = tcb::current() as usize;
     // SAFETY: fork child, registry lock released and only this thread exists.
     unsafe {

@@ -12,10 +12,13 @@ compile_error!("rpthread supports x86_64 Linux only");
 pub mod arch;
 pub mod c11;
 pub mod cancel;
+pub mod diag;
 pub mod errno;
 pub mod fork;
 pub mod glibc;
 pub mod lock;
+#[cfg(not(loom))]
+pub mod object;
 pub mod sched;
 pub mod signal;
 pub mod stats;

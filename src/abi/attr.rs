@@ -5,7 +5,7 @@
 //! never-initialized or destroyed one too: see `thread::attr::Attr`); only a null one is
 //! EINVAL (glibc would crash).
 
-use super::object::{init, obj, obj_mut};
+use crate::object::{init, obj, obj_mut};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::thread::attr::{validate_sched, Attr, STACK_MIN};

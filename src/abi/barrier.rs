@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_barrier_wait.html>
 //! and its sibling pages.
 
-use super::object::{obj, obj_mut, init};
+use crate::object::{obj, obj_mut, init};
 use super::{nonnull_mut, ret};
 use crate::errno::Result;
 use crate::sync::barrier::Barrier;

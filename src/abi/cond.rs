@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_cond_wait.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
-use super::object::obj;
+use crate::object::obj;
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::cond::Cond;
@@ -44,6 +44,7 @@ pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *con
     // SAFETY: `cond` is null or a condvar's storage not in use, and `attr` null or
     // initialized (the contract).
     let r = unsafe { as_cond(cond) }.map(|c| c.init(unsafe { obj::<CondAttr, _>(attr) }.ok().copied()));
+    crate::diag::initialized(cond as usize, crate::diag::ObjectKind::Cond);
     ret(r)
 }
 
@@ -57,6 +58,7 @@ pub unsafe extern "C" fn pthread_cond_init(cond: *mut pthread_cond_t, attr: *con
 /// `cond` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_int {
+    crate::diag::destroying(cond as usize, crate::diag::ObjectKind::Cond);
     // SAFETY: `cond` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_cond(cond) }.and_then(Cond::destroy))
 }
@@ -72,6 +74,8 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 /// `cond` and `mutex` null or initialized.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_wait(cond: *mut pthread_cond_t, mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait_untimed(cond, mutex) }; }
     // SAFETY: `cond` and `mutex` are valid as this function's `# Safety` section requires.
     let r = unsafe { as_cond(cond) }.and_then(|c| c.wait(unsafe { as_mutex(mutex) }?, None));
     ret(r)
@@ -91,6 +95,8 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     mutex: *mut pthread_mutex_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, -1, abstime) }; }
     let r = (|| {
         // glibc's order: the deadline's nanoseconds first, then the objects.
         // SAFETY: `cond` and `abstime` are valid as this function's `# Safety` section requires.
@@ -117,6 +123,8 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, clockid, abstime) }; }
     let r = (|| {
         // glibc's order: the nanoseconds, then the clock.
         // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
@@ -177,7 +185,7 @@ pub unsafe extern "C" fn pthread_cond_broadcast(cond: *mut pthread_cond_t) -> c_
 unsafe fn as_attr<'a>(a: *mut pthread_condattr_t) -> Result<&'a mut CondAttr> {
     // SAFETY: the pointer is null or a live object (the contract above); abi::object checks
     // that our type fits the C type.
-    unsafe { super::object::obj_mut(a) }
+    unsafe { crate::object::obj_mut(a) }
 }
 
 /// Initializes a condition attributes object: CLOCK_REALTIME, process-private.

@@ -27,9 +27,9 @@ mod barrier;
 mod c11;
 mod cancel;
 mod cond;
+mod diag;
 mod fork;
 mod mutex;
-mod object;
 mod once;
 mod rwlock;
 mod sched;
@@ -105,6 +105,7 @@ fn init_slow() {
         // SAFETY: once, after resolve.
         unsafe { crate::glibc::init() };
         crate::stats::init();
+        crate::diag::init();
         INIT_STATE.store(2, Ordering::Release);
     } else if INIT_STATE.load(Ordering::Acquire) == 1
         // Relaxed: only the initializing thread can see its own tid here.

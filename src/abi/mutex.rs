@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_mutex_lock.html>
 //! and its sibling pages. A null object pointer is EINVAL.
 
-use super::object::{obj, obj_mut};
+use crate::object::{obj, obj_mut};
 use super::{nonnull_mut, ret};
 use crate::errno::Result;
 use crate::sync::mutex::Mutex;
@@ -49,6 +49,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
         let a = unsafe { obj::<MutexAttr, _>(attr) }.ok().copied();
         m.init(a)
     });
+    crate::diag::initialized(mutex as usize, crate::diag::ObjectKind::Mutex);
     ret(r)
 }
 
@@ -62,6 +63,7 @@ pub unsafe extern "C" fn pthread_mutex_init(mutex: *mut pthread_mutex_t, attr: *
 /// `mutex` must be null or point to a `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c_int {
+    crate::diag::destroying(mutex as usize, crate::diag::ObjectKind::Mutex);
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     ret(unsafe { as_mutex(mutex) }.and_then(Mutex::destroy))
 }
@@ -77,6 +79,8 @@ pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_lock(mutex) }; }
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.lock()),
@@ -93,6 +97,8 @@ pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_in
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_trylock(mutex) }; }
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.trylock()),
@@ -129,6 +135,8 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_clocklock(mutex, clockid, abstime) }; }
     let r = (|| {
         // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
         let m = unsafe { as_mutex(mutex) }?;
@@ -153,6 +161,8 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::mutex_unlock(mutex) }; }
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.unlock()),

@@ -8,7 +8,7 @@
 //! the routine, and lets a C++ exception thrown by it unwind to the caller after resetting
 //! the once (see `sync::once`).
 
-use super::object::obj;
+use crate::object::obj;
 use crate::errno::Errno;
 use crate::sync::once::Once;
 use libc::{c_int, pthread_once_t};

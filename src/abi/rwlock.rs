@@ -4,7 +4,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_rwlock_rdlock.html>
 //! and its sibling pages. rwlock waits are not cancellation points.
 
-use super::object::{obj, obj_mut, init};
+use crate::object::{obj, obj_mut, init};
 use super::{nonnull_mut, ret};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Clock;
@@ -82,6 +82,7 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
         unsafe { init(rwlock, RwLock::new(&a)) }?;
         Ok(())
     })();
+    crate::diag::initialized(rwlock as usize, crate::diag::ObjectKind::RwLock);
     ret(r)
 }
 
@@ -94,6 +95,7 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
+    crate::diag::destroying(rwlock as usize, crate::diag::ObjectKind::RwLock);
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.map(drop))
 }
@@ -109,6 +111,8 @@ pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_rdlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
 }
@@ -123,6 +127,8 @@ pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) ->
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_tryrdlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
 }
@@ -156,6 +162,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, false, clockid, abstime) }; }
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.read(optional_deadline(abstime, clockid)?)) })
 }
@@ -169,6 +177,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_wrlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
 }
@@ -182,6 +192,8 @@ pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) ->
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_trywrlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
 }
@@ -215,6 +227,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
     clockid: clockid_t,
     abstime: *const timespec,
 ) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, true, clockid, abstime) }; }
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.write(optional_deadline(abstime, clockid)?)) })
 }
@@ -229,6 +243,8 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 /// `rwlock` null or an initialized rwlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::rwlock_unlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::unlock))
 }

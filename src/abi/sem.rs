@@ -4,7 +4,7 @@
 //! sibling pages. sem_wait, sem_timedwait and sem_clockwait are cancellation points (their
 //! sleep is `sync::sem::block`).
 
-use super::object::{obj, init};
+use crate::object::{obj, init};
 use crate::errno::{Errno, Result};
 use crate::sync::model::Scope;
 use crate::sync::sem::Semaphore;
@@ -48,6 +48,7 @@ pub unsafe extern "C" fn sem_init(sem: *mut sem_t, pshared: c_int, value: c_uint
         unsafe { init(sem, s) }?;
         Ok(())
     });
+    crate::diag::initialized(sem as usize, crate::diag::ObjectKind::Sem);
     sem_ret(r)
 }
 
@@ -74,6 +75,8 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore.
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait_untimed(sem) }; }
     crate::cancel::testcancel();
     // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
@@ -102,6 +105,8 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 /// `sem` null or a live semaphore; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_clockwait(sem, libc::CLOCK_REALTIME, abstime, true) }; }
     // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
     let deadline = unsafe { super::rwlock::deadline(abstime, libc::CLOCK_REALTIME) };
     if deadline.is_ok() {
@@ -122,6 +127,8 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
 /// `sem` null or a live semaphore; `abstime` null or readable.
 #[no_mangle]
 pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_clockwait(sem, clockid, abstime, false) }; }
     // SAFETY: `sem` and `abstime` are valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem).and_then(|s| s.wait(Some(super::rwlock::deadline(abstime, clockid)?))) })
 }

@@ -3,7 +3,7 @@
 //! POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_spin_lock.html>
 //! and its sibling pages.
 
-use super::object::{obj, init};
+use crate::object::{obj, init};
 use super::ret;
 use crate::errno::Result;
 use crate::sync::spin::SpinLock;
@@ -33,6 +33,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
     if let Err(e) = unsafe { init(lock, SpinLock::new()) } {
         return e.0;
     }
+    crate::diag::initialized(lock as usize, crate::diag::ObjectKind::Spin);
     0
 }
 
@@ -45,6 +46,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> c_int {
+    crate::diag::destroying(lock as usize, crate::diag::ObjectKind::Spin);
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(drop))
 }
@@ -59,6 +61,8 @@ pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> 
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, false) }; }
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(SpinLock::lock))
 }
@@ -72,6 +76,8 @@ pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_i
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, true) }; }
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.and_then(SpinLock::try_lock))
 }
@@ -85,6 +91,8 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
 /// `lock` null or a live spinlock.
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_unlock(lock: *mut pthread_spinlock_t) -> c_int {
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::unlock_hooked() { return unsafe { crate::diag::hooks::spin_unlock(lock) }; }
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(SpinLock::unlock))
 }

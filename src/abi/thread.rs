@@ -27,7 +27,7 @@ pub unsafe extern "C" fn pthread_create(
     arg: *mut c_void,
 ) -> c_int {
     ensure_init();
-    let r = (|| {
+    let r = (|| -> Result<pthread_t> {
         // SAFETY: `thread` is null or writable (the contract).
         let out = unsafe { nonnull_mut(thread) }?;
         let start = start_routine.ok_or(Errno::EINVAL)?;
@@ -43,9 +43,12 @@ pub unsafe extern "C" fn pthread_create(
             let a = unsafe { super::attr::attr_ref(attr) }?;
             *out = th::create::create(a, start, arg)? as pthread_t;
         }
-        Ok(())
+        Ok(*out)
     })();
-    ret(r)
+    if let Ok(handle) = r {
+        crate::diag::after_create(handle);
+    }
+    ret(r.map(drop))
 }
 
 /// Ends the calling thread, making `retval` available to a joiner. Runs cleanup handlers,
@@ -149,6 +152,8 @@ pub unsafe extern "C" fn pthread_clockjoin_np(
 /// `retval` must be null or writable.
 unsafe fn join_with(thread: pthread_t, retval: *mut *mut c_void, how: Wait) -> c_int {
     ensure_init();
+    // SAFETY: the export's own contract, forwarded.
+    if crate::diag::enabled() { return unsafe { crate::diag::hooks::join(thread, retval, how) }; }
     match join::join(thread as usize, how) {
         Ok(v) => {
             if !retval.is_null() {
@@ -168,7 +173,9 @@ unsafe fn join_with(thread: pthread_t, retval: *mut *mut c_void, how: Wait) -> c
 #[no_mangle]
 pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
     ensure_init();
-    ret(join::detach(thread as usize))
+    let rc = ret(join::detach(thread as usize));
+    crate::diag::after_detach(rc, thread);
+    rc
 }
 
 /// Fills `*attr` (which it initializes) with the attributes of the running `thread`: detach
@@ -189,7 +196,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
         }
         let a = th::info::attributes(thread as usize)?;
         // SAFETY: `attr` is writable storage for an attribute object (the contract).
-        unsafe { super::object::init(attr, a) }
+        unsafe { crate::object::init(attr, a) }
     })();
     ret(r)
 }
@@ -202,7 +209,7 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getattr_default_np(attr: *mut pthread_attr_t) -> c_int {
     // SAFETY: `attr` is null or writable storage for an attribute object (the contract).
-    ret(unsafe { super::object::init(attr, Attr::defaults()) })
+    ret(unsafe { crate::object::init(attr, Attr::defaults()) })
 }
 
 /// Sets the process-wide default attributes (GNU). EINVAL if `attr` has a stack address, a

@@ -25,7 +25,20 @@
 
 use super::bits::{CANCELED, CANCELING, CANCELTYPE, EXITING};
 use crate::glibc::tcb;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+
+/// Decides whether a queued SIGCANCEL (`SI_QUEUE`, which pthread_cancel never sends) was a
+/// request of the lock diagnostics (a thread's stack for a report) and consumes it (true).
+pub type QueuedFilter = fn(&libc::siginfo_t, *mut libc::c_void) -> bool;
+
+/// The [`QueuedFilter`], set once at load by the lock diagnostics: a slot rather than a call
+/// by name, because they depend on this module (no import cycle, scripts/structure.py).
+static QUEUED_FILTER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the handler's [`QueuedFilter`] (at load, before the handler can see a queued signal).
+pub fn set_queued_filter(f: QueuedFilter) {
+    QUEUED_FILTER.store(f as *mut (), Ordering::Release);
+}
 
 /// The signal pthread_cancel sends (glibc's SIGCANCEL, reserved: glibc's sigaction refuses it).
 pub use crate::glibc::layout::SIGCANCEL;
@@ -74,6 +87,17 @@ pub fn unblock() {
 extern "C" fn handler(_sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo.
     let info = unsafe { &*info };
+    // A queued signal may be a diagnostic request (a stack for a report), never a cancel.
+    if info.si_code == libc::SI_QUEUE {
+        let f = QUEUED_FILTER.load(Ordering::Acquire);
+        if !f.is_null() {
+            // SAFETY: only set_queued_filter stores into the slot, always a QueuedFilter.
+            let f = unsafe { core::mem::transmute::<*mut (), QueuedFilter>(f) };
+            if f(info, uc) {
+                return;
+            }
+        }
+    }
     // Only requests from this process's pthread_cancel (tgkill from one of its threads).
     // SAFETY: si_pid is valid for SI_TKILL.
     if info.si_code != libc::SI_TKILL || unsafe { info.si_pid() } != crate::sys::getpid() {

@@ -127,6 +127,16 @@ pub fn wait(
     from_syscall(unsafe { crate::sys::raw(c.nr, &c.args) }).map(drop)
 }
 
+/// Sleeps while `*word == expected`, at most for the relative time `timeout`; the result as
+/// for [`wait`].
+pub fn wait_relative(word: &AtomicU32, expected: u32, timeout: &libc::timespec, scope: Scope) -> Result<()> {
+    // SAFETY: `word` is a live u32 and `timeout` a timespec the kernel only reads.
+    let r = unsafe {
+        crate::sys::raw(libc::SYS_futex, &[addr(word), FUTEX_WAIT | scope.flag(), expected as usize, timeout as *const _ as usize])
+    };
+    from_syscall(r).map(drop)
+}
+
 /// Wakes up to `n` threads sleeping on `word`; returns how many were woken.
 pub fn wake(word: &AtomicU32, n: i32, scope: Scope) -> usize {
     // SAFETY: FUTEX_WAKE only uses the address as a key.

@@ -3,6 +3,7 @@
 //! Everything is x86_64; the per-architecture asm lives in `syscall.rs` and `clone.rs`.
 
 pub mod clone;
+pub mod fs;
 pub mod futex;
 pub mod sched;
 pub mod signal;

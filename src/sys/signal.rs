@@ -46,3 +46,26 @@ pub fn tgsigqueueinfo(pid: i32, tid: i32, sig: i32, info: &libc::siginfo_t) -> R
     })
     .map(drop)
 }
+
+/// The name of system call `nr` if it is one a signal handler interrupts even with
+/// SA_RESTART (signal(7)): a thread blocked in it would see EINTR if signalled.
+pub fn not_restarted(nr: i64) -> Option<&'static str> {
+    const CALLS: &[(i64, &str)] = &[
+        (libc::SYS_poll, "poll"),
+        (libc::SYS_select, "select"),
+        (libc::SYS_pause, "pause"),
+        (libc::SYS_nanosleep, "nanosleep"),
+        (libc::SYS_rt_sigtimedwait, "rt_sigtimedwait"),
+        (libc::SYS_rt_sigsuspend, "rt_sigsuspend"),
+        (libc::SYS_io_getevents, "io_getevents"),
+        (libc::SYS_semtimedop, "semtimedop"),
+        (libc::SYS_clock_nanosleep, "clock_nanosleep"),
+        (libc::SYS_epoll_wait, "epoll_wait"),
+        (libc::SYS_pselect6, "pselect6"),
+        (libc::SYS_ppoll, "ppoll"),
+        (libc::SYS_epoll_pwait, "epoll_pwait"),
+        (333, "io_pgetevents"), // SYS_io_pgetevents: not in the libc crate
+        (libc::SYS_epoll_pwait2, "epoll_pwait2"),
+    ];
+    CALLS.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)
+}

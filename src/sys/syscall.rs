@@ -130,6 +130,15 @@ pub fn clock_nanosleep(clock: libc::clockid_t, req: &libc::timespec, rem: Option
         .map(drop)
 }
 
+/// madvise(MADV_HUGEPAGE) over a range (a hint: errors are ignored).
+///
+/// # Safety
+/// The caller owns the range.
+pub unsafe fn madvise_hugepage(addr: *mut u8, len: usize) {
+    // SAFETY: a hint about the caller's own range.
+    unsafe { raw(libc::SYS_madvise, &[addr as usize, len, libc::MADV_HUGEPAGE as usize]) };
+}
+
 /// A signal set with every signal in it.
 pub fn full_sigset() -> libc::sigset_t {
     // SAFETY: sigset_t is plain data; all bits set = all signals (the kernel ignores

@@ -5,7 +5,29 @@ use crate::glibc::{stacklist::StackListGuard, symbols::syms, tcb};
 
 use crate::sys;
 use core::ffi::c_void;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// What every thread of ours runs first as it ends, when something above this module asked
+/// (the lock diagnostics: a thread that exits holding locks, its record's return). A slot
+/// set once at load rather than a call by name: the diagnostics depend on `thread`, so
+/// `thread` must not name them (no import cycle, scripts/structure.py).
+static EXIT_OBSERVER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets the function [`finish`] runs first (at load, before any thread of ours exists).
+pub fn set_exit_observer(f: fn()) {
+    EXIT_OBSERVER.store(f as *mut (), Ordering::Release);
+}
+
+/// Runs the exit observer, if one was set.
+#[inline]
+fn run_exit_observer() {
+    let f = EXIT_OBSERVER.load(Ordering::Acquire);
+    if !f.is_null() {
+        // SAFETY: only set_exit_observer stores into the slot, always a `fn()`.
+        let f = unsafe { core::mem::transmute::<*mut (), fn()>(f) };
+        f();
+    }
+}
 
 /// Ends the calling thread with `result` (pthread_exit): glibc's way, an unwind of its stack
 /// (cleanup handlers, C++ destructors) down to its outermost buffer, whose owner ends the
@@ -21,10 +43,11 @@ pub fn exit_current(result: *mut c_void) -> ! {
 /// the thread count and the memory.
 ///
 /// # Safety
-/// `ptr` is the calling thread's own descriptor, as created (see `thread::current_ptr`).
+/// `ptr` is the calling thread's own descriptor, as created (the start argument).
 pub unsafe fn finish(ptr: *mut Thread) -> ! {
     // SAFETY: our own live descriptor (the contract).
     let th = unsafe { &*ptr };
+    run_exit_observer();
     // A pthread_once routine left by longjmp will never finish: let another run it (one
     // left by an unwind was reset by pthread_once's own clean-up).
     crate::sync::once::abandon_running();

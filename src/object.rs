@@ -1,5 +1,6 @@
 //! C objects (`pthread_mutex_t`, `sem_t`, ...) as our types: one table of which Rust type
-//! lives in which C type, with the layout checks, and the three ways the exports reach them.
+//! lives in which C type, with the layout checks, and the three ways the exports (`abi`)
+//! and the diagnostics' hooks (`diag`) reach them.
 //!
 //! The sizes match the C types exactly where our type is the whole object, so that an
 //! object copied, zeroed or placed in shared memory by C code keeps every byte we use;
@@ -25,7 +26,7 @@ use libc::c_int;
 ///
 /// # Safety
 /// `Self` fits in `C` and is no more aligned than `C` (the table checks both at compile time).
-pub(super) unsafe trait CObject<C> {}
+pub unsafe trait CObject<C> {}
 
 macro_rules! c_objects {
     ($($rust:ty => $c:ty, $size:ident;)*) => {$(
@@ -62,7 +63,7 @@ c_objects! {
 /// all-zero static initializer where `R` allows it), for `'a`; all mutation of `R` through
 /// a shared reference is by atomics or interior mutability.
 #[inline(always)]
-pub(super) unsafe fn obj<'a, R: CObject<C>, C>(p: *const C) -> Result<&'a R> {
+pub unsafe fn obj<'a, R: CObject<C>, C>(p: *const C) -> Result<&'a R> {
     // SAFETY: `R` fits in `C` with no stricter alignment (CObject); the caller vouches that
     // the object is live and holds an `R`.
     unsafe { p.cast::<R>().as_ref() }.ok_or(Errno::EINVAL)
@@ -74,7 +75,7 @@ pub(super) unsafe fn obj<'a, R: CObject<C>, C>(p: *const C) -> Result<&'a R> {
 /// As for [`obj`], and nothing else uses the object during `'a` (the C caller's duty for
 /// attribute objects, which POSIX does not make thread-safe).
 #[inline]
-pub(super) unsafe fn obj_mut<'a, R: CObject<C>, C>(p: *mut C) -> Result<&'a mut R> {
+pub unsafe fn obj_mut<'a, R: CObject<C>, C>(p: *mut C) -> Result<&'a mut R> {
     // SAFETY: as in `obj`; exclusive by the caller's contract.
     unsafe { p.cast::<R>().as_mut() }.ok_or(Errno::EINVAL)
 }
@@ -85,7 +86,7 @@ pub(super) unsafe fn obj_mut<'a, R: CObject<C>, C>(p: *mut C) -> Result<&'a mut 
 /// `p` is null or points to writable memory of C type `C` that no other thread uses during
 /// the call (POSIX: initializing an object in use is undefined).
 #[inline]
-pub(super) unsafe fn init<R: CObject<C>, C>(p: *mut C, value: R) -> Result<()> {
+pub unsafe fn init<R: CObject<C>, C>(p: *mut C, value: R) -> Result<()> {
     if p.is_null() {
         return Err(Errno::EINVAL);
     }

@@ -1,0 +1,313 @@
+//! `contention`: where threads wait.
+//!
+//! Per lock class: acquisitions, contended acquisitions, wait total / max, hold total / max,
+//! and the call stacks that waited most. Every contended wait is timed (the slow path already
+//! costs a futex sleep); on the uncontended path one acquisition in `RPTHREAD_DIAG_SAMPLE`
+//! per thread is counted (standing for that many) and its hold timed, so the fast path pays
+//! one thread-local decrement. One contended wait in [`STACK_EVERY`] per thread (and each
+//! thread's first) has its call stack taken, to attribute waits to call sites. Condition
+//! variable waits are counted as waits of the condvar; semaphore waits as waits of the
+//! semaphore.
+
+use super::Acq;
+use super::names;
+use super::report::{self, Out, Target};
+use super::tables::{self, raise, Class, Kind, CLASSES, SITES};
+use super::thread::{self, Record};
+use super::{config, now, stack};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// One contended wait in this many (per thread) has its stack taken.
+pub const STACK_EVERY: u32 = 8;
+/// Rows of the text table.
+const ROWS: usize = 20;
+
+/// An acquisition succeeded; `waited`: it blocked this long. `class` may be 0 (not looked up
+/// yet: only done for sampled and contended acquisitions).
+#[inline]
+pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>) {
+    let sampled = !thread::tick();
+    if sampled {
+        thread::rearm(super::sample_period());
+    } else if waited.is_none() {
+        return;
+    }
+    booked(rec, a, class, sampled, waited);
+}
+
+#[cold]
+fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Option<u64>) {
+    let class = if class != 0 { class } else { rec.guarded(|| super::instance(a.addr, a.kind, false)).1 };
+    let Some(cl) = names::class(class) else { return };
+    if sampled {
+        cl.sampled.fetch_add(1, Ordering::Relaxed);
+        if thread::timed() == 0 && a.kind != Kind::Sem {
+            rec.timed_class.store(class, Ordering::Relaxed);
+            rec.timed_t0.store(now(), Ordering::Relaxed);
+            thread::set_timed(a.addr);
+            super::count_timed_hold(true);
+        }
+    }
+    if let Some(w) = waited {
+        cl.contended.fetch_add(1, Ordering::Relaxed);
+        cl.wait_ns.fetch_add(w, Ordering::Relaxed);
+        raise(&cl.wait_max, w);
+        let k = rec.stack_sample.load(Ordering::Relaxed);
+        if k == 0 {
+            rec.stack_sample.store(STACK_EVERY - 1, Ordering::Relaxed);
+            let id = rec.guarded(stack::here);
+            if id != 0 {
+                add_site(cl, id, w);
+            }
+        } else {
+            rec.stack_sample.store(k - 1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn add_site(cl: &Class, id: u32, w: u64) {
+    for s in &cl.sites {
+        let cur = s.stack.load(Ordering::Relaxed);
+        if cur == id
+            || (cur == 0 && s.stack.compare_exchange(0, id, Ordering::Relaxed, Ordering::Relaxed).map_or_else(|v| v == id, |_| true))
+        {
+            s.count.fetch_add(1, Ordering::Relaxed);
+            s.wait_ns.fetch_add(w, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
+/// A lock is being released: ends its hold sample if it is the one being timed.
+#[inline]
+pub fn released(rec: &Record, addr: usize) {
+    if thread::timed() != addr {
+        return;
+    }
+    thread::set_timed(0);
+    super::count_timed_hold(false);
+    let dt = now().saturating_sub(rec.timed_t0.load(Ordering::Relaxed));
+    if let Some(cl) = names::class(rec.timed_class.load(Ordering::Relaxed)) {
+        cl.hold_ns.fetch_add(dt, Ordering::Relaxed);
+        cl.holds.fetch_add(1, Ordering::Relaxed);
+        raise(&cl.hold_max, dt);
+    }
+}
+
+/// With `hold` on, every release knows its hold time (on the coarse clock): a long one
+/// counts towards the class's longest hold, which sampling alone would likely miss.
+pub fn long_hold_seen(class: u32, dt: u64) {
+    // Below 10 ms the coarse clock's ticks (1-4 ms) make the figure meaningless.
+    if dt >= 10_000_000 {
+        if let Some(cl) = names::class(class) {
+            raise(&cl.hold_max, dt);
+        }
+    }
+}
+
+/// A condition wait ended after `waited`.
+pub fn cond_waited(class: u32, waited: u64) {
+    if let Some(cl) = names::class(class) {
+        cl.contended.fetch_add(1, Ordering::Relaxed);
+        cl.wait_ns.fetch_add(waited, Ordering::Relaxed);
+        raise(&cl.wait_max, waited);
+    }
+}
+
+/// Estimated acquisitions of a class.
+fn acquisitions(cl: &Class) -> u64 {
+    let est = cl.sampled.load(Ordering::Relaxed) * config().sample as u64;
+    est.max(cl.contended.load(Ordering::Relaxed))
+}
+
+/// Estimated total hold time of a class (mean sampled hold × acquisitions).
+fn hold_total(cl: &Class) -> u64 {
+    let n = cl.holds.load(Ordering::Relaxed);
+    if n == 0 {
+        return 0;
+    }
+    (cl.hold_ns.load(Ordering::Relaxed) as u128 * acquisitions(cl) as u128 / n as u128) as u64
+}
+
+struct Order(UnsafeCell<[u32; CLASSES]>);
+// SAFETY: used only by the holder of ORDER_BUSY.
+unsafe impl Sync for Order {}
+static ORDER: Order = Order(UnsafeCell::new([0; CLASSES]));
+static ORDER_BUSY: AtomicU32 = AtomicU32::new(0);
+
+/// Runs `f` on the class ids with any activity, most wait first.
+fn sorted(f: impl FnOnce(&[u32])) {
+    if ORDER_BUSY.swap(1, Ordering::Acquire) != 0 {
+        return;
+    }
+    // SAFETY: ORDER_BUSY gives this caller the array alone.
+    let ids = unsafe { &mut *ORDER.0.get() };
+    let t = tables::get();
+    let mut n = 0;
+    for (i, cl) in t.classes.iter().enumerate() {
+        if cl.key.load(Ordering::Acquire) != 0
+            && (cl.contended.load(Ordering::Relaxed) != 0 || cl.sampled.load(Ordering::Relaxed) != 0)
+        {
+            ids[n] = i as u32 + 1;
+            n += 1;
+        }
+    }
+    let key = |c: &u32| {
+        let cl = &t.classes[*c as usize - 1];
+        (cl.wait_ns.load(Ordering::Relaxed), cl.contended.load(Ordering::Relaxed), acquisitions(cl))
+    };
+    ids[..n].sort_unstable_by_key(|c| core::cmp::Reverse(key(c)));
+    f(&ids[..n]);
+    ORDER_BUSY.store(0, Ordering::Release);
+}
+
+/// Writes the contention table (at exit, on the report signal, on `rpthread_diag_report()`).
+pub fn report(on_request: bool) {
+    let Some(mut o) = report::begin(Target::Main) else { return };
+    sorted(|ids| {
+        // At exit, a text table only if some lock was waited for (JSON: whenever locks were
+        // taken, so tools always find the counts).
+        let t = tables::get();
+        let waited = ids.iter().any(|&c| t.classes[c as usize - 1].contended.load(Ordering::Relaxed) != 0);
+        if on_request || waited || (o.json && !ids.is_empty()) {
+            table(&mut o, ids, on_request)
+        }
+    });
+}
+
+fn table(o: &mut Out, ids: &[u32], on_request: bool) {
+    let t = tables::get();
+    let sample = config().sample;
+    let pid = crate::sys::getpid();
+    if o.json {
+        o.s("{").key("event", true).js(b"contention").key("pid", false).i(pid as i64);
+        o.key("sample", false).u(sample as u64).key("final", false).s(if on_request { "false" } else { "true" });
+        o.key("locks", false).s("[");
+    } else {
+        o.s("rpthread-diag: contention (pid ").i(pid as i64).s(if on_request { ", so far" } else { ", at exit" });
+        o.s("): ").u(ids.len() as u64).s(" locks, by total wait; uncontended acquisitions sampled 1 in ").u(sample as u64);
+        o.s(" (~: estimated)\n");
+    }
+    // Text: the locks that were waited for, at most ROWS of them (JSON: every lock).
+    let waited = ids.iter().filter(|&&c| t.classes[c as usize - 1].contended.load(Ordering::Relaxed) != 0).count();
+    for (rank, &c) in ids.iter().enumerate() {
+        let cl = &t.classes[c as usize - 1];
+        if !o.json && (rank == ROWS || rank == waited) {
+            if waited > rank {
+                o.s("  ... and ").u((waited - rank) as u64).s(" more locks with less wait\n");
+            }
+            if ids.len() > waited {
+                o.s("  (").u((ids.len() - waited) as u64).s(" more locks taken, never waited for: RPTHREAD_DIAG_FORMAT=json lists them)\n");
+            }
+            break;
+        }
+        row(o, rank + 1, c, cl);
+    }
+    if o.json {
+        o.s("]}\n");
+    }
+}
+
+fn row(o: &mut Out, rank: usize, c: u32, cl: &Class) {
+    let acq = acquisitions(cl);
+    let cont = cl.contended.load(Ordering::Relaxed);
+    let wait = cl.wait_ns.load(Ordering::Relaxed);
+    let wmax = cl.wait_max.load(Ordering::Relaxed);
+    let hold = hold_total(cl);
+    let hmax = cl.hold_max.load(Ordering::Relaxed);
+    let is_cond = Kind::from_u32(cl.kind.load(Ordering::Relaxed)) == Some(Kind::Cond);
+    let site_total: u64 = cl.sites.iter().map(|s| s.wait_ns.load(Ordering::Relaxed)).sum();
+    if o.json {
+        if rank > 1 {
+            o.s(",");
+        }
+        o.s("{").key("rank", true).u(rank as u64).key("lock", false);
+        names::class_name(o, c);
+        o.key("acquisitions", false).u(acq).key("contended", false).u(cont);
+        o.key("wait_ns", false).u(wait).key("wait_avg_ns", false).u(wait.checked_div(cont).unwrap_or(0));
+        o.key("wait_max_ns", false).u(wmax).key("hold_ns", false).u(hold).key("hold_max_ns", false).u(hmax);
+        o.key("sites", false).s("[");
+        let mut first = true;
+        for s in sorted_sites(cl) {
+            if !first {
+                o.s(",");
+            }
+            first = false;
+            o.s("{").key("share", true).u(share_permille(s.2, site_total)).key("waits", false).u(s.1 as u64);
+            o.key("stack", false);
+            names::stack_inline(o, s.0, tables::FRAMES);
+            o.s("}");
+        }
+        o.s("]}");
+        return;
+    }
+    o.s("  #").u(rank as u64).s(" ");
+    names::class_name(o, c);
+    o.s("\n      ");
+    if is_cond {
+        o.s("waits ").u(cont).s("  wait total ").dur(wait);
+        o.s("  avg ").dur(wait.checked_div(cont).unwrap_or(0)).s("  max ").dur(wmax).s("\n");
+    } else {
+        o.s("acquisitions ~").u(acq).s("  contended ").pct(cont, acq).s(" (").u(cont).s(")");
+        o.s("  wait total ").dur(wait).s("  avg ").dur(wait.checked_div(cont).unwrap_or(0));
+        o.s("  max ").dur(wmax).s("  hold total ~").dur(hold).s("  max ").dur(hmax).s("\n");
+    }
+    let sites = sorted_sites(cl);
+    if sites.clone().next().is_some() {
+        o.s("      waited most at:\n");
+        for s in sites {
+            o.s("        ");
+            let p = share_permille(s.2, site_total);
+            o.u(p / 10).s(".").u(p % 10).s("%  ");
+            names::stack_inline(o, s.0, 4);
+            o.s("\n");
+        }
+    }
+}
+
+fn share_permille(part: u64, total: u64) -> u64 {
+    if total == 0 {
+        0
+    } else {
+        (part as u128 * 1000 / total as u128) as u64
+    }
+}
+
+/// The class's sites, most wait first: (stack, count, wait).
+fn sorted_sites(cl: &Class) -> impl Iterator<Item = (u32, u32, u64)> + Clone {
+    let mut v: [(u32, u32, u64); SITES] = core::array::from_fn(|i| {
+        let s = &cl.sites[i];
+        (s.stack.load(Ordering::Relaxed), s.count.load(Ordering::Relaxed), s.wait_ns.load(Ordering::Relaxed))
+    });
+    v.sort_unstable_by_key(|s| core::cmp::Reverse(s.2));
+    v.into_iter().filter(|s| s.0 != 0)
+}
+
+/// Writes `RPTHREAD_DIAG_FOLDED` (if set): one line per contending stack, root first, the
+/// lock as the leaf, weighted by its estimated wait in microseconds — the input of
+/// flamegraph.pl and similar tools.
+pub fn write_folded() {
+    let Some(path) = config().folded.as_ref() else { return };
+    let Some(mut o) = report::begin(Target::File(path.as_bytes())) else { return };
+    o.json = false;
+    sorted(|ids| {
+        let t = tables::get();
+        for &c in ids {
+            let cl = &t.classes[c as usize - 1];
+            let total: u64 = cl.sites.iter().map(|s| s.wait_ns.load(Ordering::Relaxed)).sum();
+            let wait = cl.wait_ns.load(Ordering::Relaxed);
+            for (id, _, w) in sorted_sites(cl) {
+                let mut f = [(0usize, 0u32); tables::FRAMES];
+                let n = stack::get(id, &mut f);
+                for &(pc, m) in f[..n].iter().rev() {
+                    names::frame(&mut o, pc, m);
+                    o.s(";");
+                }
+                names::class_short(&mut o, c);
+                let us = (w as u128 * wait as u128 / total.max(1) as u128 / 1000) as u64;
+                o.s(" ").u(us.max(1)).s("\n");
+            }
+        }
+    });
+}

@@ -1,0 +1,195 @@
+//! The exports' diagnostic paths: `abi` calls these instead of its own body when
+//! [`super::enabled`]. Each does what the export does (same validation, same domain calls,
+//! same return convention) and keeps the books around it.
+//!
+//! The acquisition pattern ([`acquire`]): try without blocking first; only if the lock is busy
+//! is the blocking call made, timed, and announced in the thread's record (what it waits for,
+//! since when). With `deadlock` on, an untimed wait is cut into 250 ms timed waits, and after
+//! each the thread looks for a wait-for cycle through itself ([`super::deadlock::check`]).
+//! Semantics are the export's: a timed-out slice simply waits again.
+
+mod mutex;
+mod cond;
+mod rwlock;
+mod spin;
+mod sem;
+mod join;
+
+pub use mutex::*;
+pub use cond::*;
+pub use rwlock::*;
+pub use spin::*;
+pub use sem::*;
+pub use join::*;
+
+use crate::diag::config::mode;
+use super::tables::Kind;
+use super::thread::{self, hold, wait, Record};
+use super::{contention, deadlock, misuse, modes, now, order, Acq};
+use crate::errno::{code, Errno, Result};
+use crate::sync::cond::Cond;
+use crate::sync::model::Deadline;
+use crate::sync::mutex::Mutex;
+use crate::sync::rwlock::RwLock;
+use crate::sync::sem::Semaphore;
+use crate::sync::spin::SpinLock;
+use crate::sys::futex::{valid_timespec, Clock};
+use core::ffi::c_void;
+use core::sync::atomic::Ordering;
+use libc::{c_int, clockid_t, pthread_cond_t, pthread_mutex_t, pthread_rwlock_t, pthread_spinlock_t, sem_t, timespec};
+
+/// Slice of a blocked wait between two deadlock checks.
+pub const CHECK_NS: u64 = 250_000_000;
+
+/// An absolute CLOCK_MONOTONIC time `ns` from now.
+fn after(ns: u64) -> timespec {
+    let t = now() + ns;
+    timespec { tv_sec: (t / 1_000_000_000) as i64, tv_nsec: (t % 1_000_000_000) as i64 }
+}
+
+/// Blocks with `block` until it succeeds or fails: in one call with a deadline of the caller's
+/// (or with neither `deadlock` nor `hold` on), else in slices with a deadlock check and a
+/// look at how long the holder has held the lock after each.
+fn wait_blocked(rec: &'static Record, user: Deadline, block: &mut dyn FnMut(Deadline) -> Result<()>) -> Result<()> {
+    let m = modes();
+    if m & (mode::DEADLOCK | mode::HOLD) == 0 || user.is_some() {
+        return block(user);
+    }
+    loop {
+        let ts = after(CHECK_NS);
+        match block(Some((&ts, Clock::Monotonic))) {
+            Err(Errno::ETIMEDOUT) => {
+                if m & mode::DEADLOCK != 0 {
+                    if let Some(e) = rec.guarded(|| deadlock::check(rec)) {
+                        return Err(e);
+                    }
+                }
+                if m & mode::HOLD != 0 {
+                    rec.guarded(|| misuse::held_now(rec));
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
+/// The acquisition pattern (see the module comment). `busy`: the error of `try_op` that
+/// means "would block". `blocking`: false for the try-only calls.
+fn acquire(
+    rec: &'static Record,
+    a: Acq,
+    user: Deadline,
+    blocking: bool,
+    busy: Errno,
+    try_op: impl FnOnce() -> Result<()>,
+    block: &mut dyn FnMut(Deadline) -> Result<()>,
+) -> Result<()> {
+    let m = modes();
+    let track = m & mode::TRACK != 0 && a.kind != Kind::Sem;
+    let (inst, class) = if track { rec.guarded(|| crate::diag::instance(a.addr, a.kind, false)) } else { (0, 0) };
+    let relock = track && rec.find_held(a.addr).is_some();
+    if m & mode::ORDER != 0 && blocking && class != 0 && !relock && a.mode == hold::EXCLUSIVE {
+        rec.guarded(|| order::check(rec, a, class))?;
+    }
+    let mut r = try_op();
+    let mut waited = None;
+    if blocking && r == Err(busy) {
+        let t0 = now();
+        rec.begin_wait(a.wait, a.addr, inst, 0, t0);
+        r = wait_blocked(rec, user, block);
+        rec.end_wait();
+        waited = Some(now() - t0);
+    }
+    let got = matches!(r, Ok(()) | Err(Errno::EOWNERDEAD));
+    if got && track && inst != 0 {
+        note_held(rec, a, inst, class, m);
+    }
+    if got && m & mode::CONTENTION != 0 {
+        contention::acquired(rec, a, class, waited);
+    }
+    r
+}
+
+/// Books a lock the thread now holds.
+fn note_held(rec: &Record, a: Acq, inst: u32, class: u32, m: u32) {
+    match rec.find_held(a.addr) {
+        // A recursive relock (recursive mutex, another read lock): one level deeper.
+        Some(h) => {
+            h.mode.fetch_add(1 << 16, Ordering::Relaxed);
+        }
+        None => {
+            let t0 = if m & mode::HOLD != 0 { crate::diag::now_coarse() } else { 0 };
+            rec.push(a.addr, inst, class, a.mode, a.kind, t0);
+        }
+    }
+    if a.mode == hold::EXCLUSIVE {
+        if let Some(i) = crate::diag::inst(inst) {
+            i.holder.store(rec.tid.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a release found out, for [`after_release`].
+pub struct Released {
+    addr: usize,
+    /// (hold time, class) when the hold ended and was timed.
+    held: Option<(u64, u32)>,
+}
+
+/// Books a release, before the lock word is released (so the holder field is cleared before
+/// the next owner sets it).
+fn release(rec: &Record, addr: usize) -> Released {
+    let mut out = Released { addr, held: None };
+    if modes() & mode::TRACK == 0 {
+        return out;
+    }
+    if let Some(h) = rec.find_held(addr) {
+        let mode = h.mode.load(Ordering::Relaxed);
+        if mode >> 16 > 1 {
+            h.mode.fetch_sub(1 << 16, Ordering::Relaxed);
+            return out;
+        }
+    }
+    if let Some((mode, t0, class, inst)) = rec.pop(addr) {
+        if mode & 0xff == hold::EXCLUSIVE {
+            if let Some(i) = crate::diag::inst(inst) {
+                // Still held by us here (the word is released after this): nobody else can
+                // write the holder now, so a load and a store do.
+                if i.holder.load(Ordering::Relaxed) == rec.tid.load(Ordering::Relaxed) {
+                    i.holder.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        if t0 != 0 {
+            out.held = Some((crate::diag::now_coarse().saturating_sub(t0), class));
+        }
+    }
+    out
+}
+
+/// After the lock word was released: hold-time sample and the long-hold warning.
+fn after_release(rec: &'static Record, r: Released) {
+    let m = modes();
+    if m & mode::CONTENTION != 0 {
+        contention::released(rec, r.addr);
+    }
+    if let Some((dt, class)) = r.held {
+        if m & mode::CONTENTION != 0 {
+            contention::long_hold_seen(class, dt);
+        }
+        if m & mode::HOLD != 0 && dt > crate::diag::config().hold_ns {
+            rec.guarded(|| misuse::long_hold(r.addr, class, dt));
+        }
+    }
+}
+
+/// A contention fast path's acquisition that is the sampled one (or a result that is not a
+/// plain success): booked as an uncontended acquisition; the result passes through.
+#[inline(never)]
+fn taken(a: Acq, r: Result<()>) -> c_int {
+    if let (true, Some(rec)) = (matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)), thread::current()) {
+        contention::acquired(rec, a, 0, None);
+    }
+    code(r)
+}
+
