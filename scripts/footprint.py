@@ -127,20 +127,7 @@ def main():
                                     f"rpthread {o['create']}"))
                 continue
             size, rss, anon = image(o)
-            check = compare(mode, "VmSize", int(g["vmsize"]), int(o["vmsize"]), size)
-            # churn: when the 20,000 detached threads end together, an entry whose thread has
-            # released its memory but not yet left the kernel cannot be unmapped, and the stack
-            # cache stays over its limit until the next thread event. glibc has the same rule,
-            # but here it leaves 1-50 stacks behind in about 1 run of 20 (never seen on glibc in
-            # 30 runs; cause not found): up to two more runs, the best one counts.
-            for _ in range(2 if mode == "churn" else 0):
-                if check[0]:
-                    break
-                o = run(mode, "rpthread")
-                size, rss, anon = image(o)
-                check = compare(mode, "VmSize", int(g["vmsize"]), int(o["vmsize"]), size)
-                check = (check[0], check[1] + " (a rerun)")
-            results.append(check)
+            results.append(compare(mode, "VmSize", int(g["vmsize"]), int(o["vmsize"]), size))
             if mode == "trivial":
                 results.append(compare(mode, "private RSS", anonymous(g), anonymous(o), anon))
                 g_file, o_file = int(g["rss"]) - anonymous(g), int(o["rss"]) - anonymous(o)
