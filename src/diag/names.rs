@@ -10,11 +10,41 @@ use core::sync::atomic::Ordering;
 /// Frames of a heap lock's name stack that reports show.
 const NAME_FRAMES: usize = 3;
 
+/// What frames are written to: the report writer, or a fixed scratch buffer (JSON strings).
+pub trait Sink {
+    /// Appends bytes.
+    fn put(&mut self, s: &[u8]);
+
+    /// Appends `0x` and `v` in hexadecimal.
+    fn put_hex(&mut self, mut v: usize) {
+        let mut d = [0u8; 18];
+        let mut k = d.len();
+        loop {
+            k -= 1;
+            d[k] = b"0123456789abcdef"[v & 15];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        k -= 2;
+        d[k] = b'0';
+        d[k + 1] = b'x';
+        self.put(&d[k..]);
+    }
+}
+
+impl Sink for Out {
+    fn put(&mut self, s: &[u8]) {
+        self.b(s);
+    }
+}
+
 /// Writes one frame: `function+0x1c (object)`, else `0x… (object+0x…)`, else `0x…`.
-pub fn frame(o: &mut Out, pc: usize, module: u32) {
+pub fn frame<S: Sink>(o: &mut S, pc: usize, module: u32) {
     let m = if module != 0 { module } else { symbols::module_of(pc.wrapping_sub(1)) };
     let Some(m) = symbols::module(m) else {
-        o.hex(pc);
+        o.put_hex(pc);
         return;
     };
     let mut buf = [0u8; 256];
@@ -22,10 +52,20 @@ pub fn frame(o: &mut Out, pc: usize, module: u32) {
     let base = symbols::basename(path);
     match symbols::symbol(m, pc.wrapping_sub(1)) {
         Some(sym) => {
-            o.b(sym.name).s("+").hex(sym.offset + 1).s(" (").b(base).s(")");
+            o.put(sym.name);
+            o.put(b"+");
+            o.put_hex(sym.offset + 1);
+            o.put(b" (");
+            o.put(base);
+            o.put(b")");
         }
         None => {
-            o.hex(pc).s(" (").b(base).s("+").hex(pc.wrapping_sub(m.bias.load(Ordering::Relaxed))).s(")");
+            o.put_hex(pc);
+            o.put(b" (");
+            o.put(base);
+            o.put(b"+");
+            o.put_hex(pc.wrapping_sub(m.bias.load(Ordering::Relaxed)));
+            o.put(b")");
         }
     }
 }
@@ -89,7 +129,7 @@ pub fn json_frame(o: &mut Out, pc: usize, m: u32) {
     // Written through a scratch report would need a second buffer: frames are short, so they
     // are built in a stack buffer with the same formatting.
     let mut scratch = Scratch { buf: [0; 320], len: 0 };
-    scratch.frame(pc, m);
+    frame(&mut scratch, pc, m);
     let n = scratch.len;
     o.js(&scratch.buf[..n]);
 }
@@ -148,40 +188,18 @@ impl Scratch {
         self.len += n;
         self
     }
-    fn hex(&mut self, mut v: usize) -> &mut Self {
-        let mut d = [0u8; 18];
-        let mut k = d.len();
-        loop {
-            k -= 1;
-            d[k] = b"0123456789abcdef"[v & 15];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        k -= 2;
-        d[k] = b'0';
-        d[k + 1] = b'x';
-        let tmp = d;
-        self.b(&tmp[k..])
+}
+
+impl Sink for Scratch {
+    fn put(&mut self, s: &[u8]) {
+        self.b(s);
     }
-    fn frame(&mut self, pc: usize, module: u32) {
-        let m = if module != 0 { module } else { symbols::module_of(pc.wrapping_sub(1)) };
-        let Some(m) = symbols::module(m) else {
-            self.hex(pc);
-            return;
-        };
-        let mut buf = [0u8; 256];
-        let path = symbols::path(m, &mut buf);
-        let base = symbols::basename(path);
-        match symbols::symbol(m, pc.wrapping_sub(1)) {
-            Some(sym) => {
-                self.b(sym.name).b(b"+").hex(sym.offset + 1).b(b" (").b(base).b(b")");
-            }
-            None => {
-                self.hex(pc).b(b" (").b(base).b(b"+").hex(pc.wrapping_sub(m.bias.load(Ordering::Relaxed))).b(b")");
-            }
-        }
+}
+
+impl Scratch {
+    fn hex(&mut self, v: usize) -> &mut Self {
+        self.put_hex(v);
+        self
     }
 }
 
@@ -264,7 +282,7 @@ pub fn lock(o: &mut Out, addr: usize, c: u32) {
         let mut f = [(0usize, 0u32); FRAMES];
         let n = stack::get(ns, &mut f);
         if n > 0 {
-            tmp.frame(f[0].0, f[0].1);
+            frame(&mut tmp, f[0].0, f[0].1);
         }
         let l = tmp.len;
         o.js(&tmp.buf[..l]).key("static", false).s("false").key("made_at", false);
