@@ -1,7 +1,7 @@
 //! How reports name things: frames (`worker+0x2a (prog)`), locks (`mutex g_lock in
 //! libfoo.so`, or a heap lock by where it was made), threads (`thread 4242 "worker"`).
 
-use super::report::Out;
+use super::report::{Out, Sink};
 use super::stack;
 use super::symbols;
 use super::tables::{self, Class, Kind, FRAMES};
@@ -9,36 +9,6 @@ use core::sync::atomic::Ordering;
 
 /// Frames of a heap lock's name stack that reports show.
 const NAME_FRAMES: usize = 3;
-
-/// What frames are written to: the report writer, or a fixed scratch buffer (JSON strings).
-pub trait Sink {
-    /// Appends bytes.
-    fn put(&mut self, s: &[u8]);
-
-    /// Appends `0x` and `v` in hexadecimal.
-    fn put_hex(&mut self, mut v: usize) {
-        let mut d = [0u8; 18];
-        let mut k = d.len();
-        loop {
-            k -= 1;
-            d[k] = b"0123456789abcdef"[v & 15];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        k -= 2;
-        d[k] = b'0';
-        d[k + 1] = b'x';
-        self.put(&d[k..]);
-    }
-}
-
-impl Sink for Out {
-    fn put(&mut self, s: &[u8]) {
-        self.b(s);
-    }
-}
 
 /// Writes one frame: `function+0x1c (object)`, else `0x… (object+0x…)`, else `0x…`.
 pub fn frame<S: Sink>(o: &mut S, pc: usize, module: u32) {

@@ -194,20 +194,8 @@ impl Out {
 
     /// `0x…`.
     pub fn hex(&mut self, v: usize) -> &mut Self {
-        let mut d = [0u8; 16];
-        let mut k = d.len();
-        let mut v = v;
-        loop {
-            k -= 1;
-            d[k] = b"0123456789abcdef"[v & 15];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        self.s("0x");
-        let tmp = d;
-        self.b(&tmp[k..])
+        self.put_hex(v);
+        self
     }
 
     /// `v` with `dec` decimals out of a fixed-point value scaled by 10^dec.
@@ -295,5 +283,35 @@ pub fn after_fork() {
     LOCK.store(0, Ordering::Release);
     for b in &BUSY {
         b.store(0, Ordering::Release);
+    }
+}
+
+/// What frames are written to: the report writer, or a fixed scratch buffer (JSON strings).
+pub trait Sink {
+    /// Appends bytes.
+    fn put(&mut self, s: &[u8]);
+
+    /// Appends `0x` and `v` in hexadecimal.
+    fn put_hex(&mut self, mut v: usize) {
+        let mut d = [0u8; 18];
+        let mut k = d.len();
+        loop {
+            k -= 1;
+            d[k] = b"0123456789abcdef"[v & 15];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        k -= 2;
+        d[k] = b'0';
+        d[k + 1] = b'x';
+        self.put(&d[k..]);
+    }
+}
+
+impl Sink for Out {
+    fn put(&mut self, s: &[u8]) {
+        self.b(s);
     }
 }
