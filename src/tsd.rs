@@ -250,16 +250,20 @@ mod tests {
     use super::*;
 
     /// glibc's key functions are found at load (the library constructor does not run in
-    /// unit tests).
-    fn init() {
+    /// unit tests). The returned guard keeps the key tests apart: keys are process-wide and
+    /// numbers are reused, so one test's second delete of its deleted key (EINVAL expected)
+    /// would delete the other's key made meanwhile with the same number.
+    fn init() -> std::sync::MutexGuard<'static, ()> {
         static ONCE: std::sync::Once = std::sync::Once::new();
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
         // SAFETY: resolved once, before any key is made in this test binary.
         ONCE.call_once(|| unsafe { crate::glibc::symbols::resolve() });
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     #[test]
     fn create_set_get_delete() {
-        init();
+        let _serial = init();
         let k = create(None).unwrap();
         assert!(get(k).is_null());
         set(k, 42 as *mut c_void).unwrap();
@@ -276,7 +280,7 @@ mod tests {
 
     #[test]
     fn second_level_and_bounds() {
-        init();
+        let _serial = init();
         assert!(get(KEYS_MAX as u32).is_null());
         assert_eq!(set(KEYS_MAX as u32, null_mut()), Err(Errno::EINVAL));
         let keys: Vec<u32> = (0..40).map(|_| create(None).unwrap()).collect();
