@@ -22,68 +22,62 @@ fn tid_of(handle: usize) -> Result<i32> {
 }
 
 
+/// Runs `f(tid, tcb, cache)` on thread `handle`'s scheduling cache, under its TCB lock as
+/// glibc's functions do. ESRCH for a thread that has ended, as glibc's check of its tid says.
+fn with_cache<R>(handle: usize, f: impl FnOnce(i32, *mut u8, &mut tcb::SchedCache) -> Result<R>) -> Result<R> {
+    with_target(handle, |t| {
+        let tid = t.tid();
+        if tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        // SAFETY: the target's TCB stays valid inside with_target.
+        unsafe { tcb::with_sched_cache(t.tcb(), |c| f(tid, t.tcb(), c)) }
+    })?
+}
+
+/// The priority a thread holding priority-protect mutexes keeps at least: their highest
+/// ceiling (glibc's rule), or none.
+///
+/// # Safety
+/// `tcb` is a live TCB (inside [`with_cache`]).
+unsafe fn boost(tcb: *mut u8) -> i32 {
+    // SAFETY: per contract.
+    unsafe { crate::sync::mutex::pp::prio::priomax(tcb) }.unwrap_or(i32::MIN)
+}
+
 /// Sets policy and priority of thread `handle` (pthread_setschedparam) and, once the kernel
 /// accepted them, records them in the thread's scheduling cache (glibc's protocol: the cache
 /// is what pthread_getschedparam and pthread_getattr_np report, and what a new thread
-/// inherits). ESRCH for a thread that has ended.
+/// inherits). The kernel gets the priority raised to the priority-protect ceilings held; the
+/// cache records what was asked.
 pub fn set_param(handle: usize, policy: i32, priority: i32) -> Result<()> {
-    with_target(handle, |t| {
-        let tid = t.tid();
-        if tid <= 0 {
-            return Err(Errno::ESRCH);
-        }
-        // SAFETY: the target's TCB stays valid inside with_target.
-        unsafe {
-            tcb::with_sched_cache(t.tcb(), |c| {
-                // A thread holding priority-protect mutexes stays at their highest ceiling
-                // (glibc's rule); the cache records what was asked.
-                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
-                sys::sched::set_scheduler(tid, policy, priority.max(boost))?;
-                *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
-                Ok(())
-            })
-        }
-    })?
+    with_cache(handle, |tid, tcb, c| {
+        // SAFETY: with_cache passes the target's live TCB.
+        sys::sched::set_scheduler(tid, policy, priority.max(unsafe { boost(tcb) }))?;
+        *c = tcb::SchedCache { priority_set: true, policy_set: true, policy, priority };
+        Ok(())
+    })
 }
 
 /// Policy and priority of thread `handle` (pthread_getschedparam): from its scheduling cache,
-/// filled from the kernel where it is not set yet (as glibc does). ESRCH for a thread that
-/// has ended, as glibc's check of its tid says.
+/// filled from the kernel where it is not set yet (as glibc does).
 pub fn get_param(handle: usize) -> Result<(i32, i32)> {
-    with_target(handle, |t| {
-        let tid = t.tid();
-        if tid <= 0 {
-            return Err(Errno::ESRCH);
-        }
-        // SAFETY: the target's TCB stays valid inside with_target.
-        unsafe {
-            tcb::with_sched_cache(t.tcb(), |c| {
-                c.fill(tid)?;
-                Ok((c.policy, c.priority))
-            })
-        }
-    })?
+    with_cache(handle, |tid, _, c| {
+        c.fill(tid)?;
+        Ok((c.policy, c.priority))
+    })
 }
 
-/// Sets only the priority (pthread_setschedprio), and records it in the cache.
+/// Sets only the priority (pthread_setschedprio), raised as in [`set_param`], and records it
+/// in the cache.
 pub fn set_priority(handle: usize, priority: i32) -> Result<()> {
-    with_target(handle, |t| {
-        let tid = t.tid();
-        if tid <= 0 {
-            return Err(Errno::ESRCH);
-        }
-        // SAFETY: the target's TCB stays valid inside with_target.
-        unsafe {
-            tcb::with_sched_cache(t.tcb(), |c| {
-                // Raised to the priority-protect ceilings held, as glibc does.
-                let boost = crate::sync::mutex::pp::prio::priomax(t.tcb()).unwrap_or(i32::MIN);
-                sys::sched::set_param(tid, priority.max(boost))?;
-                c.priority = priority;
-                c.priority_set = true;
-                Ok(())
-            })
-        }
-    })?
+    with_cache(handle, |tid, tcb, c| {
+        // SAFETY: as in set_param.
+        sys::sched::set_param(tid, priority.max(unsafe { boost(tcb) }))?;
+        c.priority = priority;
+        c.priority_set = true;
+        Ok(())
+    })
 }
 
 /// Binds thread `handle` to the CPUs in `set`. A thread that has ended is tid 0 to the
