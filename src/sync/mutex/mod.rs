@@ -237,7 +237,21 @@ impl Mutex {
     #[inline(always)]
     fn note_holder(&self, tid: i32) {
         self.owner.store(tid, Ordering::Relaxed);
-        self.nusers.store(self.nusers.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        self.add_user();
+    }
+
+    /// Records the caller as holder after a lock that may have blocked: `owner`, one more
+    /// user unless it is a condition wait's relock (the waiter stayed one), and with `count`
+    /// the recursion count 1 (kinds that keep one).
+    #[inline]
+    fn took(&self, tid: i32, how: How, count: bool) {
+        self.owner.store(tid, Ordering::Relaxed);
+        if how != How::Relock {
+            self.add_user();
+        }
+        if count {
+            self.count.store(1, Ordering::Relaxed);
+        }
     }
 
     /// One more user (`nusers`, glibc's counter of holders and condition waiters).
@@ -363,13 +377,7 @@ impl Mutex {
             }
             return Err(e);
         }
-        self.owner.store(tid, Ordering::Relaxed);
-        if how != How::Relock {
-            self.add_user();
-        }
-        if checked {
-            self.count.store(1, Ordering::Relaxed);
-        }
+        self.took(tid, how, checked);
         Ok(())
     }
 

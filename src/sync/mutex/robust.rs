@@ -97,11 +97,7 @@ impl Mutex {
         }
         rl.add(self.entry(), false);
         rl.clear_pending();
-        self.owner.store(tid as i32, Ordering::Relaxed);
-        if how != How::Relock {
-            self.add_user();
-        }
-        self.count.store(1, Ordering::Relaxed);
+        self.took(tid as i32, how, true);
         Ok(())
     }
 
