@@ -164,6 +164,52 @@ impl RwLock {
     }
 
 
+    /// Waits for the explicit hand-over of a phase (`write`: the write phase, else the read
+    /// phase): until `wrphase_futex` holds the phase's value (1 or 0, FUTEX_USED aside),
+    /// confirmed by WRPHASE in `readers`; sleeps on the word (setting FUTEX_USED) while it
+    /// holds the other phase's value. ETIMEDOUT when `deadline` passes first; the caller
+    /// then unregisters.
+    pub(super) fn wait_for_phase(&self, write: bool, deadline: Deadline) -> Result<()> {
+        let other = if write { 0 } else { 1 };
+        let mut ready = false;
+        let mut spins = SPINS;
+        loop {
+            loop {
+                let wpf = spin_load(&self.wrphase_futex, Ordering::Relaxed);
+                if wpf | FUTEX_USED != other | FUTEX_USED {
+                    break;
+                }
+                if spins > 0 {
+                    spins -= 1;
+                    spin_hint();
+                    continue;
+                }
+                if wpf & FUTEX_USED == 0
+                    && self
+                        .wrphase_futex
+                        .compare_exchange_weak(wpf, wpf | FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err()
+                {
+                    continue;
+                }
+                if let Err(Errno::ETIMEDOUT) = futex_wait(&self.wrphase_futex, other | FUTEX_USED, deadline, self.scope()) {
+                    return Err(Errno::ETIMEDOUT);
+                }
+            }
+            if ready {
+                return Ok(());
+            }
+            // Acquire: synchronizes with the release of whoever handed the phase over, so the
+            // next read of `wrphase_futex` is at least its hand-over value. (While it has not
+            // yet stored the phase value, this loop spins.)
+            if (spin_load(&self.readers, Ordering::Acquire) & WRPHASE != 0) == write {
+                ready = true;
+            } else {
+                spin_hint();
+            }
+        }
+    }
+
     /// Releases the caller's read or write lock: the write lock if the caller holds it
     /// (`cur_writer`), else a read lock. Errors: EPERM when no reader holds the lock (see
     /// the module comment).

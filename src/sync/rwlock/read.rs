@@ -80,46 +80,12 @@ impl RwLock {
                 Err(now) => r = now,
             }
         }
-        // Wait until `wrphase_futex` shows the read phase (0), confirmed by `readers`: the
-        // least recent value we may read there is the last read phase's 0, written before
-        // the write phase began.
-        let mut ready = false;
-        let mut spins = SPINS;
-        loop {
-            loop {
-                let wpf = spin_load(&self.wrphase_futex, Ordering::Relaxed);
-                if wpf | FUTEX_USED != 1 | FUTEX_USED {
-                    break;
-                }
-                if spins > 0 {
-                    spins -= 1;
-                    spin_hint();
-                    continue;
-                }
-                if wpf & FUTEX_USED == 0
-                    && self
-                        .wrphase_futex
-                        .compare_exchange_weak(wpf, wpf | FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_err()
-                {
-                    continue;
-                }
-                if let Err(Errno::ETIMEDOUT) = futex_wait(&self.wrphase_futex, 1 | FUTEX_USED, deadline, self.scope()) {
-                    return self.read_timed_out();
-                }
-            }
-            if ready {
-                return Ok(());
-            }
-            // Acquire: synchronizes with the writer's release, so the next read of
-            // `wrphase_futex` is at least its hand-over value. (While the writer has not yet
-            // stored its phase value, this loop spins.)
-            if spin_load(&self.readers, Ordering::Acquire) & WRPHASE == 0 {
-                ready = true;
-            } else {
-                spin_hint();
-            }
+        // Wait until `wrphase_futex` shows the read phase (0): the least recent value we may
+        // read there is the last read phase's 0, written before the write phase began.
+        if self.wait_for_phase(false, deadline).is_err() {
+            return self.read_timed_out();
         }
+        Ok(())
     }
 
     /// A reader's wait for the hand-over timed out: unregister if still in the write phase;

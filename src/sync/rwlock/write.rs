@@ -176,42 +176,10 @@ impl RwLock {
     /// The primary writer of a read phase with readers: wait for the last reader's explicit
     /// hand-over of the write phase (`wrphase_futex` becoming 1, confirmed by `readers`).
     pub(super) fn wait_for_write_phase(&self, deadline: Deadline) -> Result<()> {
-        let mut ready = false;
-        let mut spins = SPINS;
-        loop {
-            loop {
-                let wpf = spin_load(&self.wrphase_futex, Ordering::Relaxed);
-                if wpf | FUTEX_USED != FUTEX_USED {
-                    break;
-                }
-                if spins > 0 {
-                    spins -= 1;
-                    spin_hint();
-                    continue;
-                }
-                if wpf & FUTEX_USED == 0
-                    && self
-                        .wrphase_futex
-                        .compare_exchange_weak(wpf, FUTEX_USED, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_err()
-                {
-                    continue;
-                }
-                if let Err(Errno::ETIMEDOUT) = futex_wait(&self.wrphase_futex, FUTEX_USED, deadline, self.scope()) {
-                    return self.write_timed_out();
-                }
-            }
-            if ready {
-                return Ok(());
-            }
-            // Acquire: synchronizes with the last reader's release. (While the reader has
-            // not yet stored the phase value, this loop spins.)
-            if spin_load(&self.readers, Ordering::Acquire) & WRPHASE != 0 {
-                ready = true;
-            } else {
-                spin_hint();
-            }
+        if self.wait_for_phase(true, deadline).is_err() {
+            return self.write_timed_out();
         }
+        Ok(())
     }
 
     /// The primary writer's wait for the write phase timed out: hand WRLOCKED to a
