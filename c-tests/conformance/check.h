@@ -5,6 +5,7 @@
  *   CHECK(cond, "fmt", args...)   the same, with a message
  *   CHECK_EQ(expr, want)          expr (an integer: a return value, an error number) must be
  *                                 want; both are printed, with their error names
+ *   ts_in_ms(clock, ms)           now + ms on that clock, as a deadline
  *   REQUIRE(cond)                 cond must hold, or the calling function returns 1 at once
  *                                 (where going on after a failure would hang or crash) */
 #ifndef RPTHREAD_CHECK_H
@@ -13,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #ifdef __cplusplus
 #include <atomic>
 static std::atomic<int> tc_failures;
@@ -65,6 +67,16 @@ static void check_failed(const char *file, int line, const char *what, const cha
             return 1;                                                      \
         }                                                                  \
     } while (0)
+
+/* Now + ms (>= 0) on clock `c`: a deadline for the timed calls. */
+static inline struct timespec ts_in_ms(clockid_t c, long ms) {
+    struct timespec t;
+    clock_gettime(c, &t);
+    t.tv_nsec += ms * 1000000L;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    return t;
+}
 
 /* The exit status: 0 if nothing failed; prints the count otherwise and "<name>: ok" on
  * success when a name is given. */

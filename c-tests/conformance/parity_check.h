@@ -33,15 +33,6 @@ static inline struct timespec ts_of(long sec, long nsec) {
     return t;
 }
 
-/* Now + ms on clock `c`. */
-static inline struct timespec ts_in_ms(clockid_t c, long ms) {
-    struct timespec t;
-    clock_gettime(c, &t);
-    t.tv_nsec += ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
 
 /* A thread that runs `take(obj)`, reports it with a semaphore, and runs `give(obj)` once
  * released (give may be NULL: the thread then ends holding whatever it took). */

@@ -18,15 +18,6 @@ static pthread_mutex_t s_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t s_err = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static int flag;
 
-static struct timespec in_ms(clockid_t clk, long ms) {
-    struct timespec t;
-    clock_gettime(clk, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
-    return t;
-}
-
 static int waiting, destroyed;
 static void *waiter(void *arg) {
     pthread_cond_t *c = arg;
@@ -53,16 +44,16 @@ int main(void) {
     CHECK_EQ(pthread_cond_signal(&s_cond), 0);
     CHECK_EQ(pthread_cond_broadcast(&s_cond), 0);
     pthread_mutex_lock(&s_mutex);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), ETIMEDOUT);
     CHECK_EQ(pthread_mutex_trylock(&s_mutex), EBUSY); /* held again */
     ts.tv_nsec = 1000000000L;
     CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
     ts.tv_nsec = -5;
     CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_mutex, &ts), EINVAL);
-    ts = in_ms(CLOCK_MONOTONIC, 20);
+    ts = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_REALTIME, &ts), ETIMEDOUT);
     CHECK_EQ(pthread_cond_clockwait(&s_cond, &s_mutex, CLOCK_THREAD_CPUTIME_ID, &ts), EINVAL);
     ts.tv_sec = 0; ts.tv_nsec = 0; /* long past */
@@ -71,7 +62,7 @@ int main(void) {
 
     /* Errorcheck mutex not held: EPERM, nothing blocks. */
     CHECK_EQ(pthread_cond_wait(&s_cond, &s_err), EPERM);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_cond_timedwait(&s_cond, &s_err, &ts), EPERM);
     CHECK_EQ(pthread_cond_destroy(&s_cond), 0);
 
@@ -95,7 +86,7 @@ int main(void) {
     CHECK_EQ(pthread_cond_init(&c, &a), 0);
     pthread_condattr_destroy(&a);
     pthread_mutex_lock(&s_mutex);
-    ts = in_ms(CLOCK_MONOTONIC, 20);
+    ts = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_EQ(pthread_cond_timedwait(&c, &s_mutex, &ts), ETIMEDOUT);
     pthread_mutex_unlock(&s_mutex);
 

@@ -14,15 +14,6 @@ static pthread_mutex_t s_rec = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t s_err = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t s_adapt = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 
-static struct timespec in_ms(clockid_t clk, long ms) {
-    struct timespec t;
-    clock_gettime(clk, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
-    return t;
-}
-
 static void *other_thread(void *arg) {
     pthread_mutex_t *m = arg;
     /* Not the owner: checked kinds refuse. */
@@ -67,7 +58,7 @@ int main(void) {
     pthread_create(&t, NULL, other_thread, &s_err);
     pthread_join(t, &rv);
     CHECK_EQ((int)(long)rv, EPERM);
-    struct timespec ts = in_ms(CLOCK_REALTIME, 10);
+    struct timespec ts = ts_in_ms(CLOCK_REALTIME, 10);
     CHECK_EQ(pthread_mutex_timedlock(&s_err, &ts), EDEADLK);
     CHECK_EQ(pthread_mutex_unlock(&s_err), 0);
     CHECK_EQ(pthread_mutex_unlock(&s_err), EPERM);
@@ -117,11 +108,11 @@ int main(void) {
 
     CHECK_EQ(pthread_mutex_init(&m, NULL), 0);
     CHECK_EQ(pthread_mutex_lock(&m), 0);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_mutex_timedlock(&m, &ts), ETIMEDOUT);
-    ts = in_ms(CLOCK_MONOTONIC, 20);
+    ts = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_REALTIME, &ts), ETIMEDOUT);
     CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_PROCESS_CPUTIME_ID, &ts), EINVAL);
     ts.tv_nsec = 1000000000L;
@@ -133,7 +124,7 @@ int main(void) {
     CHECK_EQ(pthread_mutex_timedlock(&m, &ts), ETIMEDOUT);
     CHECK_EQ(pthread_mutex_unlock(&m), 0);
     /* Free mutex: timedlock succeeds. */
-    ts = in_ms(CLOCK_MONOTONIC, 20);
+    ts = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), 0);
     CHECK_EQ(pthread_mutex_unlock(&m), 0);
     CHECK_EQ(pthread_mutex_destroy(&m), 0);

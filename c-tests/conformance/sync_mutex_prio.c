@@ -78,21 +78,13 @@ static void *pi_other(void *arg) {
     return (void *)(long)pthread_mutex_trylock(arg);
 }
 
-static struct timespec in_ms(clockid_t clk, long ms) {
-    struct timespec t;
-    clock_gettime(clk, &t);
-    t.tv_nsec += ms * 1000000L;
-    while (t.tv_nsec >= 1000000000L) { t.tv_sec++; t.tv_nsec -= 1000000000L; }
-    return t;
-}
-
 /* Another thread's timed locks of a mutex we hold time out on either clock (FUTEX_LOCK_PI
  * for CLOCK_REALTIME, FUTEX_LOCK_PI2 for CLOCK_MONOTONIC; robust: FUTEX_WAIT). */
 static void *timed_other(void *arg) {
     pthread_mutex_t *m = arg;
-    struct timespec ts = in_ms(CLOCK_MONOTONIC, 20);
+    struct timespec ts = ts_in_ms(CLOCK_MONOTONIC, 20);
     int a = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-    ts = in_ms(CLOCK_REALTIME, 20);
+    ts = ts_in_ms(CLOCK_REALTIME, 20);
     int b = pthread_mutex_timedlock(m, &ts);
     return (void *)(long)(a == ETIMEDOUT && b == ETIMEDOUT);
 }

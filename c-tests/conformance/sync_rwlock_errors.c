@@ -12,15 +12,6 @@
 #include "check.h"
 
 
-static struct timespec in_ms(clockid_t c, long ms) {
-    struct timespec t;
-    clock_gettime(c, &t);
-    t.tv_nsec += ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
-
 static pthread_rwlock_t wl;
 static volatile int writer_state; // 1 = about to wrlock, 2 = got it
 
@@ -40,7 +31,7 @@ static void *try_reader(void *arg) {
 }
 
 static void *timed_reader(void *arg) {
-    struct timespec t = in_ms(CLOCK_MONOTONIC, 50);
+    struct timespec t = ts_in_ms(CLOCK_MONOTONIC, 50);
     int r = pthread_rwlock_clockrdlock((pthread_rwlock_t *)arg, CLOCK_MONOTONIC, &t);
     if (r == 0) pthread_rwlock_unlock((pthread_rwlock_t *)arg);
     return (void *)(long)r;
@@ -115,7 +106,7 @@ static void no_writer_starvation(int kind) {
     for (int i = 0; i < 4; i++) pthread_create(&r[i], NULL, stream_reader, NULL);
     usleep(10000);
     // Generous: readers never all leave at once, so only writer preference lets us in.
-    struct timespec t = in_ms(CLOCK_MONOTONIC, 10000);
+    struct timespec t = ts_in_ms(CLOCK_MONOTONIC, 10000);
     CHECK_EQ(pthread_rwlock_clockwrlock(&sl_lock, CLOCK_MONOTONIC, &t), 0);
     writer_done = 1;
     pthread_rwlock_unlock(&sl_lock);
@@ -137,9 +128,9 @@ int main(void) {
     CHECK_EQ(pthread_rwlock_rdlock(&l), 0);
     CHECK_EQ(pthread_rwlock_tryrdlock(&l), 0);
     CHECK_EQ(pthread_rwlock_trywrlock(&l), EBUSY);
-    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    struct timespec t = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_EQ(pthread_rwlock_timedwrlock(&l, &t), ETIMEDOUT);
-    t = in_ms(CLOCK_MONOTONIC, 20);
+    t = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_EQ(pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &t), ETIMEDOUT);
     CHECK_EQ(pthread_rwlock_clockwrlock(&l, CLOCK_PROCESS_CPUTIME_ID, &t), EINVAL);
     struct timespec bad = {0, 1000000000L};

@@ -48,15 +48,6 @@ static void on_alarm(int sig) {
     errno = e;
 }
 
-static struct timespec in_ms(clockid_t c, long ms) {
-    struct timespec t;
-    clock_gettime(c, &t);
-    t.tv_nsec += ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
-
 static void *blocked_waiter(void *arg) {
     sem_wait((sem_t *)arg);
     return NULL;
@@ -101,11 +92,11 @@ int main(void) {
     CHECK_EQ(v, SEM_VALUE_MAX);
     CHECK_EQ(sem_init(&s, 0, 0), 0);
     CHECK_ERR(sem_trywait(&s), EAGAIN);
-    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    struct timespec t = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_ERR(sem_timedwait(&s, &t), ETIMEDOUT);
-    t = in_ms(CLOCK_MONOTONIC, 20);
+    t = ts_in_ms(CLOCK_MONOTONIC, 20);
     CHECK_ERR(sem_clockwait(&s, CLOCK_MONOTONIC, &t), ETIMEDOUT);
-    t = in_ms(CLOCK_REALTIME, 20);
+    t = ts_in_ms(CLOCK_REALTIME, 20);
     CHECK_ERR(sem_clockwait(&s, CLOCK_REALTIME, &t), ETIMEDOUT);
     CHECK_ERR(sem_clockwait(&s, CLOCK_THREAD_CPUTIME_ID, &t), EINVAL);
     struct timespec bad = {0, 1000000000L};
@@ -115,10 +106,10 @@ int main(void) {
     struct timespec past = {-1, 0};
     CHECK_ERR(sem_timedwait(&s, &past), ETIMEDOUT);
     CHECK_EQ(sem_post(&s), 0);
-    t = in_ms(CLOCK_MONOTONIC, 1000);
+    t = ts_in_ms(CLOCK_MONOTONIC, 1000);
     CHECK_EQ(sem_clockwait(&s, CLOCK_MONOTONIC, &t), 0);
     // A monotonic deadline is not mistaken for a realtime one (that would be decades ago).
-    t = in_ms(CLOCK_MONOTONIC, 30);
+    t = ts_in_ms(CLOCK_MONOTONIC, 30);
     CHECK_ERR(sem_clockwait(&s, CLOCK_MONOTONIC, &t), ETIMEDOUT);
 
     // Destroy while a thread sleeps on it: glibc's sem_destroy does nothing and returns 0
