@@ -75,7 +75,7 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_wait(cond: *mut pthread_cond_t, mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_wait_untimed(cond, mutex) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::cond_wait_untimed(cond, mutex) }; }
     // SAFETY: `cond` and `mutex` are valid as this function's `# Safety` section requires.
     let r = unsafe { as_cond(cond) }.and_then(|c| c.wait(unsafe { as_mutex(mutex) }?, None));
     ret(r)
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     abstime: *const timespec,
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, -1, abstime) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, -1, abstime) }; }
     let r = (|| {
         // glibc's order: the deadline's nanoseconds first, then the objects.
         // SAFETY: `cond` and `abstime` are valid as this function's `# Safety` section requires.
@@ -124,7 +124,7 @@ pub unsafe extern "C" fn pthread_cond_clockwait(
     abstime: *const timespec,
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, clockid, abstime) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::cond_timedwait(cond, mutex, clockid, abstime) }; }
     let r = (|| {
         // glibc's order: the nanoseconds, then the clock.
         // SAFETY: `abstime` is valid as this function's `# Safety` section requires.

@@ -80,7 +80,7 @@ pub unsafe extern "C" fn pthread_mutex_destroy(mutex: *mut pthread_mutex_t) -> c
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_lock(mutex) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::mutex_lock(mutex) }; }
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.lock()),
@@ -98,7 +98,7 @@ pub unsafe extern "C" fn pthread_mutex_lock(mutex: *mut pthread_mutex_t) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_trylock(mutex) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::mutex_trylock(mutex) }; }
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
     match unsafe { as_mutex(mutex) } {
         Ok(m) => ret(m.trylock()),
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn pthread_mutex_clocklock(
     abstime: *const timespec,
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::mutex_clocklock(mutex, clockid, abstime) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::mutex_clocklock(mutex, clockid, abstime) }; }
     let r = (|| {
         // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
         let m = unsafe { as_mutex(mutex) }?;

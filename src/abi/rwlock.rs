@@ -112,7 +112,7 @@ pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_rdlock(rwlock) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_rdlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.read(None)))
 }
@@ -128,7 +128,7 @@ pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) ->
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_tryrdlock(rwlock) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_tryrdlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_read))
 }
@@ -163,7 +163,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
     abstime: *const timespec,
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, false, clockid, abstime) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, false, clockid, abstime) }; }
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.read(optional_deadline(abstime, clockid)?)) })
 }
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_wrlock(rwlock) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_wrlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(|l| l.write(None)))
 }
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) ->
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_trywrlock(rwlock) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_trywrlock(rwlock) }; }
     // SAFETY: `rwlock` is valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock) }.and_then(RwLock::try_write))
 }
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
     abstime: *const timespec,
 ) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, true, clockid, abstime) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::rwlock_clocklock(rwlock, true, clockid, abstime) }; }
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
     ret(unsafe { lock(rwlock).and_then(|l| l.write(optional_deadline(abstime, clockid)?)) })
 }

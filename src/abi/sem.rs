@@ -76,7 +76,7 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_wait_untimed(sem) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::sem_wait_untimed(sem) }; }
     crate::cancel::testcancel();
     // SAFETY: `sem` is valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem) }.and_then(|s| s.wait(None)))
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn sem_trywait(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_clockwait(sem, libc::CLOCK_REALTIME, abstime, true) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::sem_clockwait(sem, libc::CLOCK_REALTIME, abstime, true) }; }
     // SAFETY: `abstime` is valid as this function's `# Safety` section requires.
     let deadline = unsafe { super::rwlock::deadline(abstime, libc::CLOCK_REALTIME) };
     if deadline.is_ok() {
@@ -128,7 +128,7 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
 #[no_mangle]
 pub unsafe extern "C" fn sem_clockwait(sem: *mut sem_t, clockid: clockid_t, abstime: *const timespec) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::sem_clockwait(sem, clockid, abstime, false) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::sem_clockwait(sem, clockid, abstime, false) }; }
     // SAFETY: `sem` and `abstime` are valid as this function's `# Safety` section requires.
     sem_ret(unsafe { self::sem(sem).and_then(|s| s.wait(Some(super::rwlock::deadline(abstime, clockid)?))) })
 }

@@ -62,7 +62,7 @@ pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> 
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, false) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::spin_lock_wait(lock) }; }
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.map(SpinLock::lock))
 }
@@ -77,7 +77,7 @@ pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_i
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::spin_lock(lock, true) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::spin_trylock(lock) }; }
     // SAFETY: `lock` is valid as this function's `# Safety` section requires.
     ret(unsafe { spin(lock) }.and_then(SpinLock::try_lock))
 }

@@ -153,7 +153,7 @@ pub unsafe extern "C" fn pthread_clockjoin_np(
 unsafe fn join_with(thread: pthread_t, retval: *mut *mut c_void, how: Wait) -> c_int {
     ensure_init();
     // SAFETY: the export's own contract, forwarded.
-    if crate::diag::enabled() { return unsafe { crate::diag::hooks::join(thread, retval, how) }; }
+    if crate::diag::hooked() { return unsafe { crate::diag::hooks::join(thread, retval, how) }; }
     match join::join(thread as usize, how) {
         Ok(v) => {
             if !retval.is_null() {

@@ -22,8 +22,11 @@ pub mod mode {
     pub const DUMP: u32 = 32;
     /// Every mode.
     pub const ALL: u32 = 63;
-    /// The modes that need each thread's held-lock stack and each lock's holder.
+    /// The modes that need each thread's held-lock stack.
     pub const TRACK: u32 = ORDER | DEADLOCK | HOLD | MISUSE | DUMP;
+    /// The modes that need each lock's holder (`tables::Inst::holder`); not `order`, whose
+    /// fast path leaves it alone.
+    pub const HOLDER: u32 = DEADLOCK | HOLD | MISUSE | DUMP;
 }
 
 /// What `RPTHREAD_DIAG_ON_CYCLE` asks for when a lock-order cycle (or a deadlock) is found.
@@ -62,8 +65,11 @@ pub struct Config {
     pub signal_explicit: bool,
 }
 
-/// Default sampling period of the uncontended path.
-pub const DEFAULT_SAMPLE: u32 = 64;
+/// Default sampling period of the uncontended path. Measured (one lock/unlock loop, medians
+/// of 5 alternated runs; cost against diagnostics off): spinlock pair with threads running
+/// 1.08x at 64, 1.045x at 256, 1.06x with no sampling at all (noise: the hook alone is
+/// ~0.3 ns); mutex pair 1.04x at 64, 1.025x at 256.
+pub const DEFAULT_SAMPLE: u32 = 256;
 /// Default hold threshold.
 pub const DEFAULT_HOLD_MS: u64 = 100;
 

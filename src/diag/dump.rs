@@ -72,17 +72,14 @@ pub fn install() {
 extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
     // The interrupted code's errno, restored before returning.
     let errno = crate::errno::last();
-    let rec = thread::existing();
-    let was = rec.map(|r| r.busy.swap(1, Ordering::Relaxed));
+    let was = thread::set_busy(true);
     if modes() & mode::DUMP != 0 {
         dump_all(true, "signal");
     }
     if modes() & mode::CONTENTION != 0 {
         super::contention::report(true);
     }
-    if let (Some(r), Some(w)) = (rec, was) {
-        r.busy.store(w, Ordering::Relaxed);
-    }
+    thread::set_busy(was);
     crate::errno::set(errno);
 }
 
@@ -307,12 +304,9 @@ pub fn on_request(info: &libc::siginfo_t, _uc: *mut libc::c_void) -> bool {
     }
     // The interrupted code's errno, restored below (the unwinder may change it).
     let errno = crate::errno::last();
-    let rec = thread::existing();
-    let was = rec.map(|r| r.busy.swap(1, Ordering::Relaxed));
+    let was = thread::set_busy(true);
     let f = stack::capture(true);
-    if let (Some(r), Some(w)) = (rec, was) {
-        r.busy.store(w, Ordering::Relaxed);
-    }
+    thread::set_busy(was);
     for (k, &pc) in f.as_slice().iter().enumerate() {
         REQUEST.pcs[k].store(pc, Ordering::Relaxed);
     }

@@ -401,7 +401,7 @@ pub fn thread_exit() {
     if n == 0 {
         return;
     }
-    rec.busy.store(1, Ordering::Relaxed);
+    thread::set_busy(true);
     // Where it ends is our exit path; what it ran is its start routine.
     let start = crate::thread::current().and_then(|t| t.start).map_or(0, |f| f as usize);
     let st = 0;
@@ -447,7 +447,7 @@ pub fn thread_exit() {
         }
     };
     emit("exit_holding", "thread ends holding", None, &extra, st);
-    rec.busy.store(0, Ordering::Relaxed);
+    thread::set_busy(false);
 }
 
 /// After pthread_create succeeded: a joinable thread is remembered.

@@ -57,6 +57,33 @@ pub struct Held {
     pub mode: AtomicU32,
     /// When it was taken (ns, monotonic), 0 if not timed.
     pub t0: AtomicU64,
+    /// If it was taken with the lock-order check (or needed none): the [`stamp`] of the
+    /// locks held below it then; [`UNCHECKED`] otherwise. Kept when the entry is popped: the
+    /// entry is then a cache for the next acquisition at its depth ([`Record::cached`]).
+    pub checked_under: AtomicU64,
+}
+
+/// [`Held::checked_under`] of an entry not taken with the order check (zeroed memory reads so).
+pub const UNCHECKED: u64 = 0;
+/// The chain of "no lock held" (even: no [`chain_of`] value).
+const ROOT: u64 = 2;
+
+/// The chain of the held classes `parent` plus `class` (odd: never [`ROOT`] or [`UNCHECKED`]).
+fn chain_of(parent: u64, class: u32) -> u64 {
+    tables::mix(parent.rotate_left(7) ^ class as u64) | 1
+}
+
+/// A chain (or [`ROOT`]) with the current re-initialization epoch (`diag::reinit_epoch`) in
+/// its high half: never [`UNCHECKED`] (a chain is odd, ROOT is 2), and different from every
+/// stamp taken before an object was initialized again.
+#[inline(always)]
+fn stamp(chain: u64) -> u64 {
+    chain ^ (super::reinit_epoch() as u64) << 32
+}
+
+/// [`Held::mode`] of a lock held once (not relocked) with `hold` as an object of `kind`.
+pub const fn held_once(hold: u32, kind: Kind) -> u32 {
+    hold | (kind as u32) << 8 | 1 << 16
 }
 
 /// A thread's record.
@@ -68,11 +95,17 @@ pub struct Record {
     pub tid: AtomicI32,
     /// pthread_t.
     pub handle: AtomicUsize,
-    /// Set while the thread runs diagnostic code (whatever that code calls — the unwinder may
-    /// lock a mutex — then takes the plain path).
-    pub busy: AtomicU32,
     /// Contended acquisitions until the next whose stack is taken.
     pub stack_sample: AtomicU32,
+    /// Sampled acquisitions until the next whose hold is timed.
+    pub hold_sample: AtomicU32,
+    /// Contention sampling: uncontended acquisitions until the next sampled one. Here, not in
+    /// TLS: decrementing an %fs-relative word on every acquisition cost the uncontended mutex
+    /// pair 1.3 ns (2.2 → 3.5 ns single-threaded, 12.9 → 14.1 ns with threads running: one
+    /// lock/unlock loop, medians of 5 alternated runs), the same decrement through the record
+    /// pointer (one %fs load, no %fs store) nothing measurable. Measured, not explained: the
+    /// store-to-load chain through the segment-relative address is the likely cost.
+    pub sample_left: AtomicUsize,
     /// [`wait`] kind.
     pub wait_kind: AtomicU32,
     /// The object waited for.
@@ -94,22 +127,40 @@ pub struct Record {
     pub nheld: AtomicU32,
     /// Held locks, oldest first.
     pub held: [Held; HELD],
+    /// `chains[k]`: the classes of the first `k` held entries, in order, as one hash
+    /// ([`chain_of`]); `chains[0]` is [`ROOT`] (set when the record is claimed).
+    chains: [AtomicU64; HELD + 1],
 }
 
 // Per-thread words in initial-exec TLS (a fresh thread reads zeros):
-//   +0   the thread's record (0 = none yet, 1 = none to be had);
-//   +8   contention sampling: the lock whose hold is being timed (0: none);
-//   +16  contention sampling: uncontended acquisitions until the next sampled one (u32).
-// The last two are what `contention`'s inlined fast path touches: no record lookup there.
+//   +0   the thread's record (0 = none yet, 1 = none to be had), with [`BUSY`] or'ed in
+//        while the thread runs diagnostic code (whatever that code calls — the unwinder may
+//        lock a mutex — then takes the plain path; in this word, the lock paths' one
+//        load answers both questions);
+//   +8   contention sampling: the lock whose hold is being timed (0: none), read by every
+//        unlock in `contention` mode (a load only; the countdown is [`Record::sample_left`]).
 global_asm!(
     ".section .tbss,\"awT\",@nobits",
     ".p2align 3",
     "rpthread_diag_record:",
-    ".zero 24",
+    ".zero 16",
     ".previous",
 );
 
 const NO_RECORD: usize = 1;
+/// In the record word: the thread runs diagnostic code (records are 8-byte aligned).
+const BUSY: usize = 2;
+
+/// Marks the calling thread as running diagnostic code (`busy`) or not; returns what it
+/// was. Plain load and store: only the thread itself writes its word, and a signal handler
+/// that interrupts it restores the value before returning.
+pub fn set_busy(busy: bool) -> bool {
+    let p = tls_load::<0>();
+    if p > NO_RECORD {
+        tls_store::<0>(if busy { p | BUSY } else { p & !BUSY });
+    }
+    p & BUSY != 0
+}
 
 /// The TLS word at `OFF` (0, 8 or 16) of the calling thread.
 #[inline(always)]
@@ -135,24 +186,29 @@ fn tls_store<const OFF: usize>(v: usize) {
 }
 
 /// Counts one uncontended acquisition: true while it is not the sampled one (the countdown
-/// is above 1). A fresh thread's zero countdown sends its first acquisition to the full path,
-/// which sets the thread up. Measured: this store is most of what `contention` costs an
-/// uncontended lock+unlock pair (~1.5 ns: the unlock's locked exchange waits for it to leave
-/// the store buffer); the rest of the fast path costs nothing measurable.
+/// is above 1). A thread without a record yet (or without one to be had) answers false, which
+/// sends its acquisition to the full path, where the record is claimed and the countdown set.
 #[inline(always)]
 pub fn tick() -> bool {
-    let c = tls_load::<16>();
+    let p = tls_load::<0>();
+    if p <= NO_RECORD {
+        return false;
+    }
+    // SAFETY: the slot holds the address of our record in the mapped tables.
+    let r = unsafe { &*(p as *const Record) };
+    // Relaxed: only the owning thread touches its countdown.
+    let c = r.sample_left.load(Ordering::Relaxed);
     if c > 1 {
-        tls_store::<16>(c - 1);
+        r.sample_left.store(c - 1, Ordering::Relaxed);
         true
     } else {
         false
     }
 }
 
-/// Restarts the sampling countdown.
-pub fn rearm(period: u32) {
-    tls_store::<16>(period as usize);
+/// Restarts the calling thread's sampling countdown (`rec`: its record).
+pub fn rearm(rec: &Record, period: u32) {
+    rec.sample_left.store(period as usize, Ordering::Relaxed);
 }
 
 /// The lock whose hold the thread is timing (0: none).
@@ -172,25 +228,24 @@ pub fn set_timed(addr: usize) {
 #[inline]
 pub fn current() -> Option<&'static Record> {
     let p = tls_load::<0>();
-    let r = if p > NO_RECORD {
+    if p > NO_RECORD {
+        if p & BUSY != 0 {
+            return None;
+        }
         // SAFETY: the slot holds the address of our record in the mapped tables.
-        unsafe { &*(p as *const Record) }
+        Some(unsafe { &*(p as *const Record) })
     } else if p == NO_RECORD {
-        return None;
+        None
     } else {
-        claim()?
-    };
-    if r.busy.load(Ordering::Relaxed) != 0 {
-        return None;
+        claim()
     }
-    Some(r)
 }
 
 /// The calling thread's record if it has one (no claim), busy or not.
 pub fn existing() -> Option<&'static Record> {
     let p = tls_load::<0>();
-    // SAFETY: as in `current`.
-    (p > NO_RECORD).then(|| unsafe { &*(p as *const Record) })
+    // SAFETY: as in `current` (without the busy bit).
+    (p > NO_RECORD).then(|| unsafe { &*((p & !BUSY) as *const Record) })
 }
 
 #[cold]
@@ -275,24 +330,23 @@ impl Record {
     fn reset(&self, tid: i32) {
         self.tid.store(tid, Ordering::Relaxed);
         self.handle.store(crate::glibc::tcb::current() as usize, Ordering::Relaxed);
-        self.busy.store(0, Ordering::Relaxed);
-        rearm(super::sample_period());
+        rearm(self, super::sample_period());
         set_timed(0);
         self.stack_sample.store(0, Ordering::Relaxed);
+        self.hold_sample.store(0, Ordering::Relaxed);
+        self.chains[0].store(ROOT, Ordering::Relaxed);
         self.wait_kind.store(wait::NONE, Ordering::Relaxed);
         self.nheld.store(0, Ordering::Relaxed);
     }
 
     /// Runs diagnostic code with `busy` set: lock calls made meanwhile (by the unwinder, say)
     /// take the plain path instead of recursing into diagnostics.
-    /// Plain load and store, no locked instruction: only the owner writes `busy`, and a
-    /// signal handler that interrupts it restores the value before returning.
+    /// Called on the calling thread's own record ([`set_busy`]).
     #[inline]
     pub fn guarded<R>(&self, f: impl FnOnce() -> R) -> R {
-        let was = self.busy.load(Ordering::Relaxed);
-        self.busy.store(1, Ordering::Relaxed);
+        let was = set_busy(true);
         let r = f();
-        self.busy.store(was, Ordering::Relaxed);
+        set_busy(was);
         r
     }
 
@@ -307,20 +361,62 @@ impl Record {
         self.held().iter().rev().find(|h| h.addr.load(Ordering::Relaxed) == addr)
     }
 
-    /// Records a newly held lock (false if there is no room).
-    pub fn push(&self, addr: usize, inst: u32, class: u32, mode: u32, kind: Kind, t0: u64) -> bool {
+    /// Records a newly held lock (false if there is no room); `checked`: taken with the
+    /// lock-order check, or one that needs none.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(&self, addr: usize, inst: u32, class: u32, mode: u32, kind: Kind, t0: u64, checked: bool) -> bool {
         let n = self.nheld.load(Ordering::Relaxed) as usize;
         if n >= HELD {
             tables::note_lost(tables::lost::HELD);
             return false;
         }
         let h = &self.held[n];
+        let parent = self.chain_below(n);
         h.addr.store(addr, Ordering::Relaxed);
         h.inst.store(inst, Ordering::Relaxed);
         h.class.store(class, Ordering::Relaxed);
-        h.mode.store(mode | (kind as u32) << 8 | 1 << 16, Ordering::Relaxed);
+        h.mode.store(held_once(mode, kind), Ordering::Relaxed);
         h.t0.store(t0, Ordering::Relaxed);
+        self.chains[n + 1].store(chain_of(parent, class), Ordering::Relaxed);
+        h.checked_under.store(if checked { stamp(parent) } else { UNCHECKED }, Ordering::Relaxed);
         self.nheld.store(n as u32 + 1, Ordering::Relaxed);
+        true
+    }
+
+    /// The chain of the entries below depth `n`.
+    #[inline(always)]
+    fn chain_below(&self, n: usize) -> u64 {
+        self.chains[n].load(Ordering::Relaxed)
+    }
+
+    /// `order`'s fast path ([`super::hooks`]): the depth at which `addr` can be recorded as
+    /// held again by a plain increment of `nheld`, because the entry there (left by its last
+    /// release) is that object, held once as `mode` ([`held_once`]), taken with the order
+    /// check under exactly the locks held now (same chain: same classes, same order) and with
+    /// no object initialized again since (same epoch: the class it names is still the
+    /// object's). Then every field already says what a push would write, and the check would
+    /// find every edge known. None: the full path.
+    #[inline(always)]
+    pub fn cached(&self, addr: usize, mode: u32) -> Option<usize> {
+        let n = self.nheld.load(Ordering::Relaxed) as usize;
+        let h = self.held.get(n)?;
+        let hit = h.addr.load(Ordering::Relaxed) == addr
+            && h.mode.load(Ordering::Relaxed) == mode
+            && h.checked_under.load(Ordering::Relaxed) == stamp(self.chain_below(n));
+        hit.then_some(n)
+    }
+
+    /// `order`'s fast release: pops the innermost entry if it is `addr` held once as `mode`
+    /// or `alt` ([`held_once`]); false (nothing done) otherwise.
+    #[inline(always)]
+    pub fn pop_innermost(&self, addr: usize, mode: u32, alt: u32) -> bool {
+        let n = self.nheld.load(Ordering::Relaxed) as usize;
+        let Some(h) = n.checked_sub(1).and_then(|i| self.held.get(i)) else { return false };
+        let m = h.mode.load(Ordering::Relaxed);
+        if h.addr.load(Ordering::Relaxed) != addr || (m != mode && m != alt) {
+            return false;
+        }
+        self.nheld.store(n as u32 - 1, Ordering::Relaxed);
         true
     }
 
@@ -336,14 +432,19 @@ impl Record {
             h.class.load(Ordering::Relaxed),
             h.inst.load(Ordering::Relaxed),
         );
-        // Locks need not be released in order: close the gap.
+        // Locks need not be released in order: close the gap. The moved entries' chains are
+        // recomputed (a chain always names exactly the classes held up to its entry); what
+        // they were checked under stays (it names the locks held when they were taken).
         for j in i..n - 1 {
             let (a, b) = (&self.held[j], &self.held[j + 1]);
+            let class = b.class.load(Ordering::Relaxed);
             a.addr.store(b.addr.load(Ordering::Relaxed), Ordering::Relaxed);
             a.inst.store(b.inst.load(Ordering::Relaxed), Ordering::Relaxed);
-            a.class.store(b.class.load(Ordering::Relaxed), Ordering::Relaxed);
+            a.class.store(class, Ordering::Relaxed);
             a.mode.store(b.mode.load(Ordering::Relaxed), Ordering::Relaxed);
             a.t0.store(b.t0.load(Ordering::Relaxed), Ordering::Relaxed);
+            self.chains[j + 1].store(chain_of(self.chain_below(j), class), Ordering::Relaxed);
+            a.checked_under.store(b.checked_under.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         self.nheld.store(n as u32 - 1, Ordering::Relaxed);
         Some(out)
@@ -363,5 +464,64 @@ impl Record {
     /// The wait is over.
     pub fn end_wait(&self) {
         self.wait_kind.store(wait::NONE, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Box<Record> {
+        // SAFETY: every field is an atomic integer (or an array of them): all zeros is valid.
+        let r: Box<Record> = Box::new(unsafe { core::mem::zeroed() });
+        r.chains[0].store(ROOT, Ordering::Relaxed);
+        r
+    }
+
+    const M: u32 = held_once(hold::EXCLUSIVE, Kind::Mutex);
+
+    #[test]
+    fn cache_hits_only_the_same_lock_under_the_same_held_locks() {
+        let r = record();
+        assert_eq!(r.cached(0x10, M), None, "nothing cached yet");
+        r.push(0x10, 1, 7, hold::EXCLUSIVE, Kind::Mutex, 0, true);
+        assert!(r.pop_innermost(0x10, M, M));
+        assert_eq!(r.cached(0x10, M), Some(0));
+        assert_eq!(r.cached(0x18, M), None, "another object");
+        assert_eq!(r.cached(0x10, held_once(hold::SHARED, Kind::RwLock)), None, "another kind");
+        // A trylock's entry is not a cache for a blocking lock.
+        r.push(0x20, 2, 8, hold::EXCLUSIVE, Kind::Mutex, 0, false);
+        assert!(r.pop_innermost(0x20, M, M));
+        assert_eq!(r.cached(0x20, M), None);
+        // Taken with 0x30 held: a hit with 0x30 held, not with another lock held instead.
+        r.push(0x30, 3, 9, hold::EXCLUSIVE, Kind::Mutex, 0, false);
+        r.push(0x10, 1, 7, hold::EXCLUSIVE, Kind::Mutex, 0, true);
+        assert!(r.pop_innermost(0x10, M, M));
+        assert_eq!(r.cached(0x10, M), Some(1));
+        assert!(r.pop_innermost(0x30, M, M));
+        r.push(0x40, 4, 10, hold::EXCLUSIVE, Kind::Mutex, 0, false);
+        assert_eq!(r.cached(0x10, M), None, "same depth, other locks held");
+    }
+
+    #[test]
+    fn out_of_order_release_recomputes_the_chains() {
+        let r = record();
+        for (a, c) in [(0x10, 1), (0x20, 2), (0x30, 3)] {
+            r.push(a, c, c, hold::EXCLUSIVE, Kind::Mutex, 0, true);
+        }
+        r.pop(0x20).expect("held");
+        let want = chain_of(chain_of(ROOT, 1), 3);
+        assert_eq!(r.chain_below(2), want, "the chain of what is held: 0x10 then 0x30");
+        assert_eq!(r.held().iter().map(|h| h.addr.load(Ordering::Relaxed)).collect::<Vec<_>>(), [0x10, 0x30]);
+    }
+
+    #[test]
+    fn reinit_epoch_invalidates_the_cache() {
+        let r = record();
+        r.push(0x10, 1, 7, hold::EXCLUSIVE, Kind::Mutex, 0, true);
+        assert!(r.pop_innermost(0x10, M, M));
+        assert_eq!(r.cached(0x10, M), Some(0));
+        super::super::bump_reinit_epoch();
+        assert_eq!(r.cached(0x10, M), None);
     }
 }

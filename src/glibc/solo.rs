@@ -32,7 +32,41 @@ pub unsafe fn init() {
 /// Records that rpthread is about to create a thread (called before the clone).
 #[inline]
 pub fn note_thread_created() {
-    CREATED.store(true, Ordering::Relaxed);
+    if !CREATED.load(Ordering::Relaxed) {
+        CREATED.store(true, Ordering::Relaxed);
+        threads_seen();
+    }
+}
+
+/// Run once when the process is first seen with more than one thread ([`on_threads`]).
+static ON_THREADS: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Registers `f` to run once, in the thread that first shows the process has more than one
+/// thread: rpthread about to create its first thread (before the clone, so the new thread
+/// starts after `f`), or, for threads glibc made itself, the first wait for a mutex (only
+/// another thread can end it). For work worth doing only once threads exist.
+pub fn on_threads(f: fn()) {
+    // Release: whatever the registering thread set up is visible to the one that runs `f`.
+    ON_THREADS.store(f as *mut (), Ordering::Release);
+}
+
+/// A lock wait began: the process has (or had) another thread.
+#[inline]
+pub fn note_wait() {
+    if !ON_THREADS.load(Ordering::Relaxed).is_null() {
+        threads_seen();
+    }
+}
+
+#[cold]
+fn threads_seen() {
+    // Acquire: pairs with `on_threads`. The swap runs `f` once, whoever races here.
+    let f = ON_THREADS.swap(core::ptr::null_mut(), Ordering::Acquire);
+    if !f.is_null() {
+        // SAFETY: the only non-null value stored is an `fn()` (on_threads).
+        let f = unsafe { core::mem::transmute::<*mut (), fn()>(f) };
+        f();
+    }
 }
 
 /// True if the calling thread is the only thread of the process.

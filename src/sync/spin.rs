@@ -31,14 +31,22 @@ impl SpinLock {
     /// Acquires the lock, spinning while another thread holds it.
     #[inline]
     pub fn lock(&self) {
-        // Acquire: the critical section sees the previous holder's writes.
-        if self.0.fetch_sub(1, Ordering::Acquire) != UNLOCKED {
+        if !self.lock_start() {
             self.lock_contended();
         }
     }
 
+    /// The first step of [`SpinLock::lock`]: true if it took the lock; otherwise the caller
+    /// must go on with [`SpinLock::lock_contended`] (lock diagnostics time that part).
+    #[inline(always)]
+    pub fn lock_start(&self) -> bool {
+        // Acquire: the critical section sees the previous holder's writes.
+        self.0.fetch_sub(1, Ordering::Acquire) == UNLOCKED
+    }
+
+    /// Spins until the lock is taken, after a [`SpinLock::lock_start`] that did not take it.
     #[cold]
-    fn lock_contended(&self) {
+    pub fn lock_contended(&self) {
         let mut spins = 0u32;
         loop {
             while spin_load_i32(&self.0) <= 0 {

@@ -74,7 +74,8 @@ fn cond_wait_booked(rec: &'static Record, cv: &Cond, caddr: usize, m: &Mutex, ma
             None => (0, 0),
         };
         if track && mi != 0 {
-            note_held(rec, mutex_acq(maddr as *mut _), mi, mc, md);
+            // Re-taken inside the wait without the order check: not a cached acquisition.
+            note_held(rec, mutex_acq(maddr as *mut _), mi, mc, md, false);
         }
         if md & mode::CONTENTION != 0 {
             contention::cond_waited(cclass, waited);

@@ -94,15 +94,23 @@ fn acquire(
     let mut r = try_op();
     let mut waited = None;
     if blocking && r == Err(busy) {
-        let t0 = now();
+        // The precise clock only where the wait is measured (`contention`); reports of a
+        // wait in progress need no better than the coarse one.
+        let timed = m & mode::CONTENTION != 0;
+        let t0 = if timed { now() } else { crate::diag::now_coarse() };
         rec.begin_wait(a.wait, a.addr, inst, 0, t0);
         r = wait_blocked(rec, user, block);
         rec.end_wait();
-        waited = Some(now() - t0);
+        if timed {
+            waited = Some(now() - t0);
+        }
     }
     let got = matches!(r, Ok(()) | Err(Errno::EOWNERDEAD));
     if got && track && inst != 0 {
-        note_held(rec, a, inst, class, m);
+        // What a blocking acquisition of this kind would check was checked (a read needs
+        // nothing: no edge goes into a shared acquisition).
+        let checked = m & mode::ORDER != 0 && blocking;
+        note_held(rec, a, inst, class, m, checked);
     }
     if got && m & mode::CONTENTION != 0 {
         contention::acquired(rec, a, class, waited);
@@ -111,7 +119,7 @@ fn acquire(
 }
 
 /// Books a lock the thread now holds.
-fn note_held(rec: &Record, a: Acq, inst: u32, class: u32, m: u32) {
+fn note_held(rec: &Record, a: Acq, inst: u32, class: u32, m: u32, checked: bool) {
     match rec.find_held(a.addr) {
         // A recursive relock (recursive mutex, another read lock): one level deeper.
         Some(h) => {
@@ -119,10 +127,10 @@ fn note_held(rec: &Record, a: Acq, inst: u32, class: u32, m: u32) {
         }
         None => {
             let t0 = if m & mode::HOLD != 0 { crate::diag::now_coarse() } else { 0 };
-            rec.push(a.addr, inst, class, a.mode, a.kind, t0);
+            rec.push(a.addr, inst, class, a.mode, a.kind, t0, checked);
         }
     }
-    if a.mode == hold::EXCLUSIVE {
+    if a.mode == hold::EXCLUSIVE && m & mode::HOLDER != 0 {
         if let Some(i) = crate::diag::inst(inst) {
             i.holder.store(rec.tid.load(Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -151,7 +159,7 @@ fn release(rec: &Record, addr: usize) -> Released {
         }
     }
     if let Some((mode, t0, class, inst)) = rec.pop(addr) {
-        if mode & 0xff == hold::EXCLUSIVE {
+        if mode & 0xff == hold::EXCLUSIVE && modes() & mode::HOLDER != 0 {
             if let Some(i) = crate::diag::inst(inst) {
                 // Still held by us here (the word is released after this): nobody else can
                 // write the holder now, so a load and a store do.
@@ -181,6 +189,91 @@ fn after_release(rec: &'static Record, r: Released) {
             rec.guarded(|| misuse::long_hold(r.addr, class, dt));
         }
     }
+}
+
+/// `order` alone: whether an acquisition's book-keeping is cached in the thread's record
+/// ([`Record::cached`]: same lock, taken and order-checked under the same held locks
+/// before). If so, and the caller's try-lock succeeds, [`Cached::took`] books it with one
+/// store; otherwise the caller takes the full path, which tries again. Measured: the
+/// uncontended mutex pair, single-threaded, 14.1 ns on the full path against 2.2 ns with
+/// diagnostics off.
+#[inline(always)]
+fn order_cached(addr: usize, held: u32) -> Option<Cached> {
+    let rec = thread::current()?;
+    Some(Cached { rec, n: rec.cached(addr, held)? })
+}
+
+/// See [`order_cached`].
+struct Cached {
+    rec: &'static Record,
+    n: usize,
+}
+
+impl Cached {
+    /// The lock was taken: it is held at the cached depth.
+    #[inline(always)]
+    fn took(self) -> c_int {
+        self.rec.nheld.store(self.n as u32 + 1, Ordering::Relaxed);
+        0
+    }
+
+    /// The acquisition must wait (the try-lock found the lock busy): `wait` finishes it,
+    /// announced in the record meanwhile (for dumps), and books it as [`Cached::took`] does
+    /// — unless a signal handler used this depth meanwhile, then as a plain push. `held`:
+    /// as given to [`order_cached`].
+    #[cold]
+    fn wait(self, a: Acq, held: u32, wait: impl FnOnce() -> Result<()>) -> c_int {
+        let rec = self.rec;
+        let inst = rec.held[self.n].inst.load(Ordering::Relaxed);
+        rec.begin_wait(a.wait, a.addr, inst, 0, crate::diag::now_coarse());
+        let r = wait();
+        rec.end_wait();
+        if matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)) {
+            if rec.cached(a.addr, held) == Some(self.n) {
+                rec.nheld.store(self.n as u32 + 1, Ordering::Relaxed);
+            } else {
+                let (inst, class) = rec.guarded(|| crate::diag::instance(a.addr, a.kind, false));
+                if inst != 0 {
+                    rec.push(a.addr, inst, class, a.mode, a.kind, 0, false);
+                }
+            }
+        }
+        code(r)
+    }
+}
+
+/// `contention` alone: an acquisition that did not wait, or failed without waiting: counted
+/// (one per-thread decrement), and booked if it is the sampled one (`a` is only made then:
+/// the fast path stays free of stack stores).
+#[inline(always)]
+fn counted(r: Result<()>, a: impl FnOnce() -> Acq) -> c_int {
+    if r.is_ok() && thread::tick() {
+        0
+    } else {
+        taken(a(), r)
+    }
+}
+
+/// `contention` alone: the wait a fast path ran into (a reader registered in a write phase,
+/// a spinlock found taken): timed and booked as a contended acquisition.
+#[cold]
+fn contended_wait(a: Acq, wait: impl FnOnce() -> Result<()>) -> c_int {
+    let Some(rec) = thread::current() else { return code(wait()) };
+    let t0 = now();
+    rec.begin_wait(a.wait, a.addr, 0, 0, t0);
+    let r = wait();
+    rec.end_wait();
+    if matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)) {
+        contention::acquired(rec, a, 0, Some(now() - t0));
+    }
+    code(r)
+}
+
+/// `order` alone: the release of the innermost held lock, held once as `held` or `alt`, is
+/// one store (before the caller releases the word). False: the caller takes the full path.
+#[inline(always)]
+fn order_fast_release(addr: usize, held: u32, alt: u32) -> bool {
+    thread::current().is_some_and(|rec| rec.pop_innermost(addr, held, alt))
 }
 
 /// A contention fast path's acquisition that is the sampled one (or a result that is not a

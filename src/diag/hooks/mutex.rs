@@ -11,26 +11,40 @@ pub(super) fn mutex_acq(p: *mut pthread_mutex_t) -> Acq {
     Acq { kind: Kind::Mutex, addr: p as usize, mode: hold::EXCLUSIVE, wait: wait::MUTEX }
 }
 
+/// A mutex held once, as `Record::cached` and `pop_innermost` compare it.
+const MUTEX_HELD: u32 = thread::held_once(hold::EXCLUSIVE, Kind::Mutex);
+
 /// pthread_mutex_lock with diagnostics. With `contention` alone, an uncontended acquisition
-/// that is not the sampled one costs the try-lock and a thread-local decrement (a function
-/// of its own, so the export's path with diagnostics off stays the same three
+/// that is not the sampled one costs the try-lock and a per-thread decrement; with `order`
+/// alone, one of a plain mutex whose book-keeping is cached, the try-lock and one store (a
+/// function of its own, so the export's path with diagnostics off stays the same three
 /// instructions); everything else goes to [`mutex_lock_full`].
 ///
 /// # Safety
 /// As pthread_mutex_lock: `p` null or an initialized mutex.
 #[inline(never)]
 pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
-    if crate::diag::contention_only() {
-        // SAFETY: as in `mutex`.
-        if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
-            match m.trylock() {
+    // SAFETY: as in `mutex`.
+    if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
+        match crate::diag::modes_relaxed() {
+            mode::CONTENTION => match m.trylock() {
                 Ok(()) if thread::tick() => return 0,
                 // Busy: the full path tries again and blocks, timed.
                 Err(Errno::EBUSY) => {}
                 // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked
                 // without locking again.
                 r => return mutex_taken(p, r),
+            },
+            mode::ORDER => {
+                if let Some(c) = order_cached(p as usize, MUTEX_HELD) {
+                    match m.try_plain() {
+                        Some(true) => return c.took(),
+                        Some(false) => return c.wait(mutex_acq(p), MUTEX_HELD, || m.lock_plain_busy()),
+                        None => {}
+                    }
+                }
             }
+            _ => {}
         }
     }
     // SAFETY: forwarded.
@@ -74,6 +88,13 @@ pub unsafe fn mutex_trylock(p: *mut pthread_mutex_t) -> c_int {
         Ok(m) => m,
         Err(e) => return e.0,
     };
+    if crate::diag::order_only() {
+        if let Some(c) = order_cached(p as usize, MUTEX_HELD) {
+            if m.try_plain() == Some(true) {
+                return c.took();
+            }
+        }
+    }
     let Some(rec) = thread::current() else { return code(m.trylock()) };
     if modes() & mode::MISUSE != 0 {
         rec.guarded(|| misuse::before_mutex_lock(rec, p as usize, false));
@@ -109,15 +130,21 @@ pub unsafe fn mutex_clocklock(p: *mut pthread_mutex_t, clockid: clockid_t, absti
 }
 
 /// pthread_mutex_unlock with diagnostics; with `contention` alone, the unlock of a lock whose
-/// hold is not being timed is the plain unlock plus one thread-local compare.
+/// hold is not being timed is the plain unlock plus one thread-local compare; with `order`
+/// alone, that of the innermost lock held, the plain unlock and one store.
 ///
 /// # Safety
 /// As pthread_mutex_unlock.
 #[inline(never)]
 pub unsafe fn mutex_unlock(p: *mut pthread_mutex_t) -> c_int {
-    if crate::diag::contention_only() && thread::timed() != p as usize {
-        // SAFETY: as in `mutex`.
-        if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
+    // SAFETY: as in `mutex`.
+    if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
+        let fast = match crate::diag::modes_relaxed() {
+            mode::CONTENTION => thread::timed() != p as usize,
+            mode::ORDER => order_fast_release(p as usize, MUTEX_HELD, MUTEX_HELD),
+            _ => false,
+        };
+        if fast {
             return code(m.unlock());
         }
     }

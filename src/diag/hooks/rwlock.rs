@@ -1,6 +1,7 @@
 //! pthread_rwlock_* with diagnostics.
 
 use super::*;
+use crate::sync::rwlock::ReadStart;
 
 fn rwlock<'a>(p: *mut pthread_rwlock_t) -> Result<&'a RwLock> {
     // SAFETY: as in abi: a null or live C object (the hook's contract); layout: object.rs.
@@ -16,21 +17,66 @@ fn rw_acq(p: *mut pthread_rwlock_t, write: bool) -> Acq {
     }
 }
 
+/// An rwlock held once for writing / reading, as `Record::cached` and `pop_innermost`
+/// compare it.
+const RW_WRITE: u32 = thread::held_once(hold::EXCLUSIVE, Kind::RwLock);
+const RW_READ: u32 = thread::held_once(hold::SHARED, Kind::RwLock);
+
 /// The rwlock lock calls with diagnostics: `write` or read; `try_only`; a deadline (clockid,
-/// abstime) when `timed`. With `contention` alone, an uncontended untimed acquisition that
-/// is not the sampled one is the try-lock and a thread-local decrement, as for mutexes.
+/// abstime) when `timed`. Untimed calls have fast paths: with `contention` alone, an
+/// acquisition that does not wait and is not the sampled one is the lock's own first step
+/// (the reader's registration, or the writer's try-lock) and a per-thread decrement; with
+/// `order` alone, one whose book-keeping is cached is that step and one store (see
+/// `hooks::order_cached`). Inlined into each entry point below, so each is specialized.
 ///
 /// # Safety
 /// As the pthread_rwlock_* lock calls.
-#[inline(never)]
-pub unsafe fn rwlock_lock(p: *mut pthread_rwlock_t, write: bool, try_only: bool, timed: Option<(clockid_t, *const timespec)>) -> c_int {
-    if crate::diag::contention_only() && timed.is_none() {
-        if let Ok(l) = rwlock(p) {
-            match if write { l.try_write() } else { l.try_read() } {
-                Ok(()) if thread::tick() => return 0,
-                Err(Errno::EBUSY) if !try_only => {}
-                r => return taken(rw_acq(p, write), r),
+#[inline(always)]
+unsafe fn rwlock_lock(p: *mut pthread_rwlock_t, write: bool, try_only: bool, timed: Option<(clockid_t, *const timespec)>) -> c_int {
+    if let (None, Ok(l)) = (timed, rwlock(p)) {
+        // Made only on the paths that book something: the fast paths stay free of stack stores.
+        let a = || rw_acq(p, write);
+        match crate::diag::modes_relaxed() {
+            // A blocking read: the registration (as pthread_rwlock_rdlock's own), and if it
+            // lands in a write phase, the rest: timed if a writer holds the lock (else the
+            // reader starts the read phase itself, as a try-lock would).
+            mode::CONTENTION if !write && !try_only && !l.readers_wait_behind_writers() => match l.read_start() {
+                ReadStart::Done(r) => return counted(r, a),
+                ReadStart::InWritePhase(r) if !RwLock::write_locked(r) => {
+                    return counted(l.read_in_write_phase(r, None), a);
+                }
+                ReadStart::InWritePhase(r) => return contended_wait(a(), || l.read_in_write_phase(r, None)),
+                ReadStart::BehindWriter => {}
+            },
+            mode::CONTENTION => match if write { l.try_write() } else { l.try_read() } {
+                // Busy: the timed rest (as the full path would time it, without its lookups).
+                Err(Errno::EBUSY) if !try_only => {
+                    return contended_wait(a(), || if write { l.write(None) } else { l.read(None) });
+                }
+                r => return counted(r, a),
+            },
+            mode::ORDER => {
+                let held = if write { RW_WRITE } else { RW_READ };
+                if let Some(c) = order_cached(p as usize, held) {
+                    if write || try_only {
+                        match if write { l.try_write() } else { l.try_read() } {
+                            Ok(()) => return c.took(),
+                            Err(Errno::EBUSY) if !try_only => return c.wait(a(), held, || l.write(None)),
+                            _ => {}
+                        }
+                    } else {
+                        match l.read_start() {
+                            ReadStart::Done(Ok(())) => return c.took(),
+                            ReadStart::InWritePhase(r) => return c.wait(a(), held, || l.read_in_write_phase(r, None)),
+                            // A writer-preferring lock: the whole read, which may wait.
+                            ReadStart::BehindWriter => return c.wait(a(), held, || l.read(None)),
+                            // An error: the full path.
+                            ReadStart::Done(Err(_)) => {}
+                        }
+                    }
+                }
             }
+            _ => {}
         }
     }
     // SAFETY: forwarded.
@@ -83,7 +129,12 @@ pub unsafe fn rwlock_unlock(p: *mut pthread_rwlock_t) -> c_int {
         Ok(l) => l,
         Err(e) => return e.0,
     };
-    if crate::diag::contention_only() && thread::timed() != p as usize {
+    let fast = match crate::diag::modes_relaxed() {
+        mode::CONTENTION => thread::timed() != p as usize,
+        mode::ORDER => order_fast_release(p as usize, RW_WRITE, RW_READ),
+        _ => false,
+    };
+    if fast {
         return code(l.unlock());
     }
     let Some(rec) = thread::current() else { return code(l.unlock()) };

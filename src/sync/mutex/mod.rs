@@ -272,17 +272,36 @@ impl Mutex {
 
     /// Tries to lock without blocking: EBUSY if another thread holds it (and for an
     /// errorcheck mutex the caller holds), else as [`Mutex::lock`].
-    #[inline]
+    #[inline(always)]
     pub fn trylock(&self) -> Result<()> {
-        let kind = self.kind();
-        if kind == NORMAL || kind == ADAPTIVE {
-            if !word::try_lock_private(&self.word) {
-                return Err(Errno::EBUSY);
-            }
-            self.note_holder(self_tid());
-            return Ok(());
+        match self.try_plain() {
+            Some(true) => Ok(()),
+            Some(false) => Err(Errno::EBUSY),
+            None => self.lock_full(self.kind(), None, How::Try),
         }
-        self.lock_full(kind, None, How::Try)
+    }
+
+    /// After a [`Mutex::try_plain`] that found the mutex busy: the rest of
+    /// [`Mutex::lock`] (the contended path, without trying the word once more first).
+    pub fn lock_plain_busy(&self) -> Result<()> {
+        word::lock_slow(&self.word, Scope::Private, None)?;
+        self.note_holder(self_tid());
+        Ok(())
+    }
+
+    /// The try-lock of a plain (normal or adaptive, process-private) mutex: Some(taken), or
+    /// None (nothing done) for the other kinds.
+    #[inline(always)]
+    pub fn try_plain(&self) -> Option<bool> {
+        let kind = self.kind();
+        if kind != NORMAL && kind != ADAPTIVE {
+            return None;
+        }
+        if !word::try_lock_private(&self.word) {
+            return Some(false);
+        }
+        self.note_holder(self_tid());
+        Some(true)
     }
 
     /// Locks, giving up with ETIMEDOUT at the absolute `deadline`. As on glibc the deadline

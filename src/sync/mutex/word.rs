@@ -42,6 +42,7 @@ pub fn unlock_private(w: &AtomicU32) {
 #[cold]
 #[inline(never)]
 pub fn lock_slow(w: &AtomicU32, scope: Scope, deadline: Deadline) -> Result<()> {
+    crate::glibc::solo::note_wait();
     let mut v = w.load(Ordering::Relaxed);
     // SPINS is 0 outside loom (see its doc): the loop is kept for multi-core measurement.
     #[allow(clippy::reversed_empty_ranges)]

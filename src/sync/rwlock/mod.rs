@@ -45,6 +45,17 @@ use super::model::{
 use crate::errno::{Errno, Result};
 
 mod read;
+
+/// What [`RwLock::read_start`] did.
+pub enum ReadStart {
+    /// The read lock was taken, or refused with this error.
+    Done(Result<()>),
+    /// Registered as a reader in a write phase (the word): go on with
+    /// [`RwLock::read_in_write_phase`].
+    InWritePhase(u32),
+    /// Writer-preferring kind: nothing done; [`RwLock::read`] may wait behind a writer.
+    BehindWriter,
+}
 #[cfg(any(test, loom))]
 mod tests;
 mod write;

@@ -10,20 +10,68 @@ impl RwLock {
     /// ETIMEDOUT.
     #[inline]
     pub fn read(&self, deadline: Deadline) -> Result<()> {
+        match self.read_start() {
+            ReadStart::Done(r) => r,
+            ReadStart::InWritePhase(r) => self.read_in_write_phase(r, deadline),
+            ReadStart::BehindWriter => self.read_behind_writer(deadline),
+        }
+    }
+
+    /// [`RwLock::read`] of the writer-preferring kind, after `read_start`.
+    #[inline(never)]
+    fn read_behind_writer(&self, deadline: Deadline) -> Result<()> {
+        self.wait_behind_writer(deadline)?;
+        match self.register_reader()? {
+            None => Ok(()),
+            Some(r) => self.read_in_write_phase(r, deadline),
+        }
+    }
+
+    /// Whether readers of this lock may wait behind a writer before registering (the
+    /// non-recursive writer preference: [`ReadStart::BehindWriter`]).
+    #[inline(always)]
+    pub fn readers_wait_behind_writers(&self) -> bool {
+        self.kind == PREFER_WRITER_NONRECURSIVE
+    }
+
+    /// Whether the word `r` (from [`ReadStart::InWritePhase`]) shows a writer holding the lock.
+    #[inline(always)]
+    pub fn write_locked(r: u32) -> bool {
+        r & WRLOCKED != 0
+    }
+
+    /// The part of [`RwLock::read`] that never blocks, for callers that time the rest
+    /// (lock diagnostics): the read lock taken or refused, or registered in a write phase
+    /// (go on with [`RwLock::read_in_write_phase`], which may wait), or, for the
+    /// writer-preferring kind, nothing done yet (it may first wait behind a writer: call
+    /// `read`).
+    #[inline(always)]
+    pub fn read_start(&self) -> ReadStart {
         if self.solo() {
             let r = self.readers.load(Ordering::Relaxed);
             if r & (WRPHASE | WRLOCKED) == 0 && r < READER_OVERFLOW - ONE_READER {
                 self.readers.store(r + ONE_READER, Ordering::Relaxed);
-                return Ok(());
+                return ReadStart::Done(Ok(()));
             }
         }
         // Relaxed: only the holder itself ever stores its own tid there.
         if self.cur_writer.load(Ordering::Relaxed) == tid() {
-            return Err(Errno::EDEADLK);
+            return ReadStart::Done(Err(Errno::EDEADLK));
         }
         if self.kind == PREFER_WRITER_NONRECURSIVE {
-            self.wait_behind_writer(deadline)?;
+            return ReadStart::BehindWriter;
         }
+        match self.register_reader() {
+            Ok(Some(r)) => ReadStart::InWritePhase(r),
+            r => ReadStart::Done(r.map(drop)),
+        }
+    }
+
+    /// Counts the caller in as a reader: Ok(None) in a read phase (the lock is taken),
+    /// Ok(Some(r)) in a write phase (`r`: the word after our registration), EAGAIN (undone)
+    /// at the reader limit.
+    #[inline(always)]
+    fn register_reader(&self) -> Result<Option<u32>> {
         // Acquire: synchronizes with earlier writers and with the last reader of the
         // previous read phase.
         let mut r = self.readers.fetch_add(ONE_READER, Ordering::Acquire).wrapping_add(ONE_READER);
@@ -35,10 +83,7 @@ impl RwLock {
                 Err(now) => r = now,
             }
         }
-        if r & WRPHASE == 0 {
-            return Ok(());
-        }
-        self.read_in_write_phase(r, deadline)
+        Ok((r & WRPHASE != 0).then_some(r))
     }
 
     /// `PREFER_WRITER_NONRECURSIVE`: while readers hold the lock and a writer waits, wait
@@ -65,7 +110,7 @@ impl RwLock {
     /// A reader registered in a write phase (`r`, our registration included): start the
     /// read phase itself if no writer holds the lock, else wait for the hand-over.
     #[cold]
-    pub(super) fn read_in_write_phase(&self, mut r: u32, deadline: Deadline) -> Result<()> {
+    pub fn read_in_write_phase(&self, mut r: u32, deadline: Deadline) -> Result<()> {
         while r & WRPHASE != 0 && r & WRLOCKED == 0 {
             // Acquire: synchronizes with the writers before us.
             match self.readers.compare_exchange_weak(r, r ^ WRPHASE, Ordering::Acquire, Ordering::Relaxed) {

@@ -10,18 +10,8 @@ impl RwLock {
     #[inline]
     pub fn write(&self, deadline: Deadline) -> Result<()> {
         let me = tid();
-        if self.solo() {
-            // Free (idle read or write phase): the states of `try_write_free`.
-            let r = self.readers.load(Ordering::Relaxed);
-            if r & !WRPHASE == 0 {
-                self.readers.store(WRPHASE | WRLOCKED, Ordering::Relaxed);
-                self.writers_futex.store(1, Ordering::Relaxed);
-                if r == 0 {
-                    self.wrphase_futex.store(1, Ordering::Relaxed);
-                }
-                self.cur_writer.store(me, Ordering::Relaxed);
-                return Ok(());
-            }
+        if self.write_solo(me) {
+            return Ok(());
         }
         if self.cur_writer.load(Ordering::Relaxed) == me {
             return Err(Errno::EDEADLK);
@@ -243,10 +233,36 @@ impl RwLock {
     }
 
     /// Takes the write lock if that needs no wait. Errors: EBUSY.
+    #[inline]
     pub fn try_write(&self) -> Result<()> {
+        let me = tid();
+        if self.write_solo(me) {
+            return Ok(());
+        }
         self.try_write_free()?;
-        self.cur_writer.store(tid(), Ordering::Relaxed);
+        self.cur_writer.store(me, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// While the caller is the only thread: takes a free write lock (idle read or write
+    /// phase: the states of `try_write_free`) with plain stores. False: not alone, or not
+    /// free.
+    #[inline(always)]
+    fn write_solo(&self, me: i32) -> bool {
+        if !self.solo() {
+            return false;
+        }
+        let r = self.readers.load(Ordering::Relaxed);
+        if r & !WRPHASE != 0 {
+            return false;
+        }
+        self.readers.store(WRPHASE | WRLOCKED, Ordering::Relaxed);
+        self.writers_futex.store(1, Ordering::Relaxed);
+        if r == 0 {
+            self.wrphase_futex.store(1, Ordering::Relaxed);
+        }
+        self.cur_writer.store(me, Ordering::Relaxed);
+        true
     }
 
     /// Releases the write lock: hands it to a registered writer when preferring writers,
