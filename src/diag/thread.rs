@@ -223,6 +223,19 @@ pub fn set_timed(addr: usize) {
     tls_store::<8>(addr)
 }
 
+/// The calling thread's record if it has one and is not running diagnostic code: for fast
+/// paths (a thread without a record yet takes the full path, which claims one).
+#[inline(always)]
+pub fn current_claimed() -> Option<&'static Record> {
+    let p = tls_load::<0>();
+    if p > NO_RECORD && p & BUSY == 0 {
+        // SAFETY: the slot holds the address of our record in the mapped tables.
+        Some(unsafe { &*(p as *const Record) })
+    } else {
+        None
+    }
+}
+
 /// The calling thread's record, claimed on first use; None if the table is full or the thread
 /// is inside diagnostic code already.
 #[inline]

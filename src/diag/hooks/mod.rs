@@ -199,7 +199,7 @@ fn after_release(rec: &'static Record, r: Released) {
 /// diagnostics off.
 #[inline(always)]
 fn order_cached(addr: usize, held: u32) -> Option<Cached> {
-    let rec = thread::current()?;
+    let rec = thread::current_claimed()?;
     Some(Cached { rec, n: rec.cached(addr, held)? })
 }
 
@@ -273,7 +273,7 @@ fn contended_wait(a: Acq, wait: impl FnOnce() -> Result<()>) -> c_int {
 /// one store (before the caller releases the word). False: the caller takes the full path.
 #[inline(always)]
 fn order_fast_release(addr: usize, held: u32, alt: u32) -> bool {
-    thread::current().is_some_and(|rec| rec.pop_innermost(addr, held, alt))
+    thread::current_claimed().is_some_and(|rec| rec.pop_innermost(addr, held, alt))
 }
 
 /// A contention fast path's acquisition that is the sampled one (or a result that is not a
