@@ -328,7 +328,7 @@ pub fn note_lost(what: usize) {
 
 /// A 64-bit mix of a word (splitmix64's finalizer).
 #[inline]
-pub fn mix(mut x: u64) -> u64 {
+pub const fn mix(mut x: u64) -> u64 {
     x ^= x >> 30;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x ^= x >> 27;

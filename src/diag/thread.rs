@@ -57,14 +57,24 @@ pub struct Held {
     pub mode: AtomicU32,
     /// When it was taken (ns, monotonic), 0 if not timed.
     pub t0: AtomicU64,
-    /// If it was taken with the lock-order check (or needed none): the [`stamp`] of the
-    /// locks held below it then; [`UNCHECKED`] otherwise. Kept when the entry is popped: the
-    /// entry is then a cache for the next acquisition at its depth ([`Record::cached`]).
-    pub checked_under: AtomicU64,
+    /// If it was taken with the lock-order check (or needed none): [`cache_key`] of the
+    /// [`stamp`] of the locks held below it then, its address and its mode; [`UNCHECKED`]
+    /// otherwise. Kept when the entry is popped: the entry is then a cache for the next
+    /// acquisition at its depth ([`Record::cached`]).
+    pub key: AtomicU64,
 }
 
-/// [`Held::checked_under`] of an entry not taken with the order check (zeroed memory reads so).
+/// [`Held::key`] of an entry not taken with the order check (zeroed memory reads so).
 pub const UNCHECKED: u64 = 0;
+
+/// The cache key of an acquisition of `addr` held once as `mode` under the held locks of
+/// stamp `under`: one word, so that the fast path's test is one compare. Two different
+/// (stamp, address, mode) give the same key only by a 64-bit hash coincidence: the stamp is
+/// a hash, and the mode enters as a hash of its own.
+#[inline(always)]
+fn cache_key(under: u64, addr: usize, mode: u32) -> u64 {
+    under ^ addr as u64 ^ tables::mix(mode as u64 | 1 << 40)
+}
 /// The chain of "no lock held" (even: no [`chain_of`] value).
 const ROOT: u64 = 2;
 
@@ -388,10 +398,11 @@ impl Record {
         h.addr.store(addr, Ordering::Relaxed);
         h.inst.store(inst, Ordering::Relaxed);
         h.class.store(class, Ordering::Relaxed);
-        h.mode.store(held_once(mode, kind), Ordering::Relaxed);
+        let m = held_once(mode, kind);
+        h.mode.store(m, Ordering::Relaxed);
         h.t0.store(t0, Ordering::Relaxed);
         self.chains[n + 1].store(chain_of(parent, class), Ordering::Relaxed);
-        h.checked_under.store(if checked { stamp(parent) } else { UNCHECKED }, Ordering::Relaxed);
+        h.key.store(if checked { cache_key(stamp(parent), addr, m) } else { UNCHECKED }, Ordering::Relaxed);
         self.nheld.store(n as u32 + 1, Ordering::Relaxed);
         true
     }
@@ -413,10 +424,7 @@ impl Record {
     pub fn cached(&self, addr: usize, mode: u32) -> Option<usize> {
         let n = self.nheld.load(Ordering::Relaxed) as usize;
         let h = self.held.get(n)?;
-        let hit = h.addr.load(Ordering::Relaxed) == addr
-            && h.mode.load(Ordering::Relaxed) == mode
-            && h.checked_under.load(Ordering::Relaxed) == stamp(self.chain_below(n));
-        hit.then_some(n)
+        (h.key.load(Ordering::Relaxed) == cache_key(stamp(self.chain_below(n)), addr, mode)).then_some(n)
     }
 
     /// `order`'s fast release: pops the innermost entry if it is `addr` held once as `mode`
@@ -457,7 +465,7 @@ impl Record {
             a.mode.store(b.mode.load(Ordering::Relaxed), Ordering::Relaxed);
             a.t0.store(b.t0.load(Ordering::Relaxed), Ordering::Relaxed);
             self.chains[j + 1].store(chain_of(self.chain_below(j), class), Ordering::Relaxed);
-            a.checked_under.store(b.checked_under.load(Ordering::Relaxed), Ordering::Relaxed);
+            a.key.store(b.key.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         self.nheld.store(n as u32 - 1, Ordering::Relaxed);
         Some(out)

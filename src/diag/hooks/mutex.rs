@@ -25,17 +25,16 @@ const MUTEX_HELD: u32 = thread::held_once(hold::EXCLUSIVE, Kind::Mutex);
 #[inline(never)]
 pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
     // SAFETY: as in `mutex`.
-    // Whatever is not the fast path proper is in functions of their own with scalar
-    // arguments, called last: this one then needs no stack frame.
+    // What is not the fast path proper is in functions of their own with scalar arguments.
     if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
         match crate::diag::modes_relaxed() {
-            mode::CONTENTION => match m.try_plain() {
-                Some(true) if thread::tick() => return 0,
-                Some(true) => return mutex_taken(p, Ok(())),
+            mode::CONTENTION => match m.trylock() {
+                Ok(()) if thread::tick() => return 0,
                 // Busy: the full path tries again and blocks, timed.
-                Some(false) => {}
-                // SAFETY: forwarded.
-                None => return unsafe { mutex_lock_other(p, m) },
+                Err(Errno::EBUSY) => {}
+                // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked
+                // without locking again.
+                r => return mutex_taken(p, r),
             },
             mode::ORDER => {
                 if let Some(c) = order_cached(p as usize, MUTEX_HELD) {
@@ -57,24 +56,6 @@ pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
 #[inline(never)]
 fn mutex_taken(p: *mut pthread_mutex_t, r: Result<()>) -> c_int {
     taken(mutex_acq(p), r)
-}
-
-/// The contention fast path for the other kinds (recursive, errorcheck, robust, ...): their
-/// try-lock, counted, or the full path when busy.
-///
-/// # Safety
-/// As pthread_mutex_lock.
-#[inline(never)]
-unsafe fn mutex_lock_other(p: *mut pthread_mutex_t, m: &Mutex) -> c_int {
-    match m.trylock() {
-        Ok(()) if thread::tick() => 0,
-        // Busy: the full path tries again and blocks, timed.
-        // SAFETY: forwarded.
-        Err(Errno::EBUSY) => unsafe { mutex_lock_full(p) },
-        // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked without
-        // locking again.
-        r => mutex_taken(p, r),
-    }
 }
 
 /// `order`'s fast path found the mutex busy: the rest of the lock, then booked.
