@@ -54,6 +54,8 @@ header-check: build
 	  printf '#define _GNU_SOURCE\n#include <pthread.h>\nvoid *p = (void *)&%s;\n' $$f | \
 	    $(CC) -Iinclude -fsyntax-only -x c - || { echo "include/pthread.h lacks $$f with _GNU_SOURCE"; exit 1; }; \
 	done; echo "header: GNU names guarded by __USE_GNU"
+	@# Every feature level (-std=c89 ... _GNU_SOURCE, C++): the same declarations as glibc's.
+	python3 scripts/header_levels.py
 
 ctest: build
 	python3 scripts/ctest.py

@@ -30,10 +30,15 @@ fn compile_c(dir: &str, src: &str, name: &str) {
 }
 
 fn main() {
-    // `cfg(gnu)` marks the GNU extensions (`*_np`, ...): always compiled and exported; the
-    // header declares them inside `#if defined(__USE_GNU)`, as glibc's does (cbindgen.toml).
-    println!("cargo:rustc-cfg=gnu");
-    println!("cargo:rustc-check-cfg=cfg(gnu)");
+    // `cfg(gnu)` marks the GNU extensions (`*_np`, ...), `cfg(xopen2k)`, `cfg(xopen2k8)` and
+    // `cfg(unix98)` the functions glibc's <pthread.h> declares only at those feature levels
+    // (barriers, spinlocks, rwlocks, ...): always compiled and exported; the header declares
+    // each inside the same `#if defined(__USE_...)` as glibc's (cbindgen.toml), so a program
+    // built with `-std=c11` and no feature macro sees what it sees with glibc's header.
+    for level in ["gnu", "xopen2k", "xopen2k8", "unix98"] {
+        println!("cargo:rustc-cfg={level}");
+        println!("cargo:rustc-check-cfg=cfg({level})");
+    }
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -47,6 +52,10 @@ fn main() {
         .generate()
         .expect("cbindgen can parse the crate")
         .write(&mut header);
+    // cbindgen ends its C++ guards with `// __cplusplus`: a C++ comment, which C89 (glibc's
+    // header compiles there) warns about.
+    let header = String::from_utf8(header).expect("cbindgen writes UTF-8").replace("// __cplusplus", "/* __cplusplus */");
+    let header = header.into_bytes();
     let path = Path::new(&dir).join("include/pthread.h");
     // Write only on change so the header's mtime means something to make.
     if std::fs::read(&path).ok().as_deref() != Some(&header[..]) {

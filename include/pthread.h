@@ -129,7 +129,7 @@ static __inline void __rpthread_cleanup_run (struct __pthread_cleanup_frame *__f
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 int pthread_attr_init(pthread_attr_t *attr);
 
@@ -143,9 +143,13 @@ int pthread_attr_setstacksize(pthread_attr_t *attr, size_t size);
 
 int pthread_attr_getstacksize(const pthread_attr_t *attr, size_t *size);
 
+#if defined(__USE_XOPEN2K)
 int pthread_attr_setstack(pthread_attr_t *attr, void *addr, size_t size);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_attr_getstack(const pthread_attr_t *attr, void **addr, size_t *size);
+#endif
 
 int pthread_attr_setstackaddr(pthread_attr_t *attr, void *addr);
 
@@ -187,21 +191,35 @@ int pthread_attr_setsigmask_np(pthread_attr_t *attr, const __sigset_t *sigmask);
 int pthread_attr_getsigmask_np(const pthread_attr_t *attr, __sigset_t *sigmask);
 #endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrier_init(pthread_barrier_t *barrier,
                          const pthread_barrierattr_t *attr,
                          unsigned int count);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrier_destroy(pthread_barrier_t *barrier);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrier_wait(pthread_barrier_t *barrier);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrierattr_init(pthread_barrierattr_t *attr);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrierattr_destroy(pthread_barrierattr_t *attr);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrierattr_getpshared(const pthread_barrierattr_t *attr, int *pshared);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_barrierattr_setpshared(pthread_barrierattr_t *attr, int pshared);
+#endif
 
 int pthread_cancel(pthread_t thread);
 
@@ -249,10 +267,12 @@ int pthread_cond_timedwait(pthread_cond_t *cond,
                            pthread_mutex_t *mutex,
                            const struct timespec *abstime);
 
+#if defined(__USE_GNU)
 int pthread_cond_clockwait(pthread_cond_t *cond,
                            pthread_mutex_t *mutex,
                            clockid_t clockid,
                            const struct timespec *abstime);
+#endif
 
 int pthread_cond_signal(pthread_cond_t *cond);
 
@@ -262,9 +282,13 @@ int pthread_condattr_init(pthread_condattr_t *attr);
 
 int pthread_condattr_destroy(pthread_condattr_t *attr);
 
+#if defined(__USE_XOPEN2K)
 int pthread_condattr_getclock(const pthread_condattr_t *attr, clockid_t *clock_id);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_condattr_setclock(pthread_condattr_t *attr, clockid_t clock_id);
+#endif
 
 int pthread_condattr_getpshared(const pthread_condattr_t *attr, int *pshared);
 
@@ -284,15 +308,21 @@ int pthread_mutex_lock(pthread_mutex_t *mutex);
 
 int pthread_mutex_trylock(pthread_mutex_t *mutex);
 
+#if defined(__USE_XOPEN2K)
 int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime);
+#endif
 
+#if defined(__USE_GNU)
 int pthread_mutex_clocklock(pthread_mutex_t *mutex,
                             clockid_t clockid,
                             const struct timespec *abstime);
+#endif
 
 int pthread_mutex_unlock(pthread_mutex_t *mutex);
 
+#if defined(__USE_XOPEN2K8)
 int pthread_mutex_consistent(pthread_mutex_t *mutex);
+#endif
 
 #if defined(__USE_GNU)
 int pthread_mutex_consistent_np(pthread_mutex_t *mutex);
@@ -306,25 +336,25 @@ int pthread_mutexattr_init(pthread_mutexattr_t *attr);
 
 int pthread_mutexattr_destroy(pthread_mutexattr_t *attr);
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K8))
 int pthread_mutexattr_gettype(const pthread_mutexattr_t *attr, int *kind);
-
-int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
-
-#if defined(__USE_GNU)
-int pthread_mutexattr_getkind_np(const pthread_mutexattr_t *attr, int *kind);
 #endif
 
-#if defined(__USE_GNU)
-int pthread_mutexattr_setkind_np(pthread_mutexattr_t *attr, int kind);
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K8))
+int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int kind);
 #endif
 
 int pthread_mutexattr_getpshared(const pthread_mutexattr_t *attr, int *pshared);
 
 int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared);
 
+#if defined(__USE_XOPEN2K)
 int pthread_mutexattr_getrobust(const pthread_mutexattr_t *attr, int *robust);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robust);
+#endif
 
 #if defined(__USE_GNU)
 int pthread_mutexattr_getrobust_np(const pthread_mutexattr_t *attr, int *robust);
@@ -346,43 +376,77 @@ int pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
 
 int __pthread_once(pthread_once_t *once_control, void (*init_routine)(void));
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_destroy(pthread_rwlock_t *rwlock);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+#endif
 
+#if (defined(__USE_GNU) && (defined(__USE_UNIX98) || defined(__USE_XOPEN2K)))
 int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock,
                                clockid_t clockid,
                                const struct timespec *abstime);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *abstime);
+#endif
 
+#if (defined(__USE_GNU) && (defined(__USE_UNIX98) || defined(__USE_XOPEN2K)))
 int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock,
                                clockid_t clockid,
                                const struct timespec *abstime);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlock_unlock(pthread_rwlock_t *rwlock);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_init(pthread_rwlockattr_t *attr);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_destroy(pthread_rwlockattr_t *attr);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t *attr, int *pshared);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_setpshared(pthread_rwlockattr_t *attr, int pshared);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_getkind_np(const pthread_rwlockattr_t *attr, int *pref);
+#endif
 
+#if (defined(__USE_UNIX98) || defined(__USE_XOPEN2K))
 int pthread_rwlockattr_setkind_np(pthread_rwlockattr_t *attr, int pref);
+#endif
 
 int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
 
@@ -406,27 +470,41 @@ int pthread_setname_np(pthread_t thread, const char *name);
 int pthread_getname_np(pthread_t thread, char *buf, size_t len);
 #endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_getcpuclockid(pthread_t thread, clockid_t *clock_id);
-
-int pthread_yield(void);
-
-int pthread_setconcurrency(int level);
-
-int pthread_getconcurrency(void);
-
-#if defined(__USE_GNU)
-void pthread_kill_other_threads_np(void);
 #endif
 
+#if defined(__USE_GNU)
+int pthread_yield(void);
+#endif
+
+#if defined(__USE_UNIX98)
+int pthread_setconcurrency(int level);
+#endif
+
+#if defined(__USE_UNIX98)
+int pthread_getconcurrency(void);
+#endif
+
+#if defined(__USE_XOPEN2K)
 int pthread_spin_init(pthread_spinlock_t *lock, int pshared);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_spin_destroy(pthread_spinlock_t *lock);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_spin_lock(pthread_spinlock_t *lock);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_spin_trylock(pthread_spinlock_t *lock);
+#endif
 
+#if defined(__USE_XOPEN2K)
 int pthread_spin_unlock(pthread_spinlock_t *lock);
+#endif
 
 int pthread_create(pthread_t *thread,
                    const pthread_attr_t *attr,
@@ -480,6 +558,6 @@ int pthread_setspecific(pthread_key_t key, const void *value);
 
 #ifdef __cplusplus
 }  // extern "C"
-#endif  // __cplusplus
+#endif  /* __cplusplus */
 
 #endif  /* RPTHREAD_PTHREAD_H */

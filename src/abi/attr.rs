@@ -147,6 +147,7 @@ pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, 
 ///
 /// # Safety
 /// `attr` must be an attr object.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: *mut libc::c_void, size: usize) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -167,6 +168,7 @@ pub unsafe extern "C" fn pthread_attr_setstack(attr: *mut pthread_attr_t, addr: 
 ///
 /// # Safety
 /// `attr` an attr object; `addr` and `size` writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_attr_getstack(
     attr: *const pthread_attr_t,

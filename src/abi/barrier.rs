@@ -35,6 +35,7 @@ unsafe fn attr<'a>(p: *const pthread_barrierattr_t) -> Result<&'a mut c_int> {
 ///
 /// # Safety
 /// `barrier` writable; `attr` null or initialized.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrier_init(
     barrier: *mut pthread_barrier_t,
@@ -65,6 +66,7 @@ pub unsafe extern "C" fn pthread_barrier_init(
 ///
 /// # Safety
 /// `barrier` null or a live barrier object.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t) -> c_int {
     // SAFETY: `barrier` is valid as this function's `# Safety` section requires.
@@ -79,6 +81,7 @@ pub unsafe extern "C" fn pthread_barrier_destroy(barrier: *mut pthread_barrier_t
 ///
 /// # Safety
 /// `barrier` null or a live barrier object.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrier_wait(barrier: *mut pthread_barrier_t) -> c_int {
     // SAFETY: `barrier` is valid as this function's `# Safety` section requires.
@@ -95,6 +98,7 @@ pub unsafe extern "C" fn pthread_barrier_wait(barrier: *mut pthread_barrier_t) -
 ///
 /// # Safety
 /// `attr` null or writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_init(attr: *mut pthread_barrierattr_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -108,6 +112,7 @@ pub unsafe extern "C" fn pthread_barrierattr_init(attr: *mut pthread_barrierattr
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barrierattr_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -121,6 +126,7 @@ pub unsafe extern "C" fn pthread_barrierattr_destroy(attr: *mut pthread_barriera
 ///
 /// # Safety
 /// `attr` null or initialized; `pshared` null or writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_barrierattr_t, pshared: *mut c_int) -> c_int {
     // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
@@ -137,6 +143,7 @@ pub unsafe extern "C" fn pthread_barrierattr_getpshared(attr: *const pthread_bar
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_barrierattr_setpshared(attr: *mut pthread_barrierattr_t, pshared: c_int) -> c_int {
     let r = scope_of(pshared)

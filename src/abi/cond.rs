@@ -116,6 +116,7 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
 ///
 /// # Safety
 /// As pthread_cond_timedwait.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_cond_clockwait(
     cond: *mut pthread_cond_t,
@@ -218,6 +219,7 @@ pub unsafe extern "C" fn pthread_condattr_destroy(attr: *mut pthread_condattr_t)
 ///
 /// # Safety
 /// `attr` null or initialized; `clock_id` null or writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_getclock(attr: *const pthread_condattr_t, clock_id: *mut clockid_t) -> c_int {
     let r = (|| {
@@ -236,6 +238,7 @@ pub unsafe extern "C" fn pthread_condattr_getclock(attr: *const pthread_condattr
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_condattr_setclock(attr: *mut pthread_condattr_t, clock_id: clockid_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.

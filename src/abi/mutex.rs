@@ -115,6 +115,7 @@ pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut pthread_mutex_t) -> c
 ///
 /// # Safety
 /// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut pthread_mutex_t, abstime: *const timespec) -> c_int {
     // SAFETY: `mutex` and `abstime` are valid as this function's `# Safety` section requires.
@@ -129,6 +130,7 @@ pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut pthread_mutex_t, ab
 ///
 /// # Safety
 /// `mutex` as for pthread_mutex_lock; `abstime` null or readable.
+#[cfg(gnu)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_clocklock(
     mutex: *mut pthread_mutex_t,
@@ -177,6 +179,7 @@ pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut pthread_mutex_t) -> c_
 ///
 /// # Safety
 /// `mutex` must be null or point to an initialized `pthread_mutex_t`.
+#[cfg(xopen2k8)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: `mutex` is valid as this function's `# Safety` section requires.
@@ -296,6 +299,7 @@ unsafe fn set(attr: *mut pthread_mutexattr_t, f: impl FnOnce(&mut MutexAttr) -> 
 ///
 /// # Safety
 /// `attr` null or initialized; `kind` null or writable.
+#[cfg(any(unix98, xopen2k8))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexattr_t, kind: *mut c_int) -> c_int {
     // SAFETY: `attr` and `kind` are valid as this function's `# Safety` section requires.
@@ -309,6 +313,7 @@ pub unsafe extern "C" fn pthread_mutexattr_gettype(attr: *const pthread_mutexatt
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(any(unix98, xopen2k8))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_settype(attr: *mut pthread_mutexattr_t, kind: c_int) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -369,6 +374,7 @@ pub unsafe extern "C" fn pthread_mutexattr_setpshared(attr: *mut pthread_mutexat
 ///
 /// # Safety
 /// `attr` null or initialized; `robust` null or writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexattr_t, robust: *mut c_int) -> c_int {
     // SAFETY: `attr` and `robust` are valid as this function's `# Safety` section requires.
@@ -382,6 +388,7 @@ pub unsafe extern "C" fn pthread_mutexattr_getrobust(attr: *const pthread_mutexa
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.

@@ -69,6 +69,7 @@ unsafe fn optional_deadline<'a>(ts: *const timespec, clock: clockid_t) -> Result
 ///
 /// # Safety
 /// `rwlock` must be writable; `attr` null or initialized.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr: *const pthread_rwlockattr_t) -> c_int {
     let r = (|| {
@@ -93,6 +94,7 @@ pub unsafe extern "C" fn pthread_rwlock_init(rwlock: *mut pthread_rwlock_t, attr
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -> c_int {
     crate::diag::destroying(rwlock as usize, crate::diag::ObjectKind::RwLock);
@@ -109,6 +111,7 @@ pub unsafe extern "C" fn pthread_rwlock_destroy(rwlock: *mut pthread_rwlock_t) -
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -125,6 +128,7 @@ pub unsafe extern "C" fn pthread_rwlock_rdlock(rwlock: *mut pthread_rwlock_t) ->
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -141,6 +145,7 @@ pub unsafe extern "C" fn pthread_rwlock_tryrdlock(rwlock: *mut pthread_rwlock_t)
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_timedrdlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
@@ -156,6 +161,7 @@ pub unsafe extern "C" fn pthread_rwlock_timedrdlock(rwlock: *mut pthread_rwlock_
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[cfg(all(gnu, any(unix98, xopen2k)))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
     rwlock: *mut pthread_rwlock_t,
@@ -175,6 +181,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockrdlock(
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -190,6 +197,7 @@ pub unsafe extern "C" fn pthread_rwlock_wrlock(rwlock: *mut pthread_rwlock_t) ->
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -206,6 +214,7 @@ pub unsafe extern "C" fn pthread_rwlock_trywrlock(rwlock: *mut pthread_rwlock_t)
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_timedwrlock(rwlock: *mut pthread_rwlock_t, abstime: *const timespec) -> c_int {
     // SAFETY: `rwlock` and `abstime` are valid as this function's `# Safety` section requires.
@@ -221,6 +230,7 @@ pub unsafe extern "C" fn pthread_rwlock_timedwrlock(rwlock: *mut pthread_rwlock_
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock; `abstime` null or readable.
+#[cfg(all(gnu, any(unix98, xopen2k)))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
     rwlock: *mut pthread_rwlock_t,
@@ -241,6 +251,7 @@ pub unsafe extern "C" fn pthread_rwlock_clockwrlock(
 ///
 /// # Safety
 /// `rwlock` null or an initialized rwlock.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -256,6 +267,7 @@ pub unsafe extern "C" fn pthread_rwlock_unlock(rwlock: *mut pthread_rwlock_t) ->
 ///
 /// # Safety
 /// `attr` null or writable.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_init(attr: *mut pthread_rwlockattr_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -269,6 +281,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_init(attr: *mut pthread_rwlockattr_t
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockattr_t) -> c_int {
     // SAFETY: `attr` is valid as this function's `# Safety` section requires.
@@ -282,6 +295,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_destroy(attr: *mut pthread_rwlockatt
 ///
 /// # Safety
 /// `attr` null or initialized; `pshared` null or writable.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlockattr_t, pshared: *mut c_int) -> c_int {
     // SAFETY: `attr` and `pshared` are valid as this function's `# Safety` section requires.
@@ -295,6 +309,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_getpshared(attr: *const pthread_rwlo
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlockattr_t, pshared: c_int) -> c_int {
     let r = crate::sync::caller::scope_of(pshared)
@@ -310,6 +325,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_setpshared(attr: *mut pthread_rwlock
 ///
 /// # Safety
 /// `attr` null or initialized; `pref` null or writable.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlockattr_t, pref: *mut c_int) -> c_int {
     // SAFETY: `attr` and `pref` are valid as this function's `# Safety` section requires.
@@ -325,6 +341,7 @@ pub unsafe extern "C" fn pthread_rwlockattr_getkind_np(attr: *const pthread_rwlo
 ///
 /// # Safety
 /// `attr` null or initialized.
+#[cfg(any(unix98, xopen2k))]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_rwlockattr_setkind_np(attr: *mut pthread_rwlockattr_t, pref: c_int) -> c_int {
     let r = RwLockAttr::check_kind(pref)

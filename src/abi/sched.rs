@@ -121,6 +121,7 @@ pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, buf: *mut c_char,
 ///
 /// # Safety
 /// `clock_id` must be writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_getcpuclockid(thread: pthread_t, clock_id: *mut clockid_t) -> c_int {
     ensure_init();
@@ -133,6 +134,7 @@ pub unsafe extern "C" fn pthread_getcpuclockid(thread: pthread_t, clock_id: *mut
 }
 
 /// Yields the processor (GNU; same as sched_yield). Always 0.
+#[cfg(gnu)]
 #[no_mangle]
 pub extern "C" fn pthread_yield() -> c_int {
     crate::sys::sched_yield();
@@ -143,12 +145,14 @@ pub extern "C" fn pthread_yield() -> c_int {
 ///
 /// POSIX: <https://pubs.opengroup.org/onlinepubs/9799919799/functions/pthread_setconcurrency.html>.
 /// Errors: EINVAL (negative).
+#[cfg(unix98)]
 #[no_mangle]
 pub extern "C" fn pthread_setconcurrency(level: c_int) -> c_int {
     ret(crate::sched::set_concurrency(level))
 }
 
 /// The last value given to pthread_setconcurrency (0 at start).
+#[cfg(unix98)]
 #[no_mangle]
 pub extern "C" fn pthread_getconcurrency() -> c_int {
     crate::sched::concurrency()

@@ -26,6 +26,7 @@ unsafe fn spin<'a>(p: *mut pthread_spinlock_t) -> Result<&'a SpinLock> {
 ///
 /// # Safety
 /// `lock` null or writable.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshared: c_int) -> c_int {
     let _ = pshared;
@@ -44,6 +45,7 @@ pub unsafe extern "C" fn pthread_spin_init(lock: *mut pthread_spinlock_t, pshare
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> c_int {
     crate::diag::destroying(lock as usize, crate::diag::ObjectKind::Spin);
@@ -59,6 +61,7 @@ pub unsafe extern "C" fn pthread_spin_destroy(lock: *mut pthread_spinlock_t) -> 
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -74,6 +77,7 @@ pub unsafe extern "C" fn pthread_spin_lock(lock: *mut pthread_spinlock_t) -> c_i
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
@@ -89,6 +93,7 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut pthread_spinlock_t) -> 
 ///
 /// # Safety
 /// `lock` null or a live spinlock.
+#[cfg(xopen2k)]
 #[no_mangle]
 pub unsafe extern "C" fn pthread_spin_unlock(lock: *mut pthread_spinlock_t) -> c_int {
     // SAFETY: the export's own contract, forwarded.
