@@ -323,6 +323,24 @@ def t_contention_hot():
           f"{err:.1%} apart)")
 
 
+def t_contention_spin():
+    """A hot spinlock: ranked first, its total wait within 10% of the program's own
+    measurement (clock_gettime around each pthread_spin_lock)."""
+    b = build("hot")
+    r, evs = run(b, "contention", ["spin"])
+    exited_ok(r)
+    measured = int(r["out"].split("measured_wait_ns")[1].split()[0])
+    need(measured > 20_000_000, f"the program waited only {measured} ns: no contention to measure")
+    cont = [e for e in of(evs, "contention") if e["final"]]
+    need(len(cont) == 1, f"{len(cont)} final contention tables")
+    top = cont[0]["locks"][0]
+    need(top["lock"]["name"] == "hot_spin in hot", f"first: {top['lock']}")
+    err = abs(top["wait_ns"] - measured) / measured
+    need(err <= 0.10, f"reported wait {top['wait_ns']} ns vs measured {measured} ns: {err:.1%} apart")
+    print(f"      (hot_spin: reported {top['wait_ns'] / 1e6:.1f} ms, measured {measured / 1e6:.1f} ms, "
+          f"{err:.1%} apart)")
+
+
 def t_contention_glibc_thread():
     """With one thread made by glibc's own pthread_create, contention counting starts at the
     first wait for a lock (rpthread made no thread to start it): the lock shared with main is
