@@ -456,6 +456,14 @@ def t_dump_api():
     check_dump(evs, r)
 
 
+def t_dump_api_order():
+    """rpthread_diag_dump() with `order` alone, whose fast paths keep no lock holders: the
+    waiter's mutex still names its holder (the mutex's own owner field)."""
+    b = build("dump")
+    r, evs = run(b, "order", ["api"])
+    check_dump(evs, r)
+
+
 # ---- deadlock ---------------------------------------------------------------------------------------
 
 def watch_deadlock(args, expect_len):

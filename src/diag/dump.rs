@@ -410,7 +410,12 @@ fn one(o: &mut Out, tid: i32, first: bool, main: bool, frames: Answer) {
         let obj = r.wait_obj.load(Ordering::Relaxed);
         let inst = super::inst(r.wait_inst.load(Ordering::Relaxed));
         let class = inst.map_or(0, |i| i.class.load(Ordering::Relaxed));
-        let holder = inst.map_or(0, |i| i.holder.load(Ordering::Relaxed));
+        let holder = match inst.map_or(0, |i| i.holder.load(Ordering::Relaxed)) {
+            // Holders are only tracked by the modes that need them (`mode::HOLDER`); a
+            // mutex says itself who holds it.
+            0 if wk == wait::MUTEX => super::misuse::mutex_owner(obj),
+            h => h,
+        };
         let since = now().saturating_sub(r.wait_since.load(Ordering::Relaxed));
         if o.json {
             o.key("waiting", false).s("{").key("how", true).js(wait_words(wk).as_bytes());
