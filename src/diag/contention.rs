@@ -4,9 +4,10 @@
 //! and the call stacks that waited most. Every contended wait is timed (the slow path already
 //! costs a futex sleep); on the uncontended path one acquisition in `RPTHREAD_DIAG_SAMPLE`
 //! per thread is counted (standing for that many), and one counted acquisition in
-//! [`HOLD_EVERY`] has its hold timed, so the fast path pays one per-thread decrement. One
-//! contended wait in [`STACK_EVERY`] per thread (and each thread's first) has its call stack
-//! taken, to attribute waits to call sites. Condition
+//! [`HOLD_EVERY`] has its hold timed, so the fast path pays one per-thread decrement. Call
+//! stacks attribute waits to call sites: a thread takes one at its first contended wait and
+//! then once per [`STACK_WAIT_NS`] of waiting, each standing for the wait since the last
+//! (so short waits, a spinlock's, do not pay an unwind each). Condition
 //! variable waits are counted as waits of the condvar; semaphore waits as waits of the
 //! semaphore.
 
@@ -19,8 +20,10 @@ use super::{config, now, stack};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-/// One contended wait in this many (per thread) has its stack taken.
-pub const STACK_EVERY: u32 = 8;
+/// A thread takes the stack of a contended wait once per this much waiting (ns). Taking one
+/// in 8 contended waits instead cost a spinlock handed between two threads every ~50 ns
+/// 2.03x its throughput (1.36x with no stacks at all): an unwind is microseconds.
+pub const STACK_WAIT_NS: u64 = 1_000_000;
 /// One sampled acquisition in this many (per thread) has its hold timed. A timed hold costs
 /// two clock reads and the unlock's diagnostic path, ~50 ns: timing every sampled hold cost
 /// the uncontended mutex pair with threads running 6% (12.9 → 13.7 ns at 1 in 64; bench
@@ -59,11 +62,16 @@ fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Optio
         cl.contended.fetch_add(1, Ordering::Relaxed);
         cl.wait_ns.fetch_add(w, Ordering::Relaxed);
         raise(&cl.wait_max, w);
-        if due(&rec.stack_sample, STACK_EVERY) {
+        // The wait since this thread's last stack (its first wait: at least STACK_WAIT_NS).
+        let since = rec.stack_wait.load(Ordering::Relaxed).saturating_add(w);
+        if since >= STACK_WAIT_NS {
+            rec.stack_wait.store(0, Ordering::Relaxed);
             let id = rec.guarded(stack::here);
             if id != 0 {
-                add_site(cl, id, w);
+                add_site(cl, id, since);
             }
+        } else {
+            rec.stack_wait.store(since, Ordering::Relaxed);
         }
     }
 }
@@ -244,7 +252,7 @@ fn row(o: &mut Out, rank: usize, c: u32, cl: &Class) {
                 o.s(",");
             }
             first = false;
-            o.s("{").key("share", true).u(share_permille(s.2, site_total)).key("waits", false).u(s.1 as u64);
+            o.s("{").key("share", true).u(share_permille(s.2, site_total)).key("samples", false).u(s.1 as u64);
             o.key("stack", false);
             names::stack_inline(o, s.0, tables::FRAMES);
             o.s("}");

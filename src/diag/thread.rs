@@ -105,8 +105,8 @@ pub struct Record {
     pub tid: AtomicI32,
     /// pthread_t.
     pub handle: AtomicUsize,
-    /// Contended acquisitions until the next whose stack is taken.
-    pub stack_sample: AtomicU32,
+    /// Contended wait (ns) since the thread last took a wait's stack (`contention`).
+    pub stack_wait: AtomicU64,
     /// Sampled acquisitions until the next whose hold is timed.
     pub hold_sample: AtomicU32,
     /// Contention sampling: uncontended acquisitions until the next sampled one. Here, not in
@@ -355,7 +355,7 @@ impl Record {
         self.handle.store(crate::glibc::tcb::current() as usize, Ordering::Relaxed);
         rearm(self, super::sample_period());
         set_timed(0);
-        self.stack_sample.store(0, Ordering::Relaxed);
+        self.stack_wait.store(super::contention::STACK_WAIT_NS, Ordering::Relaxed);
         self.hold_sample.store(0, Ordering::Relaxed);
         self.chains[0].store(ROOT, Ordering::Relaxed);
         self.wait_kind.store(wait::NONE, Ordering::Relaxed);
