@@ -75,6 +75,7 @@ pub const UNCHECKED: u64 = 0;
 fn cache_key(under: u64, addr: usize, mode: u32) -> u64 {
     under ^ addr as u64 ^ tables::mix(mode as u64 | 1 << 40)
 }
+
 /// The chain of "no lock held" (even: no [`chain_of`] value).
 const ROOT: u64 = 2;
 
@@ -109,12 +110,11 @@ pub struct Record {
     pub stack_wait: AtomicU64,
     /// Sampled acquisitions until the next whose hold is timed.
     pub hold_sample: AtomicU32,
-    /// Contention sampling: uncontended acquisitions until the next sampled one. Here, not in
-    /// TLS: decrementing an %fs-relative word on every acquisition cost the uncontended mutex
-    /// pair 1.3 ns (2.2 → 3.5 ns single-threaded, 12.9 → 14.1 ns with threads running: one
-    /// lock/unlock loop, medians of 5 alternated runs), the same decrement through the record
-    /// pointer (one %fs load, no %fs store) nothing measurable. Measured, not explained: the
-    /// store-to-load chain through the segment-relative address is the likely cost.
+    /// Contention sampling: uncontended acquisitions until the next sampled one (with the
+    /// thread's other sampling state; in TLS it measured the same). What the sampling cost
+    /// the uncontended mutex pair at 1 in 64, 2.2 → 3.75 ns single-threaded and 12.9 → 14.1 ns
+    /// with threads running, was the sampled acquisitions' booking, mostly their timed holds
+    /// (~50 ns each): hence 1 in 256 and holds timed for one sample in 8.
     pub sample_left: AtomicUsize,
     /// [`wait`] kind.
     pub wait_kind: AtomicU32,
@@ -172,11 +172,11 @@ pub fn set_busy(busy: bool) -> bool {
     p & BUSY != 0
 }
 
-/// The TLS word at `OFF` (0, 8 or 16) of the calling thread.
+/// The TLS word at `OFF` (0 or 8) of the calling thread.
 #[inline(always)]
 fn tls_load<const OFF: usize>() -> usize {
     let p: usize;
-    // SAFETY: %fs-relative load of this library's static TLS block (24 bytes).
+    // SAFETY: %fs-relative load of this library's static TLS block (16 bytes).
     unsafe {
         asm!("mov {0}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
              "mov {0}, qword ptr fs:[{0} + {off}]", out(reg) p, off = const OFF,
@@ -187,7 +187,7 @@ fn tls_load<const OFF: usize>() -> usize {
 
 #[inline(always)]
 fn tls_store<const OFF: usize>(v: usize) {
-    // SAFETY: %fs-relative store to this library's static TLS block (24 bytes).
+    // SAFETY: %fs-relative store to this library's static TLS block (16 bytes).
     unsafe {
         asm!("mov {t}, qword ptr [rip + rpthread_diag_record@GOTTPOFF]",
              "mov qword ptr fs:[{t} + {off}], {v}", t = out(reg) _, off = const OFF, v = in(reg) v,
