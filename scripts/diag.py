@@ -298,6 +298,23 @@ def t_heap_names():
 
 # ---- contention ---------------------------------------------------------------------------------
 
+def check_hot(r, evs, name):
+    """The `hot` program's run: exited, waited measurably, one final table whose first lock is
+    `name`, its reported wait within 10% of the program's own measurement. Returns the row."""
+    exited_ok(r)
+    measured = int(r["out"].split("measured_wait_ns")[1].split()[0])
+    need(measured > 20_000_000, f"the program waited only {measured} ns: no contention to measure")
+    cont = [e for e in of(evs, "contention") if e["final"]]
+    need(len(cont) == 1, f"{len(cont)} final contention tables")
+    top = cont[0]["locks"][0]
+    need(top["lock"]["name"] == f"{name} in hot", f"first: {top['lock']}")
+    err = abs(top["wait_ns"] - measured) / measured
+    need(err <= 0.10, f"reported wait {top['wait_ns']} ns vs measured {measured} ns: {err:.1%} apart")
+    print(f"      ({name}: reported {top['wait_ns'] / 1e6:.1f} ms, measured {measured / 1e6:.1f} ms, "
+          f"{err:.1%} apart)")
+    return top
+
+
 def t_contention_hot():
     """The hot lock ranks first and its total wait agrees within 10% with the program's own
     measurement (clock_gettime around each pthread_mutex_lock)."""
@@ -305,22 +322,12 @@ def t_contention_hot():
     with tempfile.TemporaryDirectory() as d:
         folded = os.path.join(d, "folded")
         r, evs = run(b, "contention", env={"RPTHREAD_DIAG_FOLDED": folded})
-        exited_ok(r)
-        measured = int(r["out"].split("measured_wait_ns")[1].split()[0])
-        need(measured > 20_000_000, f"the program waited only {measured} ns: no contention to measure")
-        cont = [e for e in of(evs, "contention") if e["final"]]
-        need(len(cont) == 1, f"{len(cont)} final contention tables")
-        top = cont[0]["locks"][0]
-        need(top["lock"]["name"] == "hot_lock in hot", f"first: {top['lock']}")
-        err = abs(top["wait_ns"] - measured) / measured
-        need(err <= 0.10, f"reported wait {top['wait_ns']} ns vs measured {measured} ns: {err:.1%} apart")
+        top = check_hot(r, evs, "hot_lock")
         need(top["sites"] and stack_has(top["sites"][0]["stack"], "worker"), f"sites {top['sites']}")
         with open(folded) as f:
             lines = f.read().splitlines()
         need(any(l.startswith("worker+") and "hot_lock in hot" in l for l in lines),
              f"folded stacks: {lines[:5]}")
-    print(f"      (hot_lock: reported {top['wait_ns'] / 1e6:.1f} ms, measured {measured / 1e6:.1f} ms, "
-          f"{err:.1%} apart)")
 
 
 def t_contention_spin():
@@ -328,17 +335,7 @@ def t_contention_spin():
     measurement (clock_gettime around each pthread_spin_lock)."""
     b = build("hot")
     r, evs = run(b, "contention", ["spin"])
-    exited_ok(r)
-    measured = int(r["out"].split("measured_wait_ns")[1].split()[0])
-    need(measured > 20_000_000, f"the program waited only {measured} ns: no contention to measure")
-    cont = [e for e in of(evs, "contention") if e["final"]]
-    need(len(cont) == 1, f"{len(cont)} final contention tables")
-    top = cont[0]["locks"][0]
-    need(top["lock"]["name"] == "hot_spin in hot", f"first: {top['lock']}")
-    err = abs(top["wait_ns"] - measured) / measured
-    need(err <= 0.10, f"reported wait {top['wait_ns']} ns vs measured {measured} ns: {err:.1%} apart")
-    print(f"      (hot_spin: reported {top['wait_ns'] / 1e6:.1f} ms, measured {measured / 1e6:.1f} ms, "
-          f"{err:.1%} apart)")
+    check_hot(r, evs, "hot_spin")
 
 
 def t_contention_glibc_thread():
