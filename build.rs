@@ -1,13 +1,16 @@
 //! Generates include/pthread.h from the crate's exports with cbindgen. The checked-in header
 //! must match: `make test` fails when `git diff include/pthread.h` is not empty after a build.
-//! Also compiles the one C helper, src/sync/once_unwind.c (pthread_once's frame that C++
-//! exceptions unwind through), with the system C compiler.
+//! Also compiles the two C helpers with the system C compiler: src/sync/once_unwind.c
+//! (pthread_once's frame that C++ exceptions unwind through) and src/rt_unwind.c (the
+//! unwinder entry points the library's frames name, forwarded to libgcc_s, which is loaded
+//! only when something unwinds).
 
 use std::path::Path;
 use std::process::Command;
 
-/// Compiles `src` into a static library `lib<name>.a` in OUT_DIR and links it.
-fn compile_c(dir: &str, src: &str, name: &str) {
+/// Compiles `src` into a static library `lib<name>.a` in OUT_DIR; links it unless `link` is
+/// false (then the crate's `#[link]` attribute does, where it applies).
+fn compile_c(dir: &str, src: &str, name: &str, link: bool) {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let obj = Path::new(&out).join(format!("{name}.o"));
     let lib = Path::new(&out).join(format!("lib{name}.a"));
@@ -25,7 +28,9 @@ fn compile_c(dir: &str, src: &str, name: &str) {
     let ok = Command::new("ar").arg("crs").arg(&lib).arg(&obj).status().is_ok_and(|s| s.success());
     assert!(ok, "ar failed to archive {src}");
     println!("cargo:rustc-link-search=native={out}");
-    println!("cargo:rustc-link-lib=static={name}");
+    if link {
+        println!("cargo:rustc-link-lib=static={name}");
+    }
     println!("cargo:rerun-if-changed={src}");
 }
 
@@ -42,7 +47,10 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    compile_c(&dir, "src/sync/once_unwind.c", "rpthread_once_unwind");
+    compile_c(&dir, "src/sync/once_unwind.c", "rpthread_once_unwind", true);
+    // Linked by `cancel::unwind` outside unit tests only: a test binary has std, whose
+    // rust_eh_personality and libgcc_s the helper stands in for.
+    compile_c(&dir, "src/rt_unwind.c", "rpthread_rt_unwind", false);
     let config = cbindgen::Config::from_file(Path::new(&dir).join("cbindgen.toml"))
         .expect("cbindgen.toml is valid");
     let mut header = Vec::new();

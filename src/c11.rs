@@ -1,6 +1,7 @@
 //! C11 threads (`<threads.h>`) on top of the POSIX implementation: the mapping of results
 //! and the adapter from C11's `int`-returning start routine.
 
+use alloc::boxed::Box;
 use crate::errno::{Errno, Result};
 use core::ffi::c_void;
 

@@ -100,8 +100,10 @@ pub fn get_affinity(handle: usize, set: &mut [u8]) -> Result<()> {
 /// Longest thread name the kernel keeps, without the NUL.
 pub const NAME_MAX: usize = 15;
 
-fn comm_path(tid: i32) -> String {
-    format!("/proc/self/task/{tid}/comm")
+/// `/proc/self/task/<tid>/comm`, NUL-terminated.
+fn comm_path(tid: i32) -> alloc::ffi::CString {
+    // A decimal tid has no NUL byte.
+    alloc::ffi::CString::new(alloc::format!("/proc/self/task/{tid}/comm")).expect("no NUL in a path of digits")
 }
 
 /// Names thread `handle` (ERANGE if longer than 15 bytes; ENOENT, as on glibc, once it has
@@ -114,7 +116,14 @@ pub fn set_name(handle: usize, name: &[u8]) -> Result<()> {
     if tid == sys::gettid() {
         return sys::sched::set_own_name(name);
     }
-    std::fs::write(comm_path(tid), name).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))
+    let fd = sys::fs::open(&comm_path(tid), libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
+    let r = sys::fs::write(fd, name);
+    sys::fs::close(fd);
+    // A short write is EIO, as glibc's.
+    match r? {
+        n if n == name.len() => Ok(()),
+        _ => Err(Errno(libc::EIO)),
+    }
 }
 
 /// Reads thread `handle`'s name into `buf` with a NUL (ERANGE if `buf` is shorter than 16;
@@ -127,7 +136,7 @@ pub fn get_name(handle: usize, buf: &mut [u8]) -> Result<()> {
     let name = if tid == sys::gettid() {
         sys::sched::own_name()?
     } else {
-        let mut s = std::fs::read(comm_path(tid)).map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let mut s = sys::fs::read_all(&comm_path(tid))?;
         if s.last() == Some(&b'\n') {
             s.pop();
         }

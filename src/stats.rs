@@ -7,11 +7,12 @@
 
 use crate::thread::stats::{CREATED, PEAK, REUSED};
 use core::sync::atomic::Ordering;
-use std::ffi::CString;
-use std::sync::OnceLock;
+use crate::rt::SetOnce;
+use alloc::ffi::CString;
+use alloc::format;
 
 /// The file named by `RPTHREAD_STATS` when it is a path; `None` means stderr.
-static PATH: OnceLock<Option<CString>> = OnceLock::new();
+static PATH: SetOnce<Option<CString>> = SetOnce::new();
 
 extern "C" fn report() {
     let counts = format!(
@@ -44,13 +45,13 @@ extern "C" fn report() {
 }
 
 /// Registers the exit report if `RPTHREAD_STATS` is set to a non-empty value other than 0.
+/// Called once, by the library's constructor.
 pub fn init() {
-    match std::env::var_os("RPTHREAD_STATS") {
-        Some(v) if !v.is_empty() && v != "0" => {
-            use std::os::unix::ffi::OsStrExt;
-            let bytes = v.as_bytes();
+    match crate::rt::getenv(c"RPTHREAD_STATS") {
+        Some(bytes) if !bytes.is_empty() && bytes != b"0" => {
             let path = if bytes.starts_with(b"/") { CString::new(bytes).ok() } else { None };
-            let _ = PATH.set(path);
+            // SAFETY: called once, from the library's constructor.
+            let _ = unsafe { PATH.set(path) };
             // SAFETY: atexit with a static function.
             unsafe { libc::atexit(report) };
         }

@@ -1,6 +1,7 @@
 //! C11 threads exports (`<threads.h>`; glibc's header declares them, so cbindgen skips them).
 //! `thrd_t` is a `pthread_t`: C11 threads are rpthread threads.
 
+use alloc::boxed::Box;
 use crate::c11::{self, code, Start};
 use crate::thread::attr::Attr;
 use crate::thread::join::{self, Wait};

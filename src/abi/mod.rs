@@ -50,7 +50,7 @@ extern "C" fn constructor() {
     ensure_init();
 }
 
-// The library constructor: glibc must be switched to multi-threaded mode before main().
+// The library constructor: glibc's symbols and layout are checked before main().
 #[used]
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn() = constructor;

@@ -17,6 +17,7 @@
 //! The exception object lives in the TCB (`exc`); its cleanup hook is only called when C++
 //! code swallows the unwind (`catch (...)` without rethrow): as in glibc, that is fatal.
 
+use alloc::boxed::Box;
 use super::cleanup::{self, UnwindBuf};
 use crate::glibc::tcb;
 use core::ffi::{c_int, c_void};
@@ -36,6 +37,19 @@ type GetCfaFn = unsafe extern "C" fn(*mut c_void) -> usize;
 
 const UA_END_OF_STACK: c_int = 16;
 const URC_NO_REASON: c_int = 0;
+
+#[cfg(not(test))]
+#[link(name = "rpthread_rt_unwind", kind = "static")]
+extern "C" {
+    /// rt_unwind.c: looks up libgcc_s's `__gcc_personality_v0` and `_Unwind_Resume` for the
+    /// forwarders of the same names (libgcc_s must be loaded).
+    fn rpthread_unwind_resolve();
+}
+
+/// A unit-test binary links std and libgcc_s: the unwinder's entry points are the real ones,
+/// and rt_unwind.c (with its forwarders) is not linked.
+#[cfg(test)]
+unsafe fn rpthread_unwind_resolve() {}
 
 /// 0 = not looked up yet, 1 = unavailable, else the address of a leaked `Unwinder`.
 static UNWINDER: AtomicUsize = AtomicUsize::new(0);
@@ -68,6 +82,9 @@ fn unwinder() -> Option<&'static Unwinder> {
         } else {
             let f = libc::dlsym(h, c"_Unwind_ForcedUnwind".as_ptr());
             let g = libc::dlsym(h, c"_Unwind_GetCFA".as_ptr());
+            // The forwarders the library's own unwind tables name (rt_unwind.c): resolved
+            // now, so that unwinding a cancelled thread does not enter the dynamic loader.
+            rpthread_unwind_resolve();
             (!f.is_null() && !g.is_null()).then(|| Unwinder {
                 forced_unwind: core::mem::transmute::<*mut c_void, ForcedUnwindFn>(f),
                 get_cfa: core::mem::transmute::<*mut c_void, GetCfaFn>(g),

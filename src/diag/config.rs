@@ -4,7 +4,7 @@
 //! the configuration is read-only, so the lock paths read it without synchronization cost.
 
 use core::ffi::CStr;
-use std::ffi::CString;
+use alloc::ffi::CString;
 
 /// Mode bits of `RPTHREAD_DIAG`.
 pub mod mode {
@@ -73,17 +73,7 @@ pub const DEFAULT_SAMPLE: u32 = 256;
 /// Default hold threshold.
 pub const DEFAULT_HOLD_MS: u64 = 100;
 
-fn env(name: &CStr) -> Option<&'static [u8]> {
-    // SAFETY: getenv with a NUL-terminated name; read once at start-up, before any thread of
-    // the program can change the environment (the returned string is not freed while the
-    // environment is not modified, and we copy what we keep).
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: getenv returns a NUL-terminated string.
-    Some(unsafe { CStr::from_ptr(p) }.to_bytes())
-}
+use crate::rt::getenv as env;
 
 fn number(name: &CStr) -> Option<u64> {
     core::str::from_utf8(env(name)?).ok()?.trim().parse().ok()

@@ -148,10 +148,10 @@ fn hold_total(cl: &Class) -> u64 {
     (cl.hold_ns.load(Ordering::Relaxed) as u128 * acquisitions(cl) as u128 / n as u128) as u64
 }
 
-struct Order(UnsafeCell<[u32; CLASSES]>);
+/// The sort order's scratch (in the diagnostic tables: `tables::Tables::contention_order`).
+pub(crate) struct Order(UnsafeCell<[u32; CLASSES]>);
 // SAFETY: used only by the holder of ORDER_BUSY.
 unsafe impl Sync for Order {}
-static ORDER: Order = Order(UnsafeCell::new([0; CLASSES]));
 static ORDER_BUSY: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `f` on the class ids with any activity, most wait first.
@@ -160,7 +160,7 @@ fn sorted(f: impl FnOnce(&[u32])) {
         return;
     }
     // SAFETY: ORDER_BUSY gives this caller the array alone.
-    let ids = unsafe { &mut *ORDER.0.get() };
+    let ids = unsafe { &mut *tables::get().contention_order.0.get() };
     let t = tables::get();
     let mut n = 0;
     for (i, cl) in t.classes.iter().enumerate() {

@@ -78,7 +78,7 @@ pub mod thread;
 
 use config::{mode, Config};
 use core::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use crate::rt::SetOnce;
 use tables::{Kind, CLASSES, INSTANCES};
 
 /// One acquisition, as the modes see it.
@@ -96,7 +96,7 @@ pub struct Acq {
 
 /// The enabled [`config::mode`] bits; 0 = off. Published last by [`init`] (Release).
 static MODES: AtomicU32 = AtomicU32::new(0);
-static CONFIG: OnceLock<Config> = OnceLock::new();
+static CONFIG: SetOnce<Config> = SetOnce::new();
 
 /// Whether any diagnostic mode is on. Relaxed: the word changes once, at start-up, before
 /// the program's threads exist; code it leads to re-reads it with Acquire ([`modes`]).
@@ -232,7 +232,8 @@ pub fn init() {
     symbols::init();
     stack::init();
     let modes = cfg.modes;
-    let _ = CONFIG.set(cfg);
+    // SAFETY: `init` runs once, from the library's constructor.
+    let _ = unsafe { CONFIG.set(cfg) };
     // Other threads' stacks are taken in rpthread's SIGCANCEL handler (deadlock reports,
     // dumps, long holds, rpthread_diag_dump()): without it the request would kill the process.
     crate::cancel::window::set_queued_filter(on_sigcancel);

@@ -30,15 +30,15 @@ const MAX_PATH: usize = 16;
 /// Serializes graph changes and searches (a thread id; 0 = free).
 static GRAPH: AtomicU32 = AtomicU32::new(0);
 
-struct Scratch {
+pub(crate) struct Scratch {
     visited: [u64; CLASSES / 64],
     via: [u32; CLASSES],
     todo: [u32; CLASSES],
 }
-struct Search(UnsafeCell<Scratch>);
+/// The search scratch (in the diagnostic tables: `tables::Tables::order_search`).
+pub(crate) struct Search(UnsafeCell<Scratch>);
 // SAFETY: used only by the holder of GRAPH.
 unsafe impl Sync for Search {}
-static SEARCH: Search = Search(UnsafeCell::new(Scratch { visited: [0; CLASSES / 64], via: [0; CLASSES], todo: [0; CLASSES] }));
 
 fn lock_graph() {
     let me = crate::sys::gettid() as u32;
@@ -141,7 +141,7 @@ fn path_back(start: u32, goal: u32, path: &mut [u32; MAX_PATH]) -> Option<usize>
         return None;
     }
     // SAFETY: the graph lock gives this thread the scratch space alone.
-    let s = unsafe { &mut *SEARCH.0.get() };
+    let s = unsafe { &mut *tables::get().order_search.0.get() };
     s.visited.fill(0);
     let t = tables::get();
     // Class ids run from 1 to CLASSES: bit `id - 1`.

@@ -14,12 +14,12 @@ use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 const BUF: usize = 16 * 1024;
 
-struct Buffer(UnsafeCell<[u8; BUF]>);
+/// One report buffer (in the diagnostic tables: `tables::Tables::report_buffers`).
+pub(crate) struct Buffer(UnsafeCell<[u8; BUF]>);
 // SAFETY: each buffer is used by one writer at a time: the report lock's holder, its own
 // nested handler (BUSY flag), or one forced writer (BUSY flag).
 unsafe impl Sync for Buffer {}
 
-static BUFFERS: [Buffer; 3] = [const { Buffer(UnsafeCell::new([0; BUF])) }; 3];
 static BUSY: [AtomicU32; 3] = [const { AtomicU32::new(0) }; 3];
 /// Tid of the thread holding the report lock, 0 when free.
 static LOCK: AtomicI32 = AtomicI32::new(0);
@@ -130,9 +130,12 @@ pub fn begin(target: Target) -> Option<Out> {
 }
 
 impl Out {
+    // Not inlined: the writer's methods are called from every report, and inlining this
+    // into each (through `b`, `s`, `u`, ...) grew the library's code by 56 KiB.
+    #[inline(never)]
     fn buf(&mut self) -> &mut [u8; BUF] {
         // SAFETY: this writer owns buffer `level` (see `Buffer`).
-        unsafe { &mut *BUFFERS[self.level].0.get() }
+        unsafe { &mut *super::tables::get().report_buffers[self.level].0.get() }
     }
 
     /// Writes out what is buffered.

@@ -258,6 +258,13 @@ pub struct Tables {
     pub joinable: [Joinable; JOINABLE],
     /// Things that did not fit: instances, classes, stacks, edges, threads, held locks.
     pub lost: [AtomicU64; 6],
+    /// The report writer's buffers (`report::Out`). Scratch memory lives in this mapping,
+    /// not in the library's .bss, so that a process without diagnostics does not map it.
+    pub(crate) report_buffers: [super::report::Buffer; 3],
+    /// The order graph's search scratch (`order`).
+    pub(crate) order_search: super::order::Search,
+    /// The contention table's sort order (`contention`).
+    pub(crate) contention_order: super::contention::Order,
 }
 
 /// Indexes of [`Tables::lost`].

@@ -2,7 +2,9 @@
 //!
 //! While glibc believes the process is single-threaded, malloc skips its arena locks and
 //! stdio its FILE locks (observed: heap corruption, lost output). The clean switch is glibc's
-//! own: create and join one thread with glibc's real `pthread_create`, once, at load. glibc
+//! own: create and join one thread with glibc's real `pthread_create`, once, before rpthread
+//! creates its first thread (`super::ensure_multithreaded`), as glibc does in its own first
+//! pthread_create. glibc
 //! then clears `__libc_single_threaded` (its copy and the executable's), enables stdio locks
 //! and installs its SIGSETXID handler. That thread only bootstraps glibc; it also shows us
 //! which TLS words malloc uses (see `tls::discover_malloc_words`). No user thread is ever
@@ -29,10 +31,10 @@ extern "C" fn probe(_: *mut c_void) -> *mut c_void {
 /// Creates and joins the bootstrap thread with glibc's own functions, on a stack of ours.
 ///
 /// # Safety
-/// Once, from the library constructor, after `symbols::resolve` and `tls::init`.
+/// Once, after `super::init` (which took the TLS initializer snapshot the probe compares
+/// with), before rpthread's first thread.
 pub unsafe fn switch_to_multithreaded() {
     let s = syms();
-    super::tls::snapshot_initializer();
     let size = (super::tls::static_size() + STACK_REST).next_multiple_of(crate::sys::PAGE);
     let Ok(stack) = sys::mmap_anon(size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_STACK) else {
         super::fatal("no memory for the thread that switches glibc to multi-threaded mode");

@@ -5,6 +5,7 @@
 //! the others sit between published fields and are covered by checking their neighbours and
 //! `sizeof(struct pthread)`.
 
+use alloc::format;
 use super::symbols::syms;
 
 /// `header.tcb`: points to the TCB itself.

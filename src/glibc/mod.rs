@@ -21,7 +21,8 @@
 //! - [`tls`]: static TLS and DTV allocation, and the malloc-cache hand-over on reuse.
 //! - [`stacklist`]: glibc's thread lists `_dl_stack_used`/`_dl_stack_user` (setxid,
 //!   dlopen'ed static TLS and executable stacks walk them), and `_dl_stack_flags`.
-//! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode.
+//! - [`bootstrap`]: the one-time switch of glibc into multi-threaded mode, before rpthread's
+//!   first thread ([`ensure_multithreaded`]).
 //! - [`solo`]: whether the caller is the only thread (mutex fast path).
 //! - [`specific`]: the key-data arrays in every TCB, where thread-specific values live.
 
@@ -62,8 +63,9 @@ pub unsafe fn resolve() {
     unsafe { symbols::resolve() };
 }
 
-/// Sets up the rest, once, after [`resolve`]: check the layout, measure static TLS, switch
-/// glibc to multi-threaded mode.
+/// Sets up the rest, once, after [`resolve`]: check the layout, measure static TLS and take
+/// the TLS initializer snapshot. glibc stays in single-threaded mode until rpthread creates a
+/// thread ([`ensure_multithreaded`]).
 ///
 /// # Safety
 /// Must be called once, after [`resolve`], before any thread of ours exists.
@@ -72,7 +74,40 @@ pub unsafe fn init() {
     unsafe {
         layout::check();
         tls::init();
-        bootstrap::switch_to_multithreaded();
+        tls::snapshot_initializer();
         solo::init();
+    }
+}
+
+/// 0 = glibc in single-threaded mode, 1 = being switched, 2 = switched.
+static MULTITHREADED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// Switches glibc to multi-threaded mode if that has not happened yet ([`bootstrap`]): called
+/// before rpthread creates a thread. glibc itself switches in its first pthread_create, so a
+/// program that never creates a thread keeps glibc's single-threaded stdio and malloc (no
+/// locks), its `__libc_single_threaded` reads 1 (libstdc++ then counts references without
+/// atomics), and the bootstrap thread's start and end never touch libc's pages: as on glibc.
+#[inline]
+pub fn ensure_multithreaded() {
+    use core::sync::atomic::Ordering;
+    // Acquire: pairs with the Release below; what the switch set up (the malloc words the
+    // new thread's TCB is built with) is visible to a thread that sees 2.
+    if MULTITHREADED.load(Ordering::Acquire) != 2 {
+        switch_slow();
+    }
+}
+
+#[cold]
+fn switch_slow() {
+    use core::sync::atomic::Ordering;
+    if MULTITHREADED.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire).is_ok() {
+        // SAFETY: once (the CAS), after `init` (the library is set up before any create).
+        unsafe { bootstrap::switch_to_multithreaded() };
+        MULTITHREADED.store(2, Ordering::Release);
+    } else {
+        // Another thread (one glibc created: a SIGEV_THREAD timer's) is switching.
+        while MULTITHREADED.load(Ordering::Acquire) != 2 {
+            crate::sys::sched_yield();
+        }
     }
 }

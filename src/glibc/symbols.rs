@@ -2,6 +2,8 @@
 //!
 //! Required ones abort the load when missing; optional ones (rseq, newer than 2.34) are null.
 
+use alloc::format;
+use alloc::string::String;
 use core::ffi::{c_char, c_void, CStr};
 use core::mem::MaybeUninit;
 

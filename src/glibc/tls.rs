@@ -20,6 +20,7 @@
 //! Orderings: the statics here are written once, by the library's set-up, before any thread of
 //! ours exists, and read afterwards: Relaxed suffices, thread creation (clone) publishes them.
 
+use alloc::vec::Vec;
 use super::{symbols::syms, tcb};
 use crate::lock::Locked;
 use core::ffi::c_void;

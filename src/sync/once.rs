@@ -162,39 +162,89 @@ fn runner_alive(_tid: i32) -> bool {
 /// exit as it should be). Nesting deeper than `MAX` is not tracked.
 mod running {
     use super::Once;
-    use std::cell::Cell;
 
     const MAX: usize = 16;
 
+    /// The calling thread's stack: word 0 the depth, words 1..=MAX the controls' addresses,
+    /// in initial-exec TLS (a fresh thread reads zeros). Plain loads and stores: only the
+    /// thread itself touches them.
     #[cfg(not(loom))]
-    std::thread_local! {
-        static SLOTS: [Cell<*const Once>; MAX] = const { [const { Cell::new(core::ptr::null()) }; MAX] };
-        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    mod words {
+        use core::arch::{asm, global_asm};
+
+        global_asm!(
+            ".section .tbss,\"awT\",@nobits",
+            ".p2align 3",
+            "rpthread_once_running:",
+            ".zero 136",
+            ".previous",
+        );
+        const _: () = assert!((super::MAX + 1) * 8 == 136);
+
+        fn base() -> *mut usize {
+            let p: usize;
+            // SAFETY: reads the thread pointer (%fs:0 holds its own address on x86_64) and
+            // adds this block's initial-exec offset; nothing is written.
+            unsafe {
+                asm!("mov {0}, qword ptr fs:0",
+                     "add {0}, qword ptr [rip + rpthread_once_running@GOTTPOFF]",
+                     out(reg) p, options(nostack, readonly))
+            };
+            p as *mut usize
+        }
+
+        /// Word `i` (0..=MAX) of the calling thread.
+        pub fn get(i: usize) -> usize {
+            debug_assert!(i <= super::MAX);
+            // SAFETY: inside the calling thread's 136-byte block.
+            unsafe { *base().add(i) }
+        }
+
+        /// Sets word `i` (0..=MAX) of the calling thread.
+        pub fn set(i: usize, v: usize) {
+            debug_assert!(i <= super::MAX);
+            // SAFETY: inside the calling thread's 136-byte block.
+            unsafe { *base().add(i) = v }
+        }
     }
+
     #[cfg(loom)]
-    loom::thread_local! {
-        static SLOTS: [Cell<*const Once>; MAX] = [(); MAX].map(|_| Cell::new(core::ptr::null()));
-        static DEPTH: Cell<usize> = Cell::new(0);
+    mod words {
+        use core::cell::Cell;
+
+        loom::thread_local! {
+            static WORDS: [Cell<usize>; super::MAX + 1] = [(); super::MAX + 1].map(|_| Cell::new(0));
+        }
+
+        pub fn get(i: usize) -> usize {
+            WORDS.with(|w| w[i].get())
+        }
+
+        pub fn set(i: usize, v: usize) {
+            WORDS.with(|w| w[i].set(v))
+        }
     }
 
     /// Records that this thread starts running `once`'s routine.
     pub fn push(once: &Once) {
-        let d = DEPTH.with(|d| d.replace(d.get() + 1));
+        let d = words::get(0);
+        words::set(0, d + 1);
         if d < MAX {
-            SLOTS.with(|s| s[d].set(once));
+            words::set(1 + d, once as *const Once as usize);
         }
     }
 
     /// Records that the newest routine returned.
     pub fn pop() {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        words::set(0, words::get(0).saturating_sub(1));
     }
 
     /// Empties the stack, calling `f` on each control (newest first).
     pub fn drain(f: impl Fn(&Once)) {
-        let d = DEPTH.with(|d| d.replace(0)).min(MAX);
+        let d = words::get(0).min(MAX);
+        words::set(0, 0);
         for i in (0..d).rev() {
-            let p = SLOTS.with(|s| s[i].get());
+            let p = words::get(1 + i) as *const Once;
             // SAFETY: the control of a routine that did not return normally is still live:
             // POSIX forbids freeing a once control while its routine runs.
             f(unsafe { &*p });

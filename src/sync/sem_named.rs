@@ -11,6 +11,7 @@
 //! makes a second `sem_open` of the same semaphore return the same address; `sem_close`
 //! counts down and unmaps at zero.
 
+use alloc::vec::Vec;
 use crate::lock::Locked;
 use super::sem::Semaphore;
 use super::model::Scope;

@@ -3,6 +3,7 @@
 
 use super::raw;
 use crate::errno::{from_syscall, Result};
+use alloc::vec::Vec;
 use core::ffi::CStr;
 
 /// open(2).
@@ -41,6 +42,30 @@ pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize> {
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     let fd = open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
     let r = read(fd, buf);
+    close(fd);
+    r
+}
+
+/// Reads a whole file (a /proc file, whose size stat does not tell) into a new buffer.
+pub fn read_all(path: &CStr) -> Result<Vec<u8>> {
+    let fd = open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let mut out = Vec::<u8>::with_capacity(4096);
+    let r = loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity());
+        }
+        let len = out.len();
+        // SAFETY: the spare capacity is allocated; read writes at most its length, and only
+        // the bytes it reports are made part of the vector.
+        let spare = unsafe { core::slice::from_raw_parts_mut(out.as_mut_ptr().add(len), out.capacity() - len) };
+        match read(fd, spare) {
+            Ok(0) => break Ok(out),
+            // SAFETY: `n` bytes past `len` were just written by the kernel.
+            Ok(n) => unsafe { out.set_len(len + n) },
+            Err(crate::errno::Errno::EINTR) => {}
+            Err(e) => break Err(e),
+        }
+    };
     close(fd);
     r
 }

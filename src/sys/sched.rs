@@ -1,6 +1,8 @@
 //! Typed wrappers of the scheduling, affinity and thread-name system calls. `tid` 0 is the
 //! calling thread, as for the kernel.
 
+use alloc::vec::Vec;
+use alloc::vec;
 use super::raw;
 use crate::errno::{from_syscall, Errno, Result};
 

@@ -1,6 +1,8 @@
 //! Thread attributes: the Rust view of a `pthread_attr_t` (56 bytes, our own layout inside
 //! glibc's size) and the process-wide defaults (`pthread_{get,set}attr_default_np`).
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use crate::errno::{Errno, Result};
 use crate::lock::Locked;
 

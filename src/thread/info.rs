@@ -68,7 +68,8 @@ pub fn attributes(handle: usize) -> Result<Attr> {
 fn main_stack() -> Result<(usize, usize, usize)> {
     // SAFETY: ld.so's variable, set at start-up.
     let end = unsafe { *syms().libc_stack_end } as usize;
-    let maps = std::fs::read_to_string("/proc/self/maps").map_err(|_| Errno::ENOMEM)?;
+    let maps = crate::sys::fs::read_all(c"/proc/self/maps").map_err(|_| Errno::ENOMEM)?;
+    let maps = core::str::from_utf8(&maps).map_err(|_| Errno::ENOMEM)?;
     let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes one rlimit.
     if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } != 0 {

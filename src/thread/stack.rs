@@ -10,6 +10,7 @@
 //! the old thread's tid (the thread is then fully gone). Like glibc's stack cache, the cache
 //! keeps at most [`CACHE_MAX_BYTES`]; beyond that the oldest mappings are unmapped.
 
+use alloc::vec::Vec;
 use super::attr::{Attr, StackSource, PAGE};
 use super::Thread;
 use crate::errno::{Errno, Result};
