@@ -136,6 +136,12 @@ pub unsafe fn request(target: *mut u8) -> Deliver {
             unsafe { signal(target) };
             return Deliver::Nothing;
         }
+        if me && crate::glibc::single_threaded() {
+            // A process that never created a thread cancels itself: glibc's own function
+            // makes this change, and also makes glibc's system calls cancellation points.
+            crate::glibc::cancel_self_single_threaded();
+            return Deliver::Nothing;
+        }
         match w.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
             Ok(_) => {
                 if new & IN_WAIT != 0 && new & CANCELSTATE == 0 && !me {

@@ -238,7 +238,9 @@ pub fn set_timed(addr: usize) {
 #[inline(always)]
 pub fn current_claimed() -> Option<&'static Record> {
     let p = tls_load::<0>();
-    if p > NO_RECORD && p & BUSY == 0 {
+    // A usable record's address has neither low bit (records are 8-byte aligned): one test
+    // tells it from 0, NO_RECORD (1) and a BUSY (2) record.
+    if p & (NO_RECORD | BUSY) == 0 && p != 0 {
         // SAFETY: the slot holds the address of our record in the mapped tables.
         Some(unsafe { &*(p as *const Record) })
     } else {

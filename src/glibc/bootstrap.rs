@@ -16,6 +16,7 @@
 //! malloc use `main_arena` instead of creating an arena of its own (64 MiB of address space).
 
 use super::symbols::syms;
+use crate::errno::Errno;
 use crate::sys;
 use core::ffi::c_void;
 
@@ -29,16 +30,17 @@ extern "C" fn probe(_: *mut c_void) -> *mut c_void {
 }
 
 /// Creates and joins the bootstrap thread with glibc's own functions, on a stack of ours.
+/// Fails (EAGAIN, or glibc's pthread_create's error) where memory or threads run out: the
+/// pthread_create that asked fails with it, as glibc's own would, and the next one tries
+/// again.
 ///
 /// # Safety
-/// Once, after `super::init` (which took the TLS initializer snapshot the probe compares
-/// with), before rpthread's first thread.
-pub unsafe fn switch_to_multithreaded() {
+/// After `super::init` (which took the TLS initializer snapshot the probe compares with),
+/// before rpthread's first thread; not concurrently with itself.
+pub unsafe fn switch_to_multithreaded() -> Result<(), Errno> {
     let s = syms();
     let size = (super::tls::static_size() + STACK_REST).next_multiple_of(crate::sys::PAGE);
-    let Ok(stack) = sys::mmap_anon(size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_STACK) else {
-        super::fatal("no memory for the thread that switches glibc to multi-threaded mode");
-    };
+    let stack = sys::mmap_anon(size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_STACK).map_err(|_| Errno::EAGAIN)?;
     // SAFETY: pthread_attr_t is plain data, initialized by glibc's pthread_attr_init.
     let mut attr: libc::pthread_attr_t = unsafe { core::mem::zeroed() };
     let mut t: libc::pthread_t = 0;
@@ -55,7 +57,9 @@ pub unsafe fn switch_to_multithreaded() {
         rc
     };
     if rc != 0 {
-        super::fatal("glibc's pthread_create failed while switching glibc to multi-threaded mode");
+        // SAFETY: our mapping, which no thread ran on.
+        let _ = unsafe { sys::munmap(stack, size) };
+        return Err(Errno(rc));
     }
     // SAFETY: `t` was just created joinable. Joining a thread on a user stack frees only its
     // DTV; then the stack is no one's.
@@ -63,4 +67,5 @@ pub unsafe fn switch_to_multithreaded() {
         (s.real_pthread_join)(t, core::ptr::null_mut());
         let _ = sys::munmap(stack, size);
     }
+    Ok(())
 }

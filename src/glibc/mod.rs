@@ -87,27 +87,52 @@ static MULTITHREADED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU
 /// program that never creates a thread keeps glibc's single-threaded stdio and malloc (no
 /// locks), its `__libc_single_threaded` reads 1 (libstdc++ then counts references without
 /// atomics), and the bootstrap thread's start and end never touch libc's pages: as on glibc.
+/// Whether glibc is still in single-threaded mode as far as rpthread is concerned (it has not
+/// created a thread yet).
+pub fn single_threaded() -> bool {
+    MULTITHREADED.load(core::sync::atomic::Ordering::Acquire) != 2
+}
+
+/// pthread_cancel of the calling thread, deferred, while glibc is in single-threaded mode:
+/// done by glibc's own pthread_cancel. It makes the same change to the thread's
+/// `cancelhandling` word rpthread makes (the word is shared, see the module comment), and
+/// also clears glibc's internal single-threaded flag, which is not exported: without that,
+/// glibc's system-call wrappers skip the cancellation check, and a process that never
+/// created a thread could not cancel itself (glibc's test tst-cancel-self).
+pub fn cancel_self_single_threaded() -> i32 {
+    // SAFETY: glibc's pthread_cancel on the calling thread's own handle (its TCB address,
+    // which is glibc's pthread_t too).
+    unsafe { (symbols::syms().real_pthread_cancel)(tcb::current() as libc::pthread_t) }
+}
+
+/// Fails (EAGAIN) where the switch's thread cannot be made for lack of memory: that
+/// pthread_create fails, and the next one tries again.
 #[inline]
-pub fn ensure_multithreaded() {
+pub fn ensure_multithreaded() -> crate::errno::Result<()> {
     use core::sync::atomic::Ordering;
     // Acquire: pairs with the Release below; what the switch set up (the malloc words the
     // new thread's TCB is built with) is visible to a thread that sees 2.
     if MULTITHREADED.load(Ordering::Acquire) != 2 {
-        switch_slow();
+        return switch_slow();
     }
+    Ok(())
 }
 
 #[cold]
-fn switch_slow() {
+fn switch_slow() -> crate::errno::Result<()> {
     use core::sync::atomic::Ordering;
-    if MULTITHREADED.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire).is_ok() {
-        // SAFETY: once (the CAS), after `init` (the library is set up before any create).
-        unsafe { bootstrap::switch_to_multithreaded() };
-        MULTITHREADED.store(2, Ordering::Release);
-    } else {
-        // Another thread (one glibc created: a SIGEV_THREAD timer's) is switching.
-        while MULTITHREADED.load(Ordering::Acquire) != 2 {
-            crate::sys::sched_yield();
+    loop {
+        match MULTITHREADED.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => {
+                // SAFETY: one switch at a time (the CAS), after `init` (the library is set up
+                // before any create).
+                let r = unsafe { bootstrap::switch_to_multithreaded() };
+                MULTITHREADED.store(if r.is_ok() { 2 } else { 0 }, Ordering::Release);
+                return r;
+            }
+            Err(2) => return Ok(()),
+            // Another thread (one glibc created: a SIGEV_THREAD timer's) is switching.
+            Err(_) => crate::sys::sched_yield(),
         }
     }
 }

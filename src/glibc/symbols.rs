@@ -53,6 +53,9 @@ pub struct Syms {
     pub real_pthread_attr_setstack: unsafe extern "C" fn(*mut libc::pthread_attr_t, *mut c_void, usize) -> i32,
     /// See `real_pthread_attr_init`.
     pub real_pthread_attr_destroy: unsafe extern "C" fn(*mut libc::pthread_attr_t) -> i32,
+    /// glibc's own `pthread_cancel`: for a thread that cancels itself while glibc is still in
+    /// single-threaded mode (`super::cancel_self_single_threaded`).
+    pub real_pthread_cancel: unsafe extern "C" fn(libc::pthread_t) -> i32,
     /// glibc's own `pthread_exit`: how a thread glibc created (not the main thread) leaves
     /// when it calls our pthread_exit, so glibc frees what it allocated for it.
     pub real_pthread_exit: unsafe extern "C" fn(*mut c_void) -> !,
@@ -182,6 +185,7 @@ pub unsafe fn resolve() {
         real_pthread_attr_setstack: f!(n, c"pthread_attr_setstack"),
         real_pthread_attr_destroy: f!(n, c"pthread_attr_destroy"),
         real_pthread_exit: f!(n, c"pthread_exit"),
+        real_pthread_cancel: f!(n, c"pthread_cancel"),
         real_pthread_key_create: f!(n, c"pthread_key_create"),
         real_pthread_key_delete: f!(n, c"pthread_key_delete"),
         real_pthread_setspecific: f!(n, c"pthread_setspecific"),

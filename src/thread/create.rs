@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 /// Creates a thread running `start(arg)`; returns its `pthread_t`.
 pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
-    crate::glibc::ensure_multithreaded();
+    crate::glibc::ensure_multithreaded()?;
     let t = stack::obtain(attr)?;
     // SAFETY: `obtain` returns a fresh descriptor nobody else sees yet.
     let th = unsafe { &mut *t };
