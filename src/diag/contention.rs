@@ -34,15 +34,85 @@ const ROWS: usize = 20;
 
 /// An acquisition succeeded; `waited`: it blocked this long. `class` may be 0 (not looked up
 /// yet: only done for sampled and contended acquisitions).
+///
+/// The booking of a contended acquisition that is not the sampled one and takes no stack is
+/// deferred: left in the thread's record ([`Record::pend_addr`]) and booked by [`flush`]
+/// before the thread's next wait (when the lock it wants is someone else's) or report. The
+/// caller holds the lock now: booking here (the class lookup and counters whose cache line
+/// the other waiters write too) lengthened every contended critical section — a spinlock
+/// handed between two threads lost a third of its throughput.
 #[inline]
 pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>) {
     let sampled = !thread::tick();
     if sampled {
         thread::rearm(rec, super::sample_period());
-    } else if waited.is_none() {
+    } else if let Some(w) = waited {
+        if rec.stack_wait.load(Ordering::Relaxed).saturating_add(w) < STACK_WAIT_NS {
+            // The previous deferred booking was flushed before this wait began.
+            rec.pend_wait.store(w, Ordering::Relaxed);
+            rec.pend_class.store(class, Ordering::Relaxed);
+            rec.pend_kind.store(a.kind as u32, Ordering::Relaxed);
+            // Release: a report that takes the address sees the fields above.
+            rec.pend_addr.store(a.addr, Ordering::Release);
+            return;
+        }
+    } else {
         return;
     }
     booked(rec, a, class, sampled, waited);
+}
+
+/// Books the calling thread's deferred contended wait, if any: before it waits again
+/// (callers: the contended paths, before their first clock read), before a report, at its
+/// end. `rec` is the calling thread's record.
+#[inline]
+pub fn flush(rec: &'static Record) {
+    if rec.pend_addr.load(Ordering::Relaxed) != 0 {
+        flush_slow(rec);
+    }
+}
+
+#[cold]
+fn flush_slow(rec: &'static Record) {
+    // Acquire: pairs with the Release store in `acquired`. A swap: a report may take it.
+    let addr = rec.pend_addr.swap(0, Ordering::Acquire);
+    let Some(kind) = Kind::from_u32(rec.pend_kind.load(Ordering::Relaxed)) else { return };
+    if addr != 0 {
+        let a = Acq { kind, addr, mode: thread::hold::EXCLUSIVE, wait: 0 };
+        booked(rec, a, rec.pend_class.load(Ordering::Relaxed), false, Some(rec.pend_wait.load(Ordering::Relaxed)));
+    }
+}
+
+/// Before a report: books every thread's deferred wait (the counters only, for other
+/// threads: their stack accounting is theirs).
+fn flush_all() {
+    let mine = thread::current_claimed().map_or(0, |r| r as *const Record as usize);
+    for r in tables::get().threads.iter() {
+        if r.used.load(Ordering::Acquire) == 0 {
+            continue;
+        }
+        if r as *const Record as usize == mine {
+            // SAFETY: the tables are mapped for the life of the process.
+            flush(unsafe { &*(r as *const Record) });
+            continue;
+        }
+        // Acquire: pairs with the owner's Release store of the address.
+        let addr = r.pend_addr.swap(0, Ordering::Acquire);
+        let Some(kind) = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed)) else { continue };
+        if addr == 0 {
+            continue;
+        }
+        let class = match r.pend_class.load(Ordering::Relaxed) {
+            0 => super::instance(addr, kind, false).1,
+            c => c,
+        };
+        if let Some(cl) = names::class(class) {
+            let w = r.pend_wait.load(Ordering::Relaxed);
+            cl.contended.fetch_add(1, Ordering::Relaxed);
+            cl.wait_ns.fetch_add(w, Ordering::Relaxed);
+            raise(&cl.wait_max, w);
+        }
+    }
 }
 
 #[cold]
@@ -182,6 +252,7 @@ fn sorted(f: impl FnOnce(&[u32])) {
 
 /// Writes the contention table (at exit, on the report signal, on `rpthread_diag_report()`).
 pub fn report(on_request: bool) {
+    flush_all();
     let Some(mut o) = report::begin(Target::Main) else { return };
     sorted(|ids| {
         // At exit, a text table only if some lock was waited for (JSON: whenever locks were

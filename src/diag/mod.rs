@@ -328,6 +328,11 @@ fn lost_report() {
 #[inline]
 pub fn thread_exit() {
     if enabled() {
+        if modes() & mode::CONTENTION != 0 {
+            if let Some(rec) = thread::current_claimed() {
+                contention::flush(rec);
+            }
+        }
         if modes() & mode::MISUSE != 0 {
             misuse::thread_exit();
         }

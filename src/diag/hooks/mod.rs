@@ -97,6 +97,9 @@ fn acquire(
         // The precise clock only where the wait is measured (`contention`); reports of a
         // wait in progress need no better than the coarse one.
         let timed = m & mode::CONTENTION != 0;
+        if timed {
+            contention::flush(rec);
+        }
         let t0 = if timed { now() } else { crate::diag::now_coarse() };
         rec.begin_wait(a.wait, a.addr, inst, 0, t0);
         r = wait_blocked(rec, user, block);
@@ -259,6 +262,7 @@ fn counted(r: Result<()>, a: impl FnOnce() -> Acq) -> c_int {
 #[cold]
 fn contended_wait(a: Acq, wait: impl FnOnce() -> Result<()>) -> c_int {
     let Some(rec) = thread::current() else { return code(wait()) };
+    contention::flush(rec);
     let t0 = now();
     rec.begin_wait(a.wait, a.addr, 0, 0, t0);
     let r = wait();

@@ -59,6 +59,9 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
         Err(_) => {}
     }
     let Some(rec) = thread::current() else { return sem_ret(s.wait(user)) };
+    if contention {
+        contention::flush(rec);
+    }
     let t0 = now();
     rec.begin_wait(a.wait, a.addr, 0, 0, t0);
     let r = s.wait(user);
