@@ -338,6 +338,22 @@ def t_contention_spin():
     check_hot(r, evs, "hot_spin")
 
 
+def t_contention_pending():
+    """Short contended waits are booked later (off the lock's critical section), none lost:
+    a worker's last wait is still deferred when it ends, or when the process exits with it
+    alive; each run counts all 5 waits."""
+    b = build("pending")
+    for how in ("exit", "alive"):
+        r, evs = run(b, "contention", [how])
+        exited_ok(r)
+        cont = [e for e in of(evs, "contention") if e["final"]]
+        need(len(cont) == 1, f"{how}: {len(cont)} final contention tables")
+        rows = [l for l in cont[0]["locks"] if l["lock"]["name"] == "pend_spin in pending"]
+        need(len(rows) == 1, f"{how}: no row for pend_spin: {[l['lock'] for l in cont[0]['locks']]}")
+        need(rows[0]["contended"] == 5, f"{how}: {rows[0]['contended']} contended acquisitions counted, not 5")
+        need(rows[0]["wait_ns"] >= 5 * 50_000, f"{how}: total wait {rows[0]['wait_ns']} ns")
+
+
 def t_contention_glibc_thread():
     """With one thread made by glibc's own pthread_create, contention counting starts at the
     first wait for a lock (rpthread made no thread to start it): the lock shared with main is

@@ -1,0 +1,58 @@
+/* Short contended waits, whose booking `contention` defers until the thread's next wait (off
+ * the lock's critical section): every one must be counted, the last one included. A worker
+ * waits WAITS times for `pend_spin`, which main holds for about HOLD_US each time; its last
+ * wait is still deferred when it ends (argument "exit": main joins it; booked at the thread's
+ * end) or when the process exits with it still alive (argument "alive": booked by the exit
+ * report). The test expects WAITS contended acquisitions of pend_spin. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAITS 5
+#define HOLD_US 100
+
+static pthread_spinlock_t pend_spin;
+static atomic_int step, trying;
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void *worker(void *arg) {
+    int alive = arg != NULL;
+    for (int i = 0; i < WAITS; i++) {
+        while (atomic_load(&step) != 2 * i + 1) sched_yield(); /* main holds the lock */
+        atomic_store(&trying, 1);
+        pthread_spin_lock(&pend_spin);
+        pthread_spin_unlock(&pend_spin);
+        atomic_store(&trying, 0);
+        atomic_store(&step, 2 * i + 2);
+    }
+    if (alive)
+        for (;;) pause();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int alive = argc > 1 && !strcmp(argv[1], "alive");
+    pthread_t t;
+    pthread_spin_init(&pend_spin, PTHREAD_PROCESS_PRIVATE);
+    pthread_create(&t, NULL, worker, alive ? (void *)1 : NULL);
+    for (int i = 0; i < WAITS; i++) {
+        pthread_spin_lock(&pend_spin);
+        atomic_store(&step, 2 * i + 1);
+        while (!atomic_load(&trying)) sched_yield();
+        long long end = now_ns() + HOLD_US * 1000LL; /* the worker spins meanwhile */
+        while (now_ns() < end) {}
+        pthread_spin_unlock(&pend_spin);
+        while (atomic_load(&step) != 2 * i + 2) sched_yield();
+    }
+    if (!alive) pthread_join(t, NULL);
+    printf("waits %d\n", WAITS);
+    return 0;
+}
