@@ -35,19 +35,23 @@ const ROWS: usize = 20;
 /// An acquisition succeeded; `waited`: it blocked this long. `class` may be 0 (not looked up
 /// yet: only done for sampled and contended acquisitions).
 ///
-/// The booking of a contended acquisition that is not the sampled one and takes no stack is
-/// deferred: left in the thread's record ([`Record::pend_addr`]) and booked by [`flush`]
-/// before the thread's next wait (when the lock it wants is someone else's) or report. The
-/// caller holds the lock now: booking here (the class lookup and counters whose cache line
-/// the other waiters write too) lengthened every contended critical section — a spinlock
-/// handed between two threads lost a third of its throughput.
+/// With `defer` (the spinning waits of `hooks::contended_wait`: spinlocks, readers behind a
+/// writer), the booking of a contended acquisition that is not the sampled one and takes no
+/// stack is deferred: left in the thread's record ([`Record::pend_addr`]) and booked by
+/// [`flush`] before the thread's next wait (when the lock it wants is someone else's) or
+/// report. The caller holds the lock now: booking here (the class lookup and counters whose
+/// cache line the other waiters write too) lengthened every contended critical section — a
+/// spinlock handed between two threads lost a third of its throughput (15.3 Mops/s with
+/// diagnostics off; 10.4 booked at once, 26 deferred: the waiter books while the holder
+/// works). Mutex and semaphore waits, which sleep, book at once: deferred, a mutex contended
+/// by 4 threads went from 57 to 32 Mops/s (the flush lands just before the futex wait).
 #[inline]
-pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>) {
+pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>, defer: bool) {
     let sampled = !thread::tick();
     if sampled {
         thread::rearm(rec, super::sample_period());
     } else if let Some(w) = waited {
-        if rec.stack_wait.load(Ordering::Relaxed).saturating_add(w) < STACK_WAIT_NS {
+        if defer && rec.stack_wait.load(Ordering::Relaxed).saturating_add(w) < STACK_WAIT_NS {
             // The previous deferred booking was flushed before this wait began.
             rec.pend_wait.store(w, Ordering::Relaxed);
             rec.pend_class.store(class, Ordering::Relaxed);

@@ -116,7 +116,7 @@ fn acquire(
         note_held(rec, a, inst, class, m, checked);
     }
     if got && m & mode::CONTENTION != 0 {
-        contention::acquired(rec, a, class, waited);
+        contention::acquired(rec, a, class, waited, false);
     }
     r
 }
@@ -268,7 +268,7 @@ fn contended_wait(a: Acq, wait: impl FnOnce() -> Result<()>) -> c_int {
     let r = wait();
     rec.end_wait();
     if matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)) {
-        contention::acquired(rec, a, 0, Some(now() - t0));
+        contention::acquired(rec, a, 0, Some(now() - t0), true);
     }
     code(r)
 }
@@ -285,7 +285,7 @@ fn order_fast_release(addr: usize, held: u32, alt: u32) -> bool {
 #[inline(never)]
 fn taken(a: Acq, r: Result<()>) -> c_int {
     if let (true, Some(rec)) = (matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)), thread::current()) {
-        contention::acquired(rec, a, 0, None);
+        contention::acquired(rec, a, 0, None, false);
     }
     code(r)
 }

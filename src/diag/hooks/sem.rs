@@ -67,7 +67,7 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
     let r = s.wait(user);
     rec.end_wait();
     if r.is_ok() && contention {
-        contention::acquired(rec, a, 0, Some(now() - t0));
+        contention::acquired(rec, a, 0, Some(now() - t0), false);
     }
     sem_ret(r)
 }
