@@ -79,6 +79,14 @@ const FUTEX_USED: u32 = 2;
 /// with more cores than threads can measure a spin (spin only while the holder runs).
 const SPINS: u32 = 0;
 
+/// Wakes up to `n` sleepers on `word`: out of line, so that the unlock paths that find no
+/// sleeper (the common case) carry no system-call set-up and need no stack frame.
+#[cold]
+#[inline(never)]
+fn wake(word: &AtomicU32, n: i32, scope: Scope) {
+    futex_wake(word, n, scope);
+}
+
 /// `PTHREAD_RWLOCK_PREFER_READER_NP`.
 pub const PREFER_READER: i32 = 0;
 /// `PTHREAD_RWLOCK_PREFER_WRITER_NP`.

@@ -221,11 +221,11 @@ impl RwLock {
             // after the one of the reader that started this read phase.
             fence(Ordering::Acquire);
             if self.wrphase_futex.swap(1, Ordering::Relaxed) & FUTEX_USED != 0 {
-                futex_wake(&self.wrphase_futex, i32::MAX, scope);
+                wake(&self.wrphase_futex, i32::MAX, scope);
             }
         }
         if r & RWAITING != rnew & RWAITING {
-            futex_wake(&self.readers, i32::MAX, scope);
+            wake(&self.readers, i32::MAX, scope);
         }
         Ok(())
     }

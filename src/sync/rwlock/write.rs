@@ -19,7 +19,7 @@ impl RwLock {
         // Free and without readers: become the primary writer and start the write phase in
         // one CAS (glibc's trywrlock step; its wrlock takes the same states in two).
         if self.try_write_free().is_err() {
-            self.write_slow(deadline)?;
+            return self.write_slow_owned(me, deadline);
         }
         // Relaxed: only the holder compares `cur_writer` with its own tid.
         self.cur_writer.store(me, Ordering::Relaxed);
@@ -295,12 +295,23 @@ impl RwLock {
                 }
             }
             if r >> READER_SHIFT != 0 && self.wrphase_futex.swap(0, Ordering::Relaxed) & FUTEX_USED != 0 {
-                futex_wake(&self.wrphase_futex, i32::MAX, scope);
+                wake(&self.wrphase_futex, i32::MAX, scope);
             }
         }
         if wake_writers {
-            futex_wake(&self.writers_futex, 1, scope);
+            wake(&self.writers_futex, 1, scope);
         }
+    }
+
+    /// The write lock, contended: [`RwLock::write_slow`], then ours (out of line, so that the
+    /// uncontended path needs no stack frame).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn write_slow_owned(&self, me: i32, deadline: Deadline) -> Result<()> {
+        self.write_slow(deadline)?;
+        // Relaxed: only the holder compares `cur_writer` with its own tid.
+        self.cur_writer.store(me, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Preferring writers: passes WRLOCKED to a registered writer (WRHANDOVER); false if
