@@ -82,11 +82,6 @@ pub unsafe fn init() {
 /// 0 = glibc in single-threaded mode, 1 = being switched, 2 = switched.
 static MULTITHREADED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
-/// Switches glibc to multi-threaded mode if that has not happened yet ([`bootstrap`]): called
-/// before rpthread creates a thread. glibc itself switches in its first pthread_create, so a
-/// program that never creates a thread keeps glibc's single-threaded stdio and malloc (no
-/// locks), its `__libc_single_threaded` reads 1 (libstdc++ then counts references without
-/// atomics), and the bootstrap thread's start and end never touch libc's pages: as on glibc.
 /// Whether glibc is still in single-threaded mode as far as rpthread is concerned (it has not
 /// created a thread yet).
 pub fn single_threaded() -> bool {
@@ -105,6 +100,11 @@ pub fn cancel_self_single_threaded() -> i32 {
     unsafe { (symbols::syms().real_pthread_cancel)(tcb::current() as libc::pthread_t) }
 }
 
+/// Switches glibc to multi-threaded mode if that has not happened yet ([`bootstrap`]): called
+/// before rpthread creates a thread. glibc itself switches in its first pthread_create, so a
+/// program that never creates a thread keeps glibc's single-threaded stdio and malloc (no
+/// locks), its `__libc_single_threaded` reads 1 (libstdc++ then counts references without
+/// atomics), and the bootstrap thread's start and end never touch libc's pages: as on glibc.
 /// Fails (EAGAIN) where the switch's thread cannot be made for lack of memory: that
 /// pthread_create fails, and the next one tries again.
 #[inline]
