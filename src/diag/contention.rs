@@ -78,45 +78,51 @@ pub fn flush(rec: &'static Record) {
 
 #[cold]
 fn flush_slow(rec: &'static Record) {
-    // Acquire: pairs with the Release store in `acquired`. A swap: a report may take it.
-    let addr = rec.pend_addr.swap(0, Ordering::Acquire);
-    let Some(kind) = Kind::from_u32(rec.pend_kind.load(Ordering::Relaxed)) else { return };
-    if addr != 0 {
-        let a = Acq { kind, addr, mode: thread::hold::EXCLUSIVE, wait: 0 };
-        booked(rec, a, rec.pend_class.load(Ordering::Relaxed), false, Some(rec.pend_wait.load(Ordering::Relaxed)));
+    if let Some((a, class, w)) = take_pending(rec) {
+        booked(rec, a, class, false, Some(w));
     }
+}
+
+/// Takes `r`'s deferred wait: (the acquisition, its class or 0, the wait). A swap of the
+/// address: the owner and a report may both try; one gets it.
+fn take_pending(r: &Record) -> Option<(Acq, u32, u64)> {
+    // Acquire: pairs with the Release store of the address in `acquired`.
+    let addr = r.pend_addr.swap(0, Ordering::Acquire);
+    let kind = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed))?;
+    (addr != 0).then(|| {
+        let a = Acq { kind, addr, mode: thread::hold::EXCLUSIVE, wait: 0 };
+        (a, r.pend_class.load(Ordering::Relaxed), r.pend_wait.load(Ordering::Relaxed))
+    })
 }
 
 /// Before a report: books every thread's deferred wait (the counters only, for other
 /// threads: their stack accounting is theirs).
 fn flush_all() {
-    let mine = thread::current_claimed().map_or(0, |r| r as *const Record as usize);
+    let mine = thread::current_claimed();
+    // Class lookups below may take a stack, whose unwinder may lock: as diagnostic code.
+    let was = thread::set_busy(true);
     for r in tables::get().threads.iter() {
         if r.used.load(Ordering::Acquire) == 0 {
             continue;
         }
-        if r as *const Record as usize == mine {
-            // SAFETY: the tables are mapped for the life of the process.
-            flush(unsafe { &*(r as *const Record) });
+        if mine.is_some_and(|m| core::ptr::eq(m, r)) {
+            flush(r);
             continue;
         }
-        // Acquire: pairs with the owner's Release store of the address.
-        let addr = r.pend_addr.swap(0, Ordering::Acquire);
-        let Some(kind) = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed)) else { continue };
-        if addr == 0 {
-            continue;
-        }
-        let class = match r.pend_class.load(Ordering::Relaxed) {
-            0 => super::instance(addr, kind, false).1,
-            c => c,
-        };
+        let Some((a, class, w)) = take_pending(r) else { continue };
+        let class = if class != 0 { class } else { super::instance(a.addr, a.kind, false).1 };
         if let Some(cl) = names::class(class) {
-            let w = r.pend_wait.load(Ordering::Relaxed);
-            cl.contended.fetch_add(1, Ordering::Relaxed);
-            cl.wait_ns.fetch_add(w, Ordering::Relaxed);
-            raise(&cl.wait_max, w);
+            count_wait(cl, w);
         }
     }
+    thread::set_busy(was);
+}
+
+/// Counts one contended acquisition that waited `w` ns in its class.
+fn count_wait(cl: &Class, w: u64) {
+    cl.contended.fetch_add(1, Ordering::Relaxed);
+    cl.wait_ns.fetch_add(w, Ordering::Relaxed);
+    raise(&cl.wait_max, w);
 }
 
 #[cold]
@@ -133,9 +139,7 @@ fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Optio
         }
     }
     if let Some(w) = waited {
-        cl.contended.fetch_add(1, Ordering::Relaxed);
-        cl.wait_ns.fetch_add(w, Ordering::Relaxed);
-        raise(&cl.wait_max, w);
+        count_wait(cl, w);
         // The wait since this thread's last stack (its first wait: at least STACK_WAIT_NS).
         let since = rec.stack_wait.load(Ordering::Relaxed).saturating_add(w);
         if since >= STACK_WAIT_NS {

@@ -149,20 +149,6 @@ pub fn count_timed_hold(begin: bool) {
     }
 }
 
-/// Whether `contention` is the only mode: its uncontended lock and unlock are inlined into
-/// the exports (see `hooks::mutex_lock`). Relaxed, as [`enabled`].
-#[inline(always)]
-pub fn contention_only() -> bool {
-    MODES.load(Ordering::Relaxed) == mode::CONTENTION
-}
-
-/// Whether `order` is the only mode: its acquisitions and releases whose book-keeping is
-/// cached take a fast path (see `hooks::order_cached`). Relaxed, as [`enabled`].
-#[inline(always)]
-pub fn order_only() -> bool {
-    MODES.load(Ordering::Relaxed) == mode::ORDER
-}
-
 /// The enabled modes, for the hooks' choice of a fast path. Relaxed, as [`enabled`].
 #[inline(always)]
 pub fn modes_relaxed() -> u32 {

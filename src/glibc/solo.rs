@@ -4,8 +4,8 @@
 //!
 //! rpthread switches glibc to multi-threaded mode before its first thread with a thread of
 //! glibc's own (`super::bootstrap`), so glibc's own flags say "threads" from then on even
-//! when that thread has ended; the answer is rebuilt from two counts instead: rpthread has never created a
-//! thread ([`note_thread_created`]), and glibc's count of the threads it created itself
+//! when that thread has ended; the answer is rebuilt from two counts instead: rpthread has
+//! never created a thread ([`note_thread_created`]), and glibc's count of the threads it created itself
 //! (`__nptl_nthreads`: SIGEV_THREAD timers, the bootstrap thread) is 1 (the main thread).
 //! Both change only in the thread that creates a thread, before the new thread exists, so a
 //! thread that reads "alone" is alone. Like glibc, threads made with raw clone(2) by the

@@ -95,7 +95,7 @@ pub unsafe fn mutex_trylock(p: *mut pthread_mutex_t) -> c_int {
         Ok(m) => m,
         Err(e) => return e.0,
     };
-    if crate::diag::order_only() {
+    if crate::diag::modes_relaxed() == mode::ORDER {
         if let Some(c) = order_cached(p as usize, MUTEX_HELD) {
             if m.try_plain() == Some(true) {
                 return c.took();
