@@ -35,29 +35,30 @@ const ROWS: usize = 20;
 /// An acquisition succeeded; `waited`: it blocked this long. `class` may be 0 (not looked up
 /// yet: only done for sampled and contended acquisitions).
 ///
-/// With `defer` (the spinning waits of `hooks::contended_wait`: spinlocks, readers behind a
-/// writer), the booking of a contended acquisition that is not the sampled one and takes no
-/// stack is deferred: left in the thread's record ([`Record::pend_addr`]) and booked by
-/// [`flush`] before the thread's next wait (when the lock it wants is someone else's) or
-/// report. The caller holds the lock now: booking here (the class lookup and counters whose
-/// cache line the other waiters write too) lengthened every contended critical section — a
-/// spinlock handed between two threads lost a third of its throughput (15.3 Mops/s with
-/// diagnostics off; 10.4 booked at once, 26 deferred: the waiter books while the holder
-/// works). Mutex and semaphore waits, which sleep, book at once: deferred, a mutex contended
-/// by 4 threads went from 57 to 32 Mops/s (the flush lands just before the futex wait).
+/// With `defer` (the contention-only fast paths' waits: `hooks::contended_wait`), a contended
+/// acquisition that is not the sampled one and takes no stack is not booked in its class
+/// but added to the thread's tally of waits for that same lock ([`Record::pend_addr`]); the
+/// tally goes to the class when the thread waits for another lock, when it ends, and when a
+/// report is written (for every thread). The caller holds the lock now: booking here (the
+/// class lookup, counters on a cache line every waiter writes) lengthened every contended
+/// critical section. Measured (bench/sync_mutex.c contended_tiny_2t and sync_rwlock.c
+/// read_mostly_4_threads, 7 alternated runs each, cost against diagnostics off): a mutex
+/// booked at once 1.07x, tallied 1.03x; read-mostly rwlock 1.51x with the earlier deferral
+/// (booked before the thread's next wait), 1.40x tallied. That earlier deferral ran a
+/// spinlock handed between two threads faster than with diagnostics off (0.66x: the
+/// booking before each wait acted as a back-off that kept the lock with its holder); the
+/// tally, 1.38x, is the book-keeping's own cost: two counter reads and the tally inside each
+/// contended critical section of ~60 ns.
 #[inline]
 pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>, defer: bool) {
     let sampled = !thread::tick();
     if sampled {
         thread::rearm(rec, super::sample_period());
     } else if let Some(w) = waited {
-        if defer && rec.stack_wait.load(Ordering::Relaxed).saturating_add(w) < STACK_WAIT_NS {
-            // The previous deferred booking was flushed before this wait began.
-            rec.pend_wait.store(w, Ordering::Relaxed);
-            rec.pend_class.store(class, Ordering::Relaxed);
-            rec.pend_kind.store(a.kind as u32, Ordering::Relaxed);
-            // Release: a report that takes the address sees the fields above.
-            rec.pend_addr.store(a.addr, Ordering::Release);
+        let since = rec.stack_wait.load(Ordering::Relaxed).saturating_add(w);
+        if defer && since < STACK_WAIT_NS {
+            rec.stack_wait.store(since, Ordering::Relaxed);
+            tally(rec, a, class, w);
             return;
         }
     } else {
@@ -66,9 +67,34 @@ pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>, d
     booked(rec, a, class, sampled, waited);
 }
 
-/// Books the calling thread's deferred contended wait, if any: before it waits again
-/// (callers: the contended paths, before their first clock read), before a report, at its
-/// end. `rec` is the calling thread's record.
+/// Adds a wait to the thread's tally (see [`acquired`]), booking the tally of another lock
+/// first. Only the owner adds; a report takes a whole tally by swapping the address to 0,
+/// so the owner takes it the same way before it touches the fields.
+#[inline]
+fn tally(rec: &'static Record, a: Acq, class: u32, w: u64) {
+    // Acquire: pairs with the Release below (the owner's previous tally, possibly taken and
+    // given back by nobody else: a report only ever takes).
+    let cur = rec.pend_addr.swap(0, Ordering::Acquire);
+    if cur == a.addr && rec.pend_kind.load(Ordering::Relaxed) == a.kind as u32 {
+        rec.pend_count.store(rec.pend_count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        rec.pend_wait.store(rec.pend_wait.load(Ordering::Relaxed).saturating_add(w), Ordering::Relaxed);
+        raise(&rec.pend_max, w);
+    } else {
+        if cur != 0 {
+            book_tally(rec, cur);
+        }
+        rec.pend_kind.store(a.kind as u32, Ordering::Relaxed);
+        rec.pend_class.store(class, Ordering::Relaxed);
+        rec.pend_count.store(1, Ordering::Relaxed);
+        rec.pend_wait.store(w, Ordering::Relaxed);
+        rec.pend_max.store(w, Ordering::Relaxed);
+    }
+    // Release: a report that takes the address sees the fields above.
+    rec.pend_addr.store(a.addr, Ordering::Release);
+}
+
+/// Books the calling thread's tally of waits, if any: before a report, at its end. `rec` is
+/// the calling thread's record.
 #[inline]
 pub fn flush(rec: &'static Record) {
     if rec.pend_addr.load(Ordering::Relaxed) != 0 {
@@ -78,51 +104,51 @@ pub fn flush(rec: &'static Record) {
 
 #[cold]
 fn flush_slow(rec: &'static Record) {
-    if let Some((a, class, w)) = take_pending(rec) {
-        booked(rec, a, class, false, Some(w));
+    let addr = rec.pend_addr.swap(0, Ordering::Acquire);
+    if addr != 0 {
+        book_tally(rec, addr);
     }
 }
 
-/// Takes `r`'s deferred wait: (the acquisition, its class or 0, the wait). A swap of the
-/// address: the owner and a report may both try; one gets it.
-fn take_pending(r: &Record) -> Option<(Acq, u32, u64)> {
-    // Acquire: pairs with the Release store of the address in `acquired`.
-    let addr = r.pend_addr.swap(0, Ordering::Acquire);
-    let kind = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed))?;
-    (addr != 0).then(|| {
-        let a = Acq { kind, addr, mode: thread::hold::EXCLUSIVE, wait: 0 };
-        (a, r.pend_class.load(Ordering::Relaxed), r.pend_wait.load(Ordering::Relaxed))
-    })
+/// Books the tally of `r` for the lock at `addr`, which the caller took from the record
+/// (swapped the address to 0): the counters only (the owner did its stack accounting when it
+/// added each wait). Class lookups may take a stack, whose unwinder may lock: the caller runs
+/// as diagnostic code, or this is the owner (guarded here).
+#[cold]
+fn book_tally(r: &Record, addr: usize) {
+    let Some(kind) = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed)) else { return };
+    let mut class = r.pend_class.load(Ordering::Relaxed);
+    if class == 0 {
+        let was = thread::set_busy(true);
+        class = super::instance(addr, kind, false).1;
+        thread::set_busy(was);
+    }
+    if let Some(cl) = names::class(class) {
+        let n = r.pend_count.load(Ordering::Relaxed);
+        count_waits(cl, n, r.pend_wait.load(Ordering::Relaxed), r.pend_max.load(Ordering::Relaxed));
+    }
 }
 
-/// Before a report: books every thread's deferred wait (the counters only, for other
-/// threads: their stack accounting is theirs).
+/// Before a report: books every thread's tally (a thread adding to its own meanwhile has
+/// taken it: its waits go into the next report).
 fn flush_all() {
-    let mine = thread::current_claimed();
-    // Class lookups below may take a stack, whose unwinder may lock: as diagnostic code.
-    let was = thread::set_busy(true);
     for r in tables::get().threads.iter() {
         if r.used.load(Ordering::Acquire) == 0 {
             continue;
         }
-        if mine.is_some_and(|m| core::ptr::eq(m, r)) {
-            flush(r);
-            continue;
-        }
-        let Some((a, class, w)) = take_pending(r) else { continue };
-        let class = if class != 0 { class } else { super::instance(a.addr, a.kind, false).1 };
-        if let Some(cl) = names::class(class) {
-            count_wait(cl, w);
+        let addr = r.pend_addr.swap(0, Ordering::Acquire);
+        if addr != 0 {
+            book_tally(r, addr);
         }
     }
-    thread::set_busy(was);
 }
 
-/// Counts one contended acquisition that waited `w` ns in its class.
-fn count_wait(cl: &Class, w: u64) {
-    cl.contended.fetch_add(1, Ordering::Relaxed);
-    cl.wait_ns.fetch_add(w, Ordering::Relaxed);
-    raise(&cl.wait_max, w);
+/// Counts `n` contended acquisitions that waited `total` ns in all, `max` at most, in a
+/// class.
+fn count_waits(cl: &Class, n: u64, total: u64, max: u64) {
+    cl.contended.fetch_add(n, Ordering::Relaxed);
+    cl.wait_ns.fetch_add(total, Ordering::Relaxed);
+    raise(&cl.wait_max, max);
 }
 
 #[cold]
@@ -139,7 +165,7 @@ fn booked(rec: &'static Record, a: Acq, class: u32, sampled: bool, waited: Optio
         }
     }
     if let Some(w) = waited {
-        count_wait(cl, w);
+        count_waits(cl, 1, w, w);
         // The wait since this thread's last stack (its first wait: at least STACK_WAIT_NS).
         let since = rec.stack_wait.load(Ordering::Relaxed).saturating_add(w);
         if since >= STACK_WAIT_NS {
@@ -175,15 +201,18 @@ fn add_site(cl: &Class, id: u32, w: u64) {
     }
 }
 
-/// A lock is being released: ends its hold sample if it is the one being timed.
+/// A lock was released: ends its hold sample if it is the one being timed, at `end` (the
+/// clock read before the lock word was released: a release that wakes a waiter makes a
+/// system call, which timed a mutex handed between two threads every ~80 ns as held 340 ns on
+/// average).
 #[inline]
-pub fn released(rec: &Record, addr: usize) {
+pub fn released(rec: &Record, addr: usize, end: u64) {
     if thread::timed() != addr {
         return;
     }
     thread::set_timed(0);
     super::count_timed_hold(false);
-    let dt = now().saturating_sub(rec.timed_t0.load(Ordering::Relaxed));
+    let dt = end.saturating_sub(rec.timed_t0.load(Ordering::Relaxed));
     if let Some(cl) = names::class(rec.timed_class.load(Ordering::Relaxed)) {
         cl.hold_ns.fetch_add(dt, Ordering::Relaxed);
         cl.holds.fetch_add(1, Ordering::Relaxed);

@@ -60,6 +60,7 @@
 //! process, are not seen; lock classes are never forgotten (an address reused for a lock made
 //! elsewhere gets a new class only through its init call).
 
+pub mod clock;
 pub mod config;
 pub mod contention;
 pub mod deadlock;
@@ -187,13 +188,11 @@ pub fn sample_period() -> u32 {
     CONFIG.get().map_or(config::DEFAULT_SAMPLE, |c| c.sample)
 }
 
-/// Nanoseconds on CLOCK_MONOTONIC (the vDSO: no system call, no lock).
+/// Nanoseconds on CLOCK_MONOTONIC's scale, from the time-stamp counter where it is the
+/// kernel's clocksource ([`clock`]).
 #[inline]
 pub fn now() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime with a valid out-pointer; async-signal-safe.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    clock::now()
 }
 
 /// Nanoseconds on CLOCK_MONOTONIC_COARSE: the clock tick's resolution (1-4 ms), at a
@@ -201,10 +200,7 @@ pub fn now() -> u64 {
 /// milliseconds, and taken at every acquisition in `hold` mode.
 #[inline]
 pub fn now_coarse() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime with a valid out-pointer; async-signal-safe.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    clock::coarse()
 }
 
 /// Reads the environment and, if a mode is asked for, sets everything up. Called once by the
@@ -217,6 +213,7 @@ pub fn init() {
     }
     symbols::init();
     stack::init();
+    clock::init();
     let modes = cfg.modes;
     // SAFETY: `init` runs once, from the library's constructor.
     let _ = unsafe { CONFIG.set(cfg) };

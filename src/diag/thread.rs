@@ -108,15 +108,20 @@ pub struct Record {
     pub handle: AtomicUsize,
     /// Contended wait (ns) since the thread last took a wait's stack (`contention`).
     pub stack_wait: AtomicU64,
-    /// `contention`: the object of a contended wait whose booking was deferred
-    /// (`contention::acquired`), 0 if none; published last (Release).
+    /// `contention`: the lock of the thread's tally of contended waits not yet booked in
+    /// their class (`contention::acquired`), 0 if none; published last (Release), taken by
+    /// swapping it to 0.
     pub pend_addr: AtomicUsize,
     /// Its class (0: not looked up yet) and kind (`Kind` as u32).
     pub pend_class: AtomicU32,
     /// See [`Record::pend_class`].
     pub pend_kind: AtomicU32,
-    /// Its wait (ns).
+    /// The tally: waits, their total and longest (ns).
+    pub pend_count: AtomicU64,
+    /// See [`Record::pend_count`].
     pub pend_wait: AtomicU64,
+    /// See [`Record::pend_count`].
+    pub pend_max: AtomicU64,
     /// Sampled acquisitions until the next whose hold is timed.
     pub hold_sample: AtomicU32,
     /// Contention sampling: uncontended acquisitions until the next sampled one (with the

@@ -62,7 +62,7 @@ fn cond_wait_booked(rec: &'static Record, cv: &Cond, caddr: usize, m: &Mutex, ma
     rec.begin_wait(wait::COND, caddr, ci, 0, t0);
     let r = cv.wait(m, deadline);
     rec.end_wait();
-    let waited = now() - t0;
+    let waited = now().saturating_sub(t0);
     if let Some(i) = cinst {
         i.waiters.fetch_sub(1, Ordering::Relaxed);
     }

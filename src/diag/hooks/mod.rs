@@ -43,7 +43,7 @@ pub const CHECK_NS: u64 = 250_000_000;
 
 /// An absolute CLOCK_MONOTONIC time `ns` from now.
 fn after(ns: u64) -> timespec {
-    let t = now() + ns;
+    let t = crate::diag::clock::monotonic() + ns;
     timespec { tv_sec: (t / 1_000_000_000) as i64, tv_nsec: (t % 1_000_000_000) as i64 }
 }
 
@@ -97,15 +97,12 @@ fn acquire(
         // The precise clock only where the wait is measured (`contention`); reports of a
         // wait in progress need no better than the coarse one.
         let timed = m & mode::CONTENTION != 0;
-        if timed {
-            contention::flush(rec);
-        }
         let t0 = if timed { now() } else { crate::diag::now_coarse() };
         rec.begin_wait(a.wait, a.addr, inst, 0, t0);
         r = wait_blocked(rec, user, block);
         rec.end_wait();
         if timed {
-            waited = Some(now() - t0);
+            waited = Some(now().saturating_sub(t0));
         }
     }
     let got = matches!(r, Ok(()) | Err(Errno::EOWNERDEAD));
@@ -145,12 +142,18 @@ pub struct Released {
     addr: usize,
     /// (hold time, class) when the hold ended and was timed.
     held: Option<(u64, u32)>,
+    /// `contention`: the end of a hold being sampled (the clock read before the word is
+    /// released, so that the release's futex wake is not counted), else 0.
+    sample_end: u64,
 }
 
 /// Books a release, before the lock word is released (so the holder field is cleared before
 /// the next owner sets it).
 fn release(rec: &Record, addr: usize) -> Released {
-    let mut out = Released { addr, held: None };
+    let mut out = Released { addr, held: None, sample_end: 0 };
+    if thread::timed() == addr && modes() & mode::CONTENTION != 0 {
+        out.sample_end = now();
+    }
     if modes() & mode::TRACK == 0 {
         return out;
     }
@@ -182,7 +185,7 @@ fn release(rec: &Record, addr: usize) -> Released {
 fn after_release(rec: &'static Record, r: Released) {
     let m = modes();
     if m & mode::CONTENTION != 0 {
-        contention::released(rec, r.addr);
+        contention::released(rec, r.addr, r.sample_end);
     }
     if let Some((dt, class)) = r.held {
         if m & mode::CONTENTION != 0 {
@@ -258,17 +261,17 @@ fn counted(r: Result<()>, a: impl FnOnce() -> Acq) -> c_int {
 }
 
 /// `contention` alone: the wait a fast path ran into (a reader registered in a write phase,
-/// a spinlock found taken): timed and booked as a contended acquisition.
+/// a spinlock or plain mutex found taken): timed, and added to the thread's tally of waits
+/// ([`contention::acquired`] with `defer`).
 #[cold]
 fn contended_wait(a: Acq, wait: impl FnOnce() -> Result<()>) -> c_int {
     let Some(rec) = thread::current() else { return code(wait()) };
-    contention::flush(rec);
     let t0 = now();
     rec.begin_wait(a.wait, a.addr, 0, 0, t0);
     let r = wait();
     rec.end_wait();
     if matches!(r, Ok(()) | Err(Errno::EOWNERDEAD)) {
-        contention::acquired(rec, a, 0, Some(now() - t0), true);
+        contention::acquired(rec, a, 0, Some(now().saturating_sub(t0)), true);
     }
     code(r)
 }

@@ -15,7 +15,8 @@ pub(super) fn mutex_acq(p: *mut pthread_mutex_t) -> Acq {
 const MUTEX_HELD: u32 = thread::held_once(hold::EXCLUSIVE, Kind::Mutex);
 
 /// pthread_mutex_lock with diagnostics. With `contention` alone, an uncontended acquisition
-/// that is not the sampled one costs the try-lock and a per-thread decrement; with `order`
+/// that is not the sampled one costs the try-lock and a per-thread decrement, and a plain
+/// mutex found busy goes to [`mutex_contended`]; with `order`
 /// alone, one of a plain mutex whose book-keeping is cached, the try-lock and one store (a
 /// function of its own, so the export's path with diagnostics off stays the same three
 /// instructions); everything else goes to [`mutex_lock_full`].
@@ -28,14 +29,21 @@ pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
     // What is not the fast path proper is in functions of their own with scalar arguments.
     if let Ok(m) = unsafe { crate::object::obj::<Mutex, _>(p) } {
         match crate::diag::modes_relaxed() {
-            mode::CONTENTION => match m.trylock() {
-                Ok(()) if thread::tick() => return 0,
-                // Busy: the full path tries again and blocks, timed.
-                Err(Errno::EBUSY) => {}
-                // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked
-                // without locking again.
-                r => return mutex_taken(p, r),
-            },
+            mode::CONTENTION => {
+                let r = match m.try_plain() {
+                    Some(true) => Ok(()),
+                    Some(false) => return mutex_contended(p, m),
+                    None => m.trylock(),
+                };
+                match r {
+                    Ok(()) if thread::tick() => return 0,
+                    // Busy: the full path tries again and blocks, timed.
+                    Err(Errno::EBUSY) => {}
+                    // Taken (the sampled one), or taken with EOWNERDEAD, or an error: booked
+                    // without locking again.
+                    r => return mutex_taken(p, r),
+                }
+            }
             mode::ORDER => {
                 if let Some(c) = order_cached(p as usize, MUTEX_HELD) {
                     match m.try_plain() {
@@ -56,6 +64,13 @@ pub unsafe fn mutex_lock(p: *mut pthread_mutex_t) -> c_int {
 #[inline(never)]
 fn mutex_taken(p: *mut pthread_mutex_t, r: Result<()>) -> c_int {
     taken(mutex_acq(p), r)
+}
+
+/// `contention` alone, a plain mutex found busy: the rest of the lock, timed and booked (the
+/// full path's second try-lock and generic set-up lengthened every contended acquisition).
+#[inline(never)]
+fn mutex_contended(p: *mut pthread_mutex_t, m: &Mutex) -> c_int {
+    contended_wait(mutex_acq(p), || m.lock_plain_busy())
 }
 
 /// `order`'s fast path found the mutex busy: the rest of the lock, then booked.

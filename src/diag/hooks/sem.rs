@@ -59,15 +59,12 @@ pub unsafe fn sem_wait(p: *mut sem_t, timed: Option<(clockid_t, *const timespec)
         Err(_) => {}
     }
     let Some(rec) = thread::current() else { return sem_ret(s.wait(user)) };
-    if contention {
-        contention::flush(rec);
-    }
     let t0 = now();
     rec.begin_wait(a.wait, a.addr, 0, 0, t0);
     let r = s.wait(user);
     rec.end_wait();
     if r.is_ok() && contention {
-        contention::acquired(rec, a, 0, Some(now() - t0), false);
+        contention::acquired(rec, a, 0, Some(now().saturating_sub(t0)), false);
     }
     sem_ret(r)
 }
