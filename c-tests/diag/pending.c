@@ -1,9 +1,10 @@
-/* Short contended waits, whose booking `contention` defers until the thread's next wait (off
- * the lock's critical section): every one must be counted, the last one included. A worker
- * waits WAITS times for `pend_spin`, which main holds for about HOLD_US each time; its last
- * wait is still deferred when it ends (argument "exit": main joins it; booked at the thread's
- * end) or when the process exits with it still alive (argument "alive": booked by the exit
- * report). The test expects WAITS contended acquisitions of pend_spin. */
+/* Short contended waits, which `contention` adds to the waiting thread's tally for that lock
+ * instead of booking them in the lock's class inside its critical section: every one must be
+ * counted, the last one included. A worker waits WAITS times for `pend_spin`, which main
+ * holds for about HOLD_US each time; its tally is still unbooked when it ends (argument
+ * "exit": main joins it; booked at the thread's end) or when the process exits with it still
+ * alive (argument "alive": booked by the exit report). The test expects WAITS contended
+ * acquisitions of pend_spin. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -157,10 +157,10 @@ pub struct Record {
 }
 
 // Per-thread words in initial-exec TLS (a fresh thread reads zeros):
-//   +0   the thread's record (0 = none yet, 1 = none to be had), with [`BUSY`] or'ed in
-//        while the thread runs diagnostic code (whatever that code calls — the unwinder may
-//        lock a mutex — then takes the plain path; in this word, the lock paths' one
-//        load answers both questions);
+//   +0   the thread's record (0 = none yet, [`NO_RECORD`] = none to be had), with [`BUSY`]
+//        or'ed in while the thread runs diagnostic code (whatever that code calls — the
+//        unwinder may lock a mutex — then takes the plain path; in this word, the lock
+//        paths' one load and one compare answer both questions: [`usable`]);
 //   +8   contention sampling: the lock whose hold is being timed (0: none), read by every
 //        unlock in `contention` mode (a load only; the countdown is [`Record::sample_left`]).
 global_asm!(
@@ -171,16 +171,34 @@ global_asm!(
     ".previous",
 );
 
-const NO_RECORD: usize = 1;
-/// In the record word: the thread runs diagnostic code (records are 8-byte aligned).
-const BUSY: usize = 2;
+/// In the record word: the thread runs diagnostic code (or'ed into its record's address,
+/// which is below 2^47).
+const BUSY: usize = 1 << 63;
+/// The record word of a thread that could not have a record (the table was full): negative,
+/// as a busy record's, and never one.
+const NO_RECORD: usize = BUSY | 1 << 62;
+
+/// Whether a record word names a record and the thread is not running diagnostic code: the
+/// word is positive (0: none yet; [`NO_RECORD`] and a [`BUSY`] record are negative): one
+/// test. (The flags in the low bits of an aligned address took a test of the bits and one of
+/// zero, two of the few instructions of `order`'s fast paths.)
+#[inline(always)]
+fn usable(p: usize) -> bool {
+    (p as isize) > 0
+}
+
+/// Whether a record word names a record, busy or not.
+#[inline(always)]
+fn has_record(p: usize) -> bool {
+    p != 0 && p != NO_RECORD
+}
 
 /// Marks the calling thread as running diagnostic code (`busy`) or not; returns what it
 /// was. Plain load and store: only the thread itself writes its word, and a signal handler
 /// that interrupts it restores the value before returning.
 pub fn set_busy(busy: bool) -> bool {
     let p = tls_load::<0>();
-    if p > NO_RECORD {
+    if has_record(p) {
         tls_store::<0>(if busy { p | BUSY } else { p & !BUSY });
     }
     p & BUSY != 0
@@ -210,12 +228,13 @@ fn tls_store<const OFF: usize>(v: usize) {
 }
 
 /// Counts one uncontended acquisition: true while it is not the sampled one (the countdown
-/// is above 1). A thread without a record yet (or without one to be had) answers false, which
-/// sends its acquisition to the full path, where the record is claimed and the countdown set.
+/// is above 1). A thread without a record yet (or without one to be had, or running
+/// diagnostic code) answers false, which sends its acquisition to the full path, where the
+/// record is claimed and the countdown set (or, for diagnostic code, nothing is booked).
 #[inline(always)]
 pub fn tick() -> bool {
     let p = tls_load::<0>();
-    if p <= NO_RECORD {
+    if !usable(p) {
         return false;
     }
     // SAFETY: the slot holds the address of our record in the mapped tables.
@@ -252,9 +271,7 @@ pub fn set_timed(addr: usize) {
 #[inline(always)]
 pub fn current_claimed() -> Option<&'static Record> {
     let p = tls_load::<0>();
-    // A usable record's address has neither low bit (records are 8-byte aligned): one test
-    // tells it from 0, NO_RECORD (1) and a BUSY (2) record.
-    if p & (NO_RECORD | BUSY) == 0 && p != 0 {
+    if usable(p) {
         // SAFETY: the slot holds the address of our record in the mapped tables.
         Some(unsafe { &*(p as *const Record) })
     } else {
@@ -267,16 +284,14 @@ pub fn current_claimed() -> Option<&'static Record> {
 #[inline]
 pub fn current() -> Option<&'static Record> {
     let p = tls_load::<0>();
-    if p > NO_RECORD {
-        if p & BUSY != 0 {
-            return None;
-        }
+    if usable(p) {
         // SAFETY: the slot holds the address of our record in the mapped tables.
         Some(unsafe { &*(p as *const Record) })
-    } else if p == NO_RECORD {
-        None
-    } else {
+    } else if p == 0 {
         claim()
+    } else {
+        // No record to be had, or running diagnostic code.
+        None
     }
 }
 
@@ -284,7 +299,7 @@ pub fn current() -> Option<&'static Record> {
 pub fn existing() -> Option<&'static Record> {
     let p = tls_load::<0>();
     // SAFETY: as in `current` (without the busy bit).
-    (p > NO_RECORD).then(|| unsafe { &*((p & !BUSY) as *const Record) })
+    has_record(p).then(|| unsafe { &*((p & !BUSY) as *const Record) })
 }
 
 #[cold]
