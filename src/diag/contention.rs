@@ -67,14 +67,24 @@ pub fn acquired(rec: &'static Record, a: Acq, class: u32, waited: Option<u64>, d
     booked(rec, a, class, sampled, waited);
 }
 
+/// [`Record::pend_addr`] while a report (or the thread at its end) books the tally: the
+/// fields are being read, the owner leaves them alone.
+const TAKEN: usize = 1;
+
 /// Adds a wait to the thread's tally (see [`acquired`]), booking the tally of another lock
-/// first. Only the owner adds; a report takes a whole tally by swapping the address to 0,
-/// so the owner takes it the same way before it touches the fields.
+/// first. The tally's address says who may touch its fields: 0, only the owner (writing a
+/// new tally); a lock's address, whoever takes it (a compare-and-swap: the owner to 0, a
+/// report to [`TAKEN`]); [`TAKEN`], only the report reading it, so the owner then books this
+/// wait in the class at once (while a report runs).
 #[inline]
 fn tally(rec: &'static Record, a: Acq, class: u32, w: u64) {
-    // Acquire: pairs with the Release below (the owner's previous tally, possibly taken and
-    // given back by nobody else: a report only ever takes).
-    let cur = rec.pend_addr.swap(0, Ordering::Acquire);
+    // Acquire: pairs with the Release stores that published the tally (the owner's below) or
+    // gave it back empty (a report's, in `take`).
+    let cur = rec.pend_addr.load(Ordering::Acquire);
+    if cur == TAKEN || (cur != 0 && rec.pend_addr.compare_exchange(cur, 0, Ordering::Acquire, Ordering::Relaxed).is_err()) {
+        book(a.addr, a.kind as u32, class, 1, w, w);
+        return;
+    }
     if cur == a.addr && rec.pend_kind.load(Ordering::Relaxed) == a.kind as u32 {
         rec.pend_count.store(rec.pend_count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         rec.pend_wait.store(rec.pend_wait.load(Ordering::Relaxed).saturating_add(w), Ordering::Relaxed);
@@ -89,56 +99,68 @@ fn tally(rec: &'static Record, a: Acq, class: u32, w: u64) {
         rec.pend_wait.store(w, Ordering::Relaxed);
         rec.pend_max.store(w, Ordering::Relaxed);
     }
-    // Release: a report that takes the address sees the fields above.
+    // Release: whoever takes the address sees the fields above.
     rec.pend_addr.store(a.addr, Ordering::Release);
 }
 
-/// Books the calling thread's tally of waits, if any: before a report, at its end. `rec` is
-/// the calling thread's record.
+/// Books the calling thread's tally of waits, if any: at its end. `rec` is the calling
+/// thread's record.
 #[inline]
 pub fn flush(rec: &'static Record) {
-    if rec.pend_addr.load(Ordering::Relaxed) != 0 {
-        flush_slow(rec);
+    let cur = rec.pend_addr.load(Ordering::Relaxed);
+    if cur > TAKEN {
+        take(rec, cur);
     }
 }
 
+/// Takes the tally of `r` for the lock at `cur` (its address as just read) and books it,
+/// unless someone else took it first.
 #[cold]
-fn flush_slow(rec: &'static Record) {
-    let addr = rec.pend_addr.swap(0, Ordering::Acquire);
-    if addr != 0 {
-        book_tally(rec, addr);
+fn take(r: &Record, cur: usize) {
+    // Acquire: pairs with the owner's Release store of the address.
+    if r.pend_addr.compare_exchange(cur, TAKEN, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        book_tally(r, cur);
+        // Release: the owner's next tally starts after the fields were read.
+        r.pend_addr.store(0, Ordering::Release);
     }
 }
 
-/// Books the tally of `r` for the lock at `addr`, which the caller took from the record
-/// (swapped the address to 0): the counters only (the owner did its stack accounting when it
-/// added each wait). Class lookups may take a stack, whose unwinder may lock: the caller runs
-/// as diagnostic code, or this is the owner (guarded here).
-#[cold]
+/// Books the tally of `r` for the lock at `addr`, which the caller took from the record.
 fn book_tally(r: &Record, addr: usize) {
-    let Some(kind) = Kind::from_u32(r.pend_kind.load(Ordering::Relaxed)) else { return };
-    let mut class = r.pend_class.load(Ordering::Relaxed);
-    if class == 0 {
+    let (kind, class) = (r.pend_kind.load(Ordering::Relaxed), r.pend_class.load(Ordering::Relaxed));
+    book(addr, kind, class, r.pend_count.load(Ordering::Relaxed), r.pend_wait.load(Ordering::Relaxed), r.pend_max.load(Ordering::Relaxed));
+}
+
+/// Counts `n` contended acquisitions of the lock at `addr` (`kind`: a `Kind` as u32; `class`
+/// 0: not looked up yet) that waited `total` ns in all, `max` at most: the counters only
+/// (whoever added the waits did the stack accounting). The class lookup may take a stack,
+/// whose unwinder may lock: run as diagnostic code.
+#[cold]
+fn book(addr: usize, kind: u32, class: u32, n: u64, total: u64, max: u64) {
+    let class = if class != 0 {
+        class
+    } else {
+        let Some(kind) = Kind::from_u32(kind) else { return };
         let was = thread::set_busy(true);
-        class = super::instance(addr, kind, false).1;
+        let c = super::instance(addr, kind, false).1;
         thread::set_busy(was);
-    }
+        c
+    };
     if let Some(cl) = names::class(class) {
-        let n = r.pend_count.load(Ordering::Relaxed);
-        count_waits(cl, n, r.pend_wait.load(Ordering::Relaxed), r.pend_max.load(Ordering::Relaxed));
+        count_waits(cl, n, total, max);
     }
 }
 
-/// Before a report: books every thread's tally (a thread adding to its own meanwhile has
-/// taken it: its waits go into the next report).
+/// Before a report: books every thread's tally (a wait its thread is adding meanwhile goes
+/// into the next report).
 fn flush_all() {
     for r in tables::get().threads.iter() {
         if r.used.load(Ordering::Acquire) == 0 {
             continue;
         }
-        let addr = r.pend_addr.swap(0, Ordering::Acquire);
-        if addr != 0 {
-            book_tally(r, addr);
+        let cur = r.pend_addr.load(Ordering::Acquire);
+        if cur > TAKEN {
+            take(r, cur);
         }
     }
 }

@@ -109,8 +109,8 @@ pub struct Record {
     /// Contended wait (ns) since the thread last took a wait's stack (`contention`).
     pub stack_wait: AtomicU64,
     /// `contention`: the lock of the thread's tally of contended waits not yet booked in
-    /// their class (`contention::acquired`), 0 if none; published last (Release), taken by
-    /// swapping it to 0.
+    /// their class (`contention::acquired`), 0 if none, 1 while a report books it; published
+    /// last (Release), taken by a compare-and-swap (`contention::tally`).
     pub pend_addr: AtomicUsize,
     /// Its class (0: not looked up yet) and kind (`Kind` as u32).
     pub pend_class: AtomicU32,
