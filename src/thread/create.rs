@@ -69,7 +69,7 @@ pub fn create(attr: &Attr, start: StartFn, arg: *mut c_void) -> Result<usize> {
     // SAFETY: stack top is 16-aligned inside the thread's memory; the TCB is complete;
     // `start_thread` never returns.
     let rc = unsafe {
-        sys::clone::spawn(sys::clone::THREAD_FLAGS, t.cast(), tid_ptr, th.tcb, start_thread, t.cast())
+        sys::clone::spawn(sys::clone::THREAD_FLAGS, stack::stack_top(th.tcb) as *mut u8, tid_ptr, th.tcb, start_thread, t.cast())
     };
     sys::sigprocmask(libc::SIG_SETMASK, Some(&old));
     if rc < 0 {
