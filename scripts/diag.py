@@ -339,19 +339,21 @@ def t_contention_spin():
 
 
 def t_contention_pending():
-    """Short contended waits are booked later (off the lock's critical section), none lost:
-    a worker's last wait is still deferred when it ends, or when the process exits with it
-    alive; each run counts all 5 waits."""
+    """Short contended waits go to the waiting thread's tally (booked off the lock's critical
+    section), none lost: a worker waits 6 times for a spinlock and, between, twice for a
+    mutex (its tally changes lock four times); its last tally is still unbooked when it
+    ends, or when the process exits with it alive; each run counts every wait."""
     b = build("pending")
     for how in ("exit", "alive"):
         r, evs = run(b, "contention", [how])
         exited_ok(r)
         cont = [e for e in of(evs, "contention") if e["final"]]
         need(len(cont) == 1, f"{how}: {len(cont)} final contention tables")
-        rows = [l for l in cont[0]["locks"] if l["lock"]["name"] == "pend_spin in pending"]
-        need(len(rows) == 1, f"{how}: no row for pend_spin: {[l['lock'] for l in cont[0]['locks']]}")
-        need(rows[0]["contended"] == 5, f"{how}: {rows[0]['contended']} contended acquisitions counted, not 5")
-        need(rows[0]["wait_ns"] >= 5 * 50_000, f"{how}: total wait {rows[0]['wait_ns']} ns")
+        for name, n in (("pend_spin in pending", 6), ("pend_mutex in pending", 2)):
+            rows = [l for l in cont[0]["locks"] if l["lock"]["name"] == name]
+            need(len(rows) == 1, f"{how}: no row for {name}: {[l['lock'] for l in cont[0]['locks']]}")
+            need(rows[0]["contended"] == n, f"{how}: {name}: {rows[0]['contended']} contended acquisitions counted, not {n}")
+            need(rows[0]["wait_ns"] >= n * 50_000, f"{how}: {name}: total wait {rows[0]['wait_ns']} ns")
 
 
 def t_contention_glibc_thread():
