@@ -198,9 +198,10 @@ fn has_record(p: usize) -> bool {
 /// that interrupts it restores the value before returning.
 pub fn set_busy(busy: bool) -> bool {
     let p = tls_load::<0>();
-    if has_record(p) {
-        tls_store::<0>(if busy { p | BUSY } else { p & !BUSY });
+    if !has_record(p) {
+        return false;
     }
+    tls_store::<0>(if busy { p | BUSY } else { p & !BUSY });
     p & BUSY != 0
 }
 
