@@ -103,10 +103,11 @@ fn tally(rec: &'static Record, a: Acq, class: u32, w: u64) {
     rec.pend_addr.store(a.addr, Ordering::Release);
 }
 
-/// Books the calling thread's tally of waits, if any: at its end. `rec` is the calling
-/// thread's record.
+/// Books a thread's tally of waits, if any: the thread's own at its end, every thread's
+/// before a report ([`flush_all`]).
 #[inline]
-pub fn flush(rec: &'static Record) {
+pub fn flush(rec: &Record) {
+    // Relaxed: `take`'s compare-and-swap acquires the fields.
     let cur = rec.pend_addr.load(Ordering::Relaxed);
     if cur > TAKEN {
         take(rec, cur);
@@ -155,12 +156,8 @@ fn book(addr: usize, kind: u32, class: u32, n: u64, total: u64, max: u64) {
 /// into the next report).
 fn flush_all() {
     for r in tables::get().threads.iter() {
-        if r.used.load(Ordering::Acquire) == 0 {
-            continue;
-        }
-        let cur = r.pend_addr.load(Ordering::Acquire);
-        if cur > TAKEN {
-            take(r, cur);
+        if r.used.load(Ordering::Acquire) != 0 {
+            flush(r);
         }
     }
 }

@@ -150,11 +150,12 @@ pub struct Released {
 /// Books a release, before the lock word is released (so the holder field is cleared before
 /// the next owner sets it).
 fn release(rec: &Record, addr: usize) -> Released {
+    let m = modes();
     let mut out = Released { addr, held: None, sample_end: 0 };
-    if thread::timed() == addr && modes() & mode::CONTENTION != 0 {
+    if thread::timed() == addr && m & mode::CONTENTION != 0 {
         out.sample_end = now();
     }
-    if modes() & mode::TRACK == 0 {
+    if m & mode::TRACK == 0 {
         return out;
     }
     if let Some(h) = rec.find_held(addr) {
@@ -165,7 +166,7 @@ fn release(rec: &Record, addr: usize) -> Released {
         }
     }
     if let Some((mode, t0, class, inst)) = rec.pop(addr) {
-        if mode & 0xff == hold::EXCLUSIVE && modes() & mode::HOLDER != 0 {
+        if mode & 0xff == hold::EXCLUSIVE && m & mode::HOLDER != 0 {
             if let Some(i) = crate::diag::inst(inst) {
                 // Still held by us here (the word is released after this): nobody else can
                 // write the holder now, so a load and a store do.
